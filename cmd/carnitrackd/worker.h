@@ -1,0 +1,57 @@
+/*
+ * The frame every worker runs in (worker.c): fd 3 to the supervisor, one
+ * libevent loop, PR_SET_PDEATHSIG, the HELLO -> CONFIG -> READY handshake,
+ * PING/PONG, STATUS_REQ/REP, SHUTDOWN, SIGTERM, and exit when fd 3 closes.
+ * A worker (ingest_worker.c, store_worker.c, cloud_worker.c) fills in ops.
+ */
+#ifndef CT_WORKER_H
+#define CT_WORKER_H
+
+#include <stdbool.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "conf/conf.h"
+#include "ipc/frame.h"
+#include "ipc_proto.h"
+
+struct worker;
+
+struct worker_ops {
+	enum ct_proc proc;
+	/* Called with the validated config before READY (first = true) and on
+	 * every reload. Return 0; or -1 after logging, which makes the worker
+	 * exit with CT_EXIT_CONFIG on first start (not restarted) and keep the
+	 * old config on reload. A reload that needs a restart may call
+	 * worker_exit(w, CT_EXIT_RESTART). */
+	int  (*configure)(struct worker *w, const struct ct_conf *conf, bool first);
+	/* A routed frame from another worker (everything but the control
+	 * types, which worker.c handles). */
+	void (*frame)(struct worker *w, const struct frame *f);
+	/* PEER_DOWN / PEER_UP about another worker. */
+	void (*peer)(struct worker *w, enum ct_proc peer, bool up);
+	/* Add this worker's figures to the status object. */
+	void (*status)(struct worker *w, json_t *obj);
+	/* SHUTDOWN or SIGTERM: finish what is in hand (commit, flush) and call
+	 * worker_exit(w, 0). May be NULL: the worker exits at once. */
+	void (*shutdown)(struct worker *w);
+};
+
+int  worker_main(const struct worker_ops *ops);   /* returns the exit code */
+
+struct event_base   *worker_base(struct worker *w);
+const struct ct_conf *worker_conf(struct worker *w);
+/* Send a frame to fd 3 (routed by the supervisor). -1 when the channel's
+ * output queue is full: apply back-pressure and retry later. */
+int    worker_send(struct worker *w, uint16_t type, uint32_t id, const void *p, size_t n);
+size_t worker_queued(struct worker *w);
+/* Is the peer worker currently up (as last told by PEER_UP/PEER_DOWN)? */
+bool   worker_peer_up(struct worker *w, enum ct_proc peer);
+void   worker_exit(struct worker *w, int code);
+/* Private data of the concrete worker. */
+void   worker_set_data(struct worker *w, void *data);
+void  *worker_data(struct worker *w);
+
+extern const struct worker_ops ingest_worker_ops, store_worker_ops, cloud_worker_ops;
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * edge.conf: INI file, validated as a whole. Every key has a default (see
+ * etc/edge.conf); unknown sections/keys and bad values are errors that name
+ * file:line. Workers get the same text from the supervisor and parse it with
+ * conf_parse_text, so all processes agree on one validated config.
+ */
+#ifndef CT_CONF_H
+#define CT_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+#define CT_CONF_MAX_TEXT   (60 * 1024)
+#define CT_CONF_MAX_ALLOW  64
+#define CT_CONF_MAX_SCALES 256
+#define CT_CONF_STR        256
+#define CT_CONF_PATH       1024
+
+enum ct_ack_mode { CT_ACK_PROMPT = 0, CT_ACK_EVERY_RECORD = 1 };
+
+struct ct_cidr {
+	int      family;          /* AF_INET or AF_INET6 */
+	uint8_t  addr[16];
+	unsigned prefix;
+};
+
+struct ct_scale_conf {
+	char     id[16];                   /* "SCALE-07" */
+	int64_t  weight_unit_grams;        /* 0 = use [scales] default */
+	char     address[64];              /* IP that maps to this id, "" = none */
+	char     device_type[64];
+	char     name[64];
+};
+
+struct ct_conf {
+	char path[CT_CONF_PATH];
+	/* [edge] */
+	char site_id[64];
+	char site_name[CT_CONF_STR];
+	char data_dir[CT_CONF_PATH];
+	char run_dir[CT_CONF_PATH];
+	char user[64];
+	char timezone[64];
+	char log_level[16];
+	/* [scales] */
+	char listen[CT_CONF_STR];          /* "0.0.0.0:8899", "[::]:8899" */
+	struct ct_cidr allow[CT_CONF_MAX_ALLOW];
+	int  nallow;                       /* 0 = allow all */
+	int  heartbeat_interval;           /* seconds */
+	int  stale_after;                  /* missed heartbeat periods -> stale [2] */
+	int  close_after;                  /* missed heartbeat periods -> close [3] */
+	enum ct_ack_mode ack_mode;
+	int  max_connections;
+	int  max_per_ip;
+	int64_t weight_unit_grams;
+	struct ct_scale_conf scales[CT_CONF_MAX_SCALES];
+	int  nscales;
+	/* [cloud] */
+	char url[CT_CONF_STR];             /* "" = no cloud configured */
+	char token_file[CT_CONF_PATH];
+	char ca_file[CT_CONF_PATH];
+	char pin_sha256[128];
+	int  ping_interval;                /* seconds */
+	int  offline_grace;                /* seconds */
+	int  batch_size;
+	int  window;
+	int  ack_timeout;                  /* seconds before unacked events are re-sent */
+	int  status_interval;              /* seconds between `status` messages */
+	/* [store] */
+	uint64_t map_size;                 /* bytes */
+	int64_t  retention;                /* seconds */
+	int64_t  session_expiry;           /* seconds without activity */
+};
+
+/* Defaults for every key. */
+void conf_defaults(struct ct_conf *c);
+/* Parse a file (reads it into text, bounded by CT_CONF_MAX_TEXT). On error
+ * returns -1 and writes "FILE:LINE: message" to err. text/textlen receive the
+ * file contents (malloc'd) when non-NULL, for handing to workers. */
+int conf_load(const char *path, struct ct_conf *c, char **text, size_t *textlen,
+    char *err, size_t errlen);
+int conf_parse_text(const char *path, const char *text, size_t len,
+    struct ct_conf *c, char *err, size_t errlen);
+/* Per-scale lookups: weight unit (scale override or default), address map. */
+int64_t conf_scale_unit(const struct ct_conf *c, const char *scale_id);
+const struct ct_scale_conf *conf_scale_by_addr(const struct ct_conf *c, const char *ip);
+const struct ct_scale_conf *conf_scale_by_id(const struct ct_conf *c, const char *id);
+/* 1 if sa is in the allow list (or the list is empty). */
+int conf_allowed(const struct ct_conf *c, const struct sockaddr *sa);
+/* Helpers also used by tests: "30s", "5m", "2h", "30d" -> seconds; "1GiB" -> bytes. */
+int conf_parse_duration(const char *s, int64_t *out);
+int conf_parse_size(const char *s, uint64_t *out);
+int conf_parse_cidr(const char *s, struct ct_cidr *out);
+
+#endif

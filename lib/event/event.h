@@ -1,0 +1,72 @@
+/*
+ * One weighing as the edge keeps it: what the DP-401 parser found, what ingest
+ * added (identity, time of arrival), and what store added (sequence, tags).
+ * Fixed-size fields keep every copy bounded; the sizes are the largest a valid
+ * record can produce after Windows-1254 -> UTF-8 conversion (at most 3 bytes
+ * per input byte for this code page).
+ */
+#ifndef CT_EVENT_H
+#define CT_EVENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#define CT_UUID_LEN        16
+#define CT_UUID_STR        37   /* 36 chars + NUL */
+#define CT_DEVICE_ID_MAX   64   /* "SCALE-07", "UNREGISTERED-<ipv6>" */
+#define CT_IP_MAX          48
+#define CT_PLU_MAX         8    /* 5 digits + NUL */
+#define CT_PRODUCT_MAX     64   /* 16 cp1254 bytes -> <= 48 UTF-8 bytes */
+#define CT_BARCODE_MAX     16
+#define CT_CODE_MAX        8
+#define CT_OPERATOR_MAX    160  /* 48 cp1254 bytes -> <= 144 UTF-8 bytes */
+#define CT_COMPANY_MAX     256
+#define CT_FLAGS_MAX       8
+#define CT_RAW_MAX         512  /* a real record is ~170 bytes */
+#define CT_SESSION_ID_MAX  64
+
+enum ct_plu_prefix { CT_PLU_PLAIN = 0, CT_PLU_PQUOTE = 1, CT_PLU_P = 2 };
+
+struct ct_event {
+	/* identity, set by ingest */
+	uint8_t  local_id[CT_UUID_LEN];       /* UUIDv4, localEventId */
+	char     device_id[CT_DEVICE_ID_MAX];
+	char     source_ip[CT_IP_MAX];
+	int64_t  received_at_ms;              /* Unix ms, UTC */
+
+	/* parsed record, set by the DP-401 parser */
+	int64_t  scale_ts;                    /* Unix seconds, UTC */
+	char     plu[CT_PLU_MAX];
+	uint8_t  plu_prefix;                  /* enum ct_plu_prefix */
+	char     product[CT_PRODUCT_MAX];     /* UTF-8, trimmed */
+	char     barcode[CT_BARCODE_MAX];
+	char     code[CT_CODE_MAX];
+	char     operator_name[CT_OPERATOR_MAX];
+	char     company[CT_COMPANY_MAX];
+	int64_t  gross_raw, tare_raw, net_raw;   /* as the scale sent them */
+	int64_t  gross_g, tare_g, net_g;         /* raw * weight_unit_grams */
+	char     flags[CT_FLAGS_MAX];            /* the 1-char flag fields, "" if none */
+	uint16_t raw_len;
+	uint8_t  raw[CT_RAW_MAX];                /* the record line, no terminator */
+
+	/* tags, set by store */
+	uint64_t seq;
+	bool     offline;
+	char     cloud_session_id[CT_SESSION_ID_MAX];   /* "" = null */
+	uint8_t  offline_batch_id[CT_UUID_LEN];         /* all zero = null */
+};
+
+/* UUID helpers (OpenSSL RAND_bytes); text form is lower-case 8-4-4-4-12. */
+int  ct_uuid_new(uint8_t out[CT_UUID_LEN]);
+void ct_uuid_fmt(const uint8_t id[CT_UUID_LEN], char out[CT_UUID_STR]);
+int  ct_uuid_parse(const char *s, uint8_t out[CT_UUID_LEN]);
+bool ct_uuid_is_nil(const uint8_t id[CT_UUID_LEN]);
+
+/* ISO 8601 UTC, "2026-01-30T10:00:00Z" or with ".123Z" for ms. */
+#define CT_ISO_MAX 32
+void ct_iso_from_sec(int64_t sec, char out[CT_ISO_MAX]);
+void ct_iso_from_ms(int64_t ms, char out[CT_ISO_MAX]);
+int64_t ct_now_ms(void);
+
+#endif

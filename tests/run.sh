@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs the test programs of one build directory and prints one summary line.
+#   tests/run.sh [unit|integration|all]      (BUILD=build by default)
+# Unit tests are check suites (build/tests/test_*), corpus replays feed every
+# checked-in fuzz input to its target, integration tests are
+# tests/integration/*.sh run against the real binaries in $BUILD.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+what=${1:-all}
+export BUILD CT_TOP=$PWD
+passed=0; failed=0; failures=()
+logdir=$BUILD/test-logs; mkdir -p "$logdir"
+
+run() {   # name, timeout seconds, command...
+	local name=$1 t=$2; shift 2
+	local log=$logdir/$name.log start=$SECONDS
+	if timeout --kill-after=10 "$t" "$@" >"$log" 2>&1; then
+		passed=$((passed + 1)); printf 'PASS %-40s %3ds\n' "$name" $((SECONDS - start))
+	else
+		failed=$((failed + 1)); failures+=("$name")
+		printf 'FAIL %-40s %3ds (log: %s)\n' "$name" $((SECONDS - start)) "$log"
+		tail -n 30 "$log" | sed 's/^/    /'
+	fi
+}
+
+if [ "$what" = unit ] || [ "$what" = all ]; then
+	for t in "$BUILD"/tests/test_*; do
+		[ -x "$t" ] || continue
+		run "$(basename "$t")" 300 env CK_DEFAULT_TIMEOUT=60 "$t"
+	done
+	for r in "$BUILD"/tests/replay_fuzz_*; do
+		[ -x "$r" ] || continue
+		n=$(basename "$r"); n=${n#replay_fuzz_}
+		[ -d tests/fuzz/corpus/$n ] || continue
+		run "replay_$n" 300 "$r" "tests/fuzz/corpus/$n"
+	done
+fi
+if [ "$what" = integration ] || [ "$what" = all ]; then
+	for t in tests/integration/test_*.sh; do
+		[ -f "$t" ] || continue
+		run "$(basename "$t" .sh)" 300 bash "$t"
+	done
+fi
+
+echo "== $BUILD: $passed passed, $failed failed"
+for f in "${failures[@]}"; do echo "   failed: $f"; done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
