@@ -1,0 +1,180 @@
+/*
+ * The JSON messages between edge and cloud (shared/protocol/
+ * CLOUD_INTEGRATION_QUICKREF.md): the envelope {type, payload, timestamp,
+ * messageId, edgeId?}, one builder per edge -> cloud payload, and a strict
+ * decoder for cloud -> edge messages.
+ *
+ * Builders return a new jansson payload object (NULL only on allocation
+ * failure); cm_encode() wraps a payload in the envelope and serialises it.
+ * The decoder bounds the input (size, nesting) before jansson sees it, then
+ * checks every field it copies: a message that passes cm_decode() has every
+ * required field present, of the right type, and fitting its buffer. On
+ * failure the error text names the field at fault ("payload.status: ...").
+ */
+#ifndef CT_CLOUDMSG_H
+#define CT_CLOUDMSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "event/event.h"
+#include "ipc_proto.h"
+
+/* Largest cloud -> edge message we parse; a real one is < 4 KiB (plu_updated
+ * is the biggest). Larger ones are refused unparsed. */
+#define CM_MAX_MSG        (256 * 1024)
+/* Deepest nesting of arrays/objects we accept. jansson's own bound is 2048
+ * (JSON_PARSER_MAX_DEPTH) and it recurses to get there; no message we know
+ * nests deeper than 3, so refuse early and cheaply. */
+#define CM_MAX_DEPTH      32
+#define CM_ERR_MAX        160
+
+#define CM_ID_MAX         128   /* edgeId, cloudEventId, animalId, ... */
+#define CM_NAME_MAX       256   /* siteName, reason */
+#define CM_TYPE_MAX       48
+
+/* ------------------------------------------------------------ encoding */
+
+/* Envelope: {"type", "payload", "timestamp", "messageId"[, "edgeId"]}.
+ * Steals payload (even on failure). edge_id NULL or "" omits "edgeId".
+ * Returns malloc'd compact JSON (free()), length in *len; NULL on failure. */
+char *cm_encode(const char *type, json_t *payload, const char *edge_id, size_t *len);
+
+struct cm_register {
+	const char *edge_id;            /* NULL or "" -> null (first registration) */
+	const char *site_id;            /* NULL or "" -> null */
+	const char *site_name;
+	const char *version;
+	const char *const *capabilities;
+	size_t      ncapabilities;
+};
+json_t *cm_register_payload(const struct cm_register *r);
+
+/* "SITE01-SCALE-01": the site-wide name of a scale. site_id "" -> device id. */
+void cm_global_device_id(const char *site_id, const char *device_id, char *out, size_t cap);
+
+struct cm_device {
+	const char *device_id;
+	const char *global_device_id;   /* device_connected, device_heartbeat */
+	const char *source_ip;          /* device_connected */
+	const char *device_type;        /* device_connected */
+	const char *reason;             /* device_disconnected */
+	const char *status;             /* device_heartbeat: "online", "stale" */
+	uint32_t    heartbeat_count;    /* device_heartbeat */
+	int64_t     at_ms;              /* device_disconnected, device_heartbeat */
+};
+json_t *cm_device_connected_payload(const struct cm_device *d);
+json_t *cm_device_disconnected_payload(const struct cm_device *d);
+json_t *cm_device_heartbeat_payload(const struct cm_device *d);
+
+/* The Event Payload schema of the quickref, plus grossGrams, tareGrams,
+ * operator. weightGrams is the net weight. */
+json_t *cm_event_payload(const struct ct_event *ev, const char *global_device_id);
+/* {"events": events}; steals events (a JSON array). */
+json_t *cm_event_batch_payload(json_t *events);
+
+struct cm_batch {
+	uint8_t     batch_id[CT_UUID_LEN];
+	const char *device_id;
+	int64_t     started_at_ms;
+	int64_t     ended_at_ms;        /* offline_batch_end */
+	uint64_t    event_count;        /* offline_batch_end */
+	int64_t     total_weight_g;     /* offline_batch_end */
+};
+json_t *cm_offline_batch_start_payload(const struct cm_batch *b);
+json_t *cm_offline_batch_end_payload(const struct cm_batch *b);
+
+json_t *cm_ping_payload(void);
+/* ping_id: the messageId of the ping answered, NULL if unknown. */
+json_t *cm_pong_payload(const char *ping_id);
+
+struct cm_status {
+	const char *version;
+	int64_t     uptime_s;
+	const char *health;             /* "ok", "degraded" */
+	uint64_t    backlog;            /* events not yet acknowledged */
+	uint32_t    scales;             /* connected scales */
+	uint32_t    in_flight;
+	uint64_t    acked_today;
+};
+json_t *cm_status_payload(const struct cm_status *s);
+
+/* ------------------------------------------------------------ decoding */
+
+enum cm_type {
+	CM_UNKNOWN = 0,          /* valid envelope, type we do not handle */
+	CM_EDGE_REGISTERED,
+	CM_CONFIG_UPDATE,
+	CM_SESSION_STARTED,
+	CM_SESSION_ENDED,
+	CM_SESSION_PAUSED,
+	CM_SESSION_RESUMED,
+	CM_EVENT_ACK,
+	CM_EVENT_REJECTED,
+	CM_PLU_UPDATED,
+	CM_PING,
+	CM_PONG,
+};
+const char *cm_type_name(enum cm_type t);
+
+struct cm_identity {             /* edge_registered, config_update */
+	bool has_edge_id;        /* config_update may carry none */
+	char edge_id[CM_ID_MAX];
+	char site_id[CM_ID_MAX];        /* "" if absent or null */
+	char site_name[CM_NAME_MAX];
+};
+
+struct cm_session {              /* session_started/ended/paused/resumed */
+	enum ct_session_change change;
+	char cloud_session_id[CT_SESSION_ID_MAX];
+	char device_id[CT_DEVICE_ID_MAX];
+	char animal_id[CM_ID_MAX];      /* started only; "" if absent or null */
+	char animal_tag[CM_ID_MAX];
+	char animal_species[CM_ID_MAX];
+	char operator_id[CM_ID_MAX];
+	char reason[CM_NAME_MAX];       /* ended only */
+};
+
+struct cm_ack {                  /* event_ack */
+	uint8_t     local_id[CT_UUID_LEN];
+	enum ct_ack status;
+	char        cloud_event_id[CM_ID_MAX];   /* "" if absent or null */
+};
+
+struct cm_reject {               /* event_rejected */
+	uint8_t local_id[CT_UUID_LEN];
+	char    reason[CM_NAME_MAX];
+};
+
+struct cm_plu {                  /* plu_updated */
+	char  plu_code[32];
+	char *payload_json;      /* the payload as sent, compact; malloc'd */
+	size_t payload_len;
+};
+
+struct cm_msg {
+	enum cm_type type;
+	char type_name[CM_TYPE_MAX];    /* as sent (cut to fit), for logging */
+	char message_id[CM_ID_MAX];     /* "" if absent */
+	char ping_id[CM_ID_MAX];        /* pong: payload.pingId if present */
+	union {
+		struct cm_identity identity;
+		struct cm_session  session;
+		struct cm_ack      ack;
+		struct cm_reject   reject;
+		struct cm_plu      plu;
+	} u;
+};
+
+/* 0 on success (m->type may be CM_UNKNOWN: the caller logs and ignores it).
+ * -1 on anything else with err naming the fault; m is then empty. Call
+ * cm_msg_clear() after a successful decode. */
+int  cm_decode(const char *buf, size_t len, struct cm_msg *m, char *err, size_t errlen);
+void cm_msg_clear(struct cm_msg *m);
+
+/* 0 if buf nests arrays/objects no deeper than max (strings skipped). */
+int  cm_check_depth(const char *buf, size_t len, int max);
+
+#endif

@@ -1,0 +1,663 @@
+/*
+ * lib/cloudmsg: the envelope and payload builders produce the quickref's
+ * field names and types; the decoder accepts what the cloud sends and
+ * refuses, with the field named, what it must not trust.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cloudmsg/cloudmsg.h"
+
+static const char *ID1 = "0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b";
+
+/* Encodes, then parses the text back for inspection. */
+static json_t *
+roundtrip(const char *type, json_t *payload, const char *edge_id)
+{
+	size_t len = 0;
+	char *s = cm_encode(type, payload, edge_id, &len);
+	json_t *j;
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(len, strlen(s));
+	j = json_loads(s, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	free(s);
+	return j;
+}
+
+static const char *
+pstr(json_t *env, const char *key)
+{
+	json_t *v = json_object_get(json_object_get(env, "payload"), key);
+	ck_assert_msg(json_is_string(v), "payload.%s is not a string", key);
+	return json_string_value(v);
+}
+
+static bool
+pnull(json_t *env, const char *key)
+{
+	json_t *v = json_object_get(json_object_get(env, "payload"), key);
+	return v != NULL && json_is_null(v);
+}
+
+static json_int_t
+pint(json_t *env, const char *key)
+{
+	json_t *v = json_object_get(json_object_get(env, "payload"), key);
+	ck_assert_msg(json_is_integer(v), "payload.%s is not an integer", key);
+	return json_integer_value(v);
+}
+
+static void
+sample_event(struct ct_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ck_assert_int_eq(ct_uuid_parse(ID1, ev->local_id), 0);
+	strcpy(ev->device_id, "SCALE-01");
+	ev->received_at_ms = 1769767200123LL;   /* 2026-01-30T10:00:00.123Z */
+	ev->scale_ts = 1769767200;
+	strcpy(ev->plu, "00001");
+	strcpy(ev->product, "KIYMA \xc5\x9e");  /* "KIYMA Ş" in UTF-8 */
+	strcpy(ev->barcode, "1234567890123");
+	strcpy(ev->operator_name, "AHMET");
+	ev->gross_g = 1700;
+	ev->tare_g = 200;
+	ev->net_g = 1500;
+}
+
+START_TEST(test_envelope_has_type_payload_timestamp_message_id)
+{
+	json_t *j = roundtrip("ping", cm_ping_payload(), NULL);
+
+	ck_assert_str_eq(json_string_value(json_object_get(j, "type")), "ping");
+	ck_assert(json_is_object(json_object_get(j, "payload")));
+	ck_assert(json_is_string(json_object_get(j, "timestamp")));
+	ck_assert_uint_eq(strlen(json_string_value(json_object_get(j, "messageId"))), 36);
+	ck_assert_ptr_null(json_object_get(j, "edgeId"));
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(test_envelope_carries_edge_id_when_known)
+{
+	json_t *j = roundtrip("ping", cm_ping_payload(), "edge-7");
+
+	ck_assert_str_eq(json_string_value(json_object_get(j, "edgeId")), "edge-7");
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(test_encode_null_payload_fails)
+{
+	ck_assert_ptr_null(cm_encode("ping", NULL, NULL, NULL));
+}
+END_TEST
+
+START_TEST(test_register_first_time_has_null_edge_id)
+{
+	const char *caps[] = { "event_batch", "offline_batches" };
+	struct cm_register r = { NULL, "SITE01", "Plant 1", "0.1.0", caps, 2 };
+	json_t *j = roundtrip("register", cm_register_payload(&r), NULL);
+
+	ck_assert(pnull(j, "edgeId"));
+	ck_assert_str_eq(pstr(j, "siteId"), "SITE01");
+	ck_assert_str_eq(pstr(j, "siteName"), "Plant 1");
+	ck_assert_str_eq(pstr(j, "version"), "0.1.0");
+	json_t *c = json_object_get(json_object_get(j, "payload"), "capabilities");
+	ck_assert_uint_eq(json_array_size(c), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(c, 1)), "offline_batches");
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(test_register_again_sends_edge_id)
+{
+	struct cm_register r = { "e-1", "", "x", "0.1.0", NULL, 0 };
+	json_t *j = roundtrip("register", cm_register_payload(&r), "e-1");
+
+	ck_assert_str_eq(pstr(j, "edgeId"), "e-1");
+	ck_assert(pnull(j, "siteId"));
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(test_event_payload_matches_quickref_schema)
+{
+	struct ct_event ev;
+	json_t *j;
+
+	sample_event(&ev);
+	strcpy(ev.cloud_session_id, "sess-9");
+	j = roundtrip("event", cm_event_payload(&ev, "SITE01-SCALE-01"), NULL);
+	ck_assert_str_eq(pstr(j, "localEventId"), ID1);
+	ck_assert_str_eq(pstr(j, "deviceId"), "SCALE-01");
+	ck_assert_str_eq(pstr(j, "globalDeviceId"), "SITE01-SCALE-01");
+	ck_assert_str_eq(pstr(j, "cloudSessionId"), "sess-9");
+	ck_assert(json_is_false(json_object_get(json_object_get(j, "payload"), "offlineMode")));
+	ck_assert(pnull(j, "offlineBatchId"));
+	ck_assert_str_eq(pstr(j, "pluCode"), "00001");
+	ck_assert_str_eq(pstr(j, "productName"), "KIYMA \xc5\x9e");
+	ck_assert_int_eq(pint(j, "weightGrams"), 1500);
+	ck_assert_int_eq(pint(j, "grossGrams"), 1700);
+	ck_assert_int_eq(pint(j, "tareGrams"), 200);
+	ck_assert_str_eq(pstr(j, "barcode"), "1234567890123");
+	ck_assert_str_eq(pstr(j, "scaleTimestamp"), "2026-01-30T10:00:00Z");
+	ck_assert_str_eq(pstr(j, "receivedAt"), "2026-01-30T10:00:00.123Z");
+	ck_assert_str_eq(pstr(j, "operator"), "AHMET");
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(test_offline_event_has_batch_id_and_null_session)
+{
+	struct ct_event ev;
+	json_t *j;
+
+	sample_event(&ev);
+	ev.offline = true;
+	ck_assert_int_eq(ct_uuid_parse("11111111-2222-4333-8444-555555555555", ev.offline_batch_id), 0);
+	j = roundtrip("event", cm_event_payload(&ev, NULL), NULL);
+	ck_assert(json_is_true(json_object_get(json_object_get(j, "payload"), "offlineMode")));
+	ck_assert_str_eq(pstr(j, "offlineBatchId"), "11111111-2222-4333-8444-555555555555");
+	ck_assert(pnull(j, "cloudSessionId"));
+	ck_assert_str_eq(pstr(j, "globalDeviceId"), "SCALE-01");
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(test_event_with_invalid_utf8_is_still_sent)
+{
+	struct ct_event ev;
+	json_t *j;
+
+	sample_event(&ev);
+	strcpy(ev.product, "BAD\xff\xfe");
+	j = roundtrip("event", cm_event_payload(&ev, NULL), NULL);
+	ck_assert_str_eq(pstr(j, "productName"), "BAD??");
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(test_event_batch_wraps_events_array)
+{
+	struct ct_event ev;
+	json_t *arr = json_array();
+
+	sample_event(&ev);
+	for (int i = 0; i < 3; i++)
+		json_array_append_new(arr, cm_event_payload(&ev, NULL));
+	json_t *j = roundtrip("event_batch", cm_event_batch_payload(arr), NULL);
+	ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(j, "payload"), "events")), 3);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(test_offline_batch_end_has_exact_counts)
+{
+	struct cm_batch b = { .device_id = "SCALE-02", .started_at_ms = 1769767200000LL,
+	    .ended_at_ms = 1769768100000LL, .event_count = 25, .total_weight_g = 37500 };
+	json_t *j;
+
+	ck_assert_int_eq(ct_uuid_parse(ID1, b.batch_id), 0);
+	j = roundtrip("offline_batch_end", cm_offline_batch_end_payload(&b), NULL);
+	ck_assert_str_eq(pstr(j, "batchId"), ID1);
+	ck_assert_str_eq(pstr(j, "deviceId"), "SCALE-02");
+	ck_assert_str_eq(pstr(j, "startedAt"), "2026-01-30T10:00:00.000Z");
+	ck_assert_str_eq(pstr(j, "endedAt"), "2026-01-30T10:15:00.000Z");
+	ck_assert_int_eq(pint(j, "eventCount"), 25);
+	ck_assert_int_eq(pint(j, "totalWeightGrams"), 37500);
+	json_decref(j);
+	j = roundtrip("offline_batch_start", cm_offline_batch_start_payload(&b), NULL);
+	ck_assert_str_eq(pstr(j, "batchId"), ID1);
+	ck_assert_ptr_null(json_object_get(json_object_get(j, "payload"), "eventCount"));
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(test_device_messages_fields)
+{
+	struct cm_device d = { "SCALE-01", "S-SCALE-01", "10.0.0.7", "DP-401", "timeout",
+	    "online", 42, 1769767200000LL };
+	json_t *j = roundtrip("device_connected", cm_device_connected_payload(&d), NULL);
+
+	ck_assert_str_eq(pstr(j, "globalDeviceId"), "S-SCALE-01");
+	ck_assert_str_eq(pstr(j, "sourceIp"), "10.0.0.7");
+	ck_assert_str_eq(pstr(j, "deviceType"), "DP-401");
+	json_decref(j);
+	j = roundtrip("device_disconnected", cm_device_disconnected_payload(&d), NULL);
+	ck_assert_str_eq(pstr(j, "reason"), "timeout");
+	ck_assert_str_eq(pstr(j, "timestamp"), "2026-01-30T10:00:00.000Z");
+	json_decref(j);
+	j = roundtrip("device_heartbeat", cm_device_heartbeat_payload(&d), NULL);
+	ck_assert_int_eq(pint(j, "heartbeatCount"), 42);
+	ck_assert_str_eq(pstr(j, "status"), "online");
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(test_global_device_id_joins_site_and_scale)
+{
+	char g[64];
+
+	cm_global_device_id("SITE01", "SCALE-01", g, sizeof(g));
+	ck_assert_str_eq(g, "SITE01-SCALE-01");
+	cm_global_device_id("", "SCALE-01", g, sizeof(g));
+	ck_assert_str_eq(g, "SCALE-01");
+}
+END_TEST
+
+START_TEST(test_status_and_pong_payloads)
+{
+	struct cm_status s = { "0.1.0", 61, "ok", 7, 3, 2, 99 };
+	json_t *j = roundtrip("status", cm_status_payload(&s), NULL);
+
+	ck_assert_int_eq(pint(j, "backlog"), 7);
+	ck_assert_int_eq(pint(j, "scales"), 3);
+	ck_assert_int_eq(pint(j, "uptimeSeconds"), 61);
+	json_decref(j);
+	j = roundtrip("pong", cm_pong_payload("p-1"), NULL);
+	ck_assert_str_eq(pstr(j, "pingId"), "p-1");
+	json_decref(j);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- decode */
+
+static int
+dec(const char *s, struct cm_msg *m, char *err)
+{
+	return cm_decode(s, strlen(s), m, err, CM_ERR_MAX);
+}
+
+START_TEST(test_decode_edge_registered)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+
+	ck_assert_int_eq(dec("{\"type\":\"edge_registered\",\"payload\":{\"edgeId\":\"e-uuid\","
+	    "\"siteId\":\"site-01\"},\"timestamp\":\"2026-01-30T10:00:00Z\",\"messageId\":\"m1\"}", &m, err), 0);
+	ck_assert_int_eq(m.type, CM_EDGE_REGISTERED);
+	ck_assert(m.u.identity.has_edge_id);
+	ck_assert_str_eq(m.u.identity.edge_id, "e-uuid");
+	ck_assert_str_eq(m.u.identity.site_id, "site-01");
+	ck_assert_str_eq(m.u.identity.site_name, "");
+	ck_assert_str_eq(m.message_id, "m1");
+	cm_msg_clear(&m);
+}
+END_TEST
+
+START_TEST(test_decode_edge_registered_without_edge_id_fails)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+
+	ck_assert_int_eq(dec("{\"type\":\"edge_registered\",\"payload\":{\"siteId\":\"s\"}}", &m, err), -1);
+	ck_assert_str_eq(err, "payload.edgeId: missing");
+}
+END_TEST
+
+START_TEST(test_decode_config_update_edge_id_optional)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+
+	ck_assert_int_eq(dec("{\"type\":\"config_update\",\"payload\":{\"pingInterval\":30}}", &m, err), 0);
+	ck_assert_int_eq(m.type, CM_CONFIG_UPDATE);
+	ck_assert(!m.u.identity.has_edge_id);
+	ck_assert_int_eq(dec("{\"type\":\"config_update\",\"payload\":{\"edgeId\":\"e2\"}}", &m, err), 0);
+	ck_assert(m.u.identity.has_edge_id);
+	ck_assert_str_eq(m.u.identity.edge_id, "e2");
+}
+END_TEST
+
+START_TEST(test_decode_session_started_all_fields)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+
+	ck_assert_int_eq(dec("{\"type\":\"session_started\",\"payload\":{\"cloudSessionId\":\"session-uuid\","
+	    "\"deviceId\":\"SCALE-01\",\"animalId\":\"animal-uuid\",\"animalTag\":\"A-123\","
+	    "\"animalSpecies\":\"Dana\",\"operatorId\":\"operator-uuid\"}}", &m, err), 0);
+	ck_assert_int_eq(m.type, CM_SESSION_STARTED);
+	ck_assert_int_eq(m.u.session.change, CT_SESS_STARTED);
+	ck_assert_str_eq(m.u.session.cloud_session_id, "session-uuid");
+	ck_assert_str_eq(m.u.session.device_id, "SCALE-01");
+	ck_assert_str_eq(m.u.session.animal_id, "animal-uuid");
+	ck_assert_str_eq(m.u.session.animal_tag, "A-123");
+	ck_assert_str_eq(m.u.session.animal_species, "Dana");
+	ck_assert_str_eq(m.u.session.operator_id, "operator-uuid");
+}
+END_TEST
+
+START_TEST(test_decode_session_started_null_optionals)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+
+	ck_assert_int_eq(dec("{\"type\":\"session_started\",\"payload\":{\"cloudSessionId\":\"s\","
+	    "\"deviceId\":\"SCALE-01\",\"animalTag\":null}}", &m, err), 0);
+	ck_assert_str_eq(m.u.session.animal_tag, "");
+}
+END_TEST
+
+START_TEST(test_decode_session_ended_paused_resumed)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+
+	ck_assert_int_eq(dec("{\"type\":\"session_ended\",\"payload\":{\"cloudSessionId\":\"s\","
+	    "\"deviceId\":\"SCALE-01\",\"reason\":\"completed\"}}", &m, err), 0);
+	ck_assert_int_eq(m.u.session.change, CT_SESS_ENDED);
+	ck_assert_str_eq(m.u.session.reason, "completed");
+	ck_assert_int_eq(dec("{\"type\":\"session_paused\",\"payload\":{\"cloudSessionId\":\"s\",\"deviceId\":\"D\"}}", &m, err), 0);
+	ck_assert_int_eq(m.u.session.change, CT_SESS_PAUSED);
+	ck_assert_int_eq(dec("{\"type\":\"session_resumed\",\"payload\":{\"cloudSessionId\":\"s\",\"deviceId\":\"D\"}}", &m, err), 0);
+	ck_assert_int_eq(m.u.session.change, CT_SESS_RESUMED);
+}
+END_TEST
+
+START_TEST(test_decode_session_without_device_fails)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+
+	ck_assert_int_eq(dec("{\"type\":\"session_ended\",\"payload\":{\"cloudSessionId\":\"s\"}}", &m, err), -1);
+	ck_assert_str_eq(err, "payload.deviceId: missing");
+}
+END_TEST
+
+START_TEST(test_decode_session_empty_device_fails)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+
+	ck_assert_int_eq(dec("{\"type\":\"session_ended\",\"payload\":{\"cloudSessionId\":\"s\",\"deviceId\":\"\"}}", &m, err), -1);
+	ck_assert_str_eq(err, "payload.deviceId: empty");
+}
+END_TEST
+
+START_TEST(test_decode_session_id_too_long_fails)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "", buf[512];
+	char longid[100];
+
+	memset(longid, 'x', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	snprintf(buf, sizeof(buf), "{\"type\":\"session_started\",\"payload\":{\"cloudSessionId\":\"%s\",\"deviceId\":\"D\"}}", longid);
+	ck_assert_int_eq(dec(buf, &m, err), -1);
+	ck_assert_msg(strstr(err, "payload.cloudSessionId:") == err, "%s", err);
+}
+END_TEST
+
+START_TEST(test_decode_event_ack_accepted_and_duplicate)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+	uint8_t want[CT_UUID_LEN];
+
+	ct_uuid_parse(ID1, want);
+	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\","
+	    "\"cloudEventId\":\"cloud-event-uuid\",\"status\":\"accepted\"}}", &m, err), 0);
+	ck_assert_int_eq(m.type, CM_EVENT_ACK);
+	ck_assert_int_eq(m.u.ack.status, CT_ACK_ACCEPTED);
+	ck_assert_mem_eq(m.u.ack.local_id, want, CT_UUID_LEN);
+	ck_assert_str_eq(m.u.ack.cloud_event_id, "cloud-event-uuid");
+	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"0B6F7A1E-3C2D-4E5F-8A9B-0C1D2E3F4A5B\","
+	    "\"cloudEventId\":\"existing\",\"status\":\"duplicate\"}}", &m, err), 0);
+	ck_assert_int_eq(m.u.ack.status, CT_ACK_DUPLICATE);
+	ck_assert_mem_eq(m.u.ack.local_id, want, CT_UUID_LEN);
+}
+END_TEST
+
+START_TEST(test_decode_event_ack_bad_status_fails)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+
+	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\","
+	    "\"status\":\"maybe\"}}", &m, err), -1);
+	ck_assert_str_eq(err, "payload.status: expected \"accepted\" or \"duplicate\"");
+	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\","
+	    "\"status\":1}}", &m, err), -1);
+	ck_assert_str_eq(err, "payload.status: expected \"accepted\" or \"duplicate\"");
+}
+END_TEST
+
+START_TEST(test_decode_event_ack_bad_local_id_fails)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+
+	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"edge-event-uuid\","
+	    "\"status\":\"accepted\"}}", &m, err), -1);
+	ck_assert_str_eq(err, "payload.localEventId: not a UUID");
+	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"payload\":{\"localEventId\":7,"
+	    "\"status\":\"accepted\"}}", &m, err), -1);
+	ck_assert_str_eq(err, "payload.localEventId: expected a string");
+}
+END_TEST
+
+START_TEST(test_decode_event_rejected_keeps_reason)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+
+	ck_assert_int_eq(dec("{\"type\":\"event_rejected\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\","
+	    "\"reason\":\"Invalid PLU code\"}}", &m, err), 0);
+	ck_assert_int_eq(m.type, CM_EVENT_REJECTED);
+	ck_assert_str_eq(m.u.reject.reason, "Invalid PLU code");
+}
+END_TEST
+
+START_TEST(test_decode_plu_updated_keeps_payload_json)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+
+	ck_assert_int_eq(dec("{\"type\":\"plu_updated\",\"payload\":{\"pluCode\":\"00001\",\"name\":\"KIYMA\",\"price\":420.5}}", &m, err), 0);
+	ck_assert_int_eq(m.type, CM_PLU_UPDATED);
+	ck_assert_str_eq(m.u.plu.plu_code, "00001");
+	ck_assert_str_eq(m.u.plu.payload_json, "{\"pluCode\":\"00001\",\"name\":\"KIYMA\",\"price\":420.5}");
+	ck_assert_uint_eq(m.u.plu.payload_len, strlen(m.u.plu.payload_json));
+	cm_msg_clear(&m);
+	ck_assert_ptr_null(m.u.plu.payload_json);
+}
+END_TEST
+
+START_TEST(test_decode_ping_without_payload)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+
+	ck_assert_int_eq(dec("{\"type\":\"ping\"}", &m, err), 0);
+	ck_assert_int_eq(m.type, CM_PING);
+	ck_assert_int_eq(dec("{\"type\":\"pong\",\"payload\":{\"pingId\":\"abc\"}}", &m, err), 0);
+	ck_assert_int_eq(m.type, CM_PONG);
+	ck_assert_str_eq(m.ping_id, "abc");
+}
+END_TEST
+
+START_TEST(test_decode_unknown_type_is_reported_not_failed)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+
+	ck_assert_int_eq(dec("{\"type\":\"firmware_update\",\"payload\":[1,2]}", &m, err), 0);
+	ck_assert_int_eq(m.type, CM_UNKNOWN);
+	ck_assert_str_eq(m.type_name, "firmware_update");
+}
+END_TEST
+
+START_TEST(test_decode_missing_type_fails)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+
+	ck_assert_int_eq(dec("{\"payload\":{}}", &m, err), -1);
+	ck_assert_str_eq(err, "type: missing");
+	ck_assert_int_eq(dec("{\"type\":5,\"payload\":{}}", &m, err), -1);
+	ck_assert_str_eq(err, "type: expected a string");
+}
+END_TEST
+
+START_TEST(test_decode_payload_not_object_fails)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+
+	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"payload\":\"x\"}", &m, err), -1);
+	ck_assert_str_eq(err, "payload: expected an object");
+	ck_assert_int_eq(dec("{\"type\":\"event_ack\"}", &m, err), -1);
+	ck_assert_str_eq(err, "payload: missing");
+}
+END_TEST
+
+START_TEST(test_decode_non_object_and_garbage_fail)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+
+	ck_assert_int_eq(dec("[1,2,3]", &m, err), -1);
+	ck_assert_str_eq(err, "message is not a JSON object");
+	ck_assert_int_eq(dec("{\"type\":\"ping\"", &m, err), -1);
+	ck_assert_msg(strncmp(err, "invalid JSON", 12) == 0, "%s", err);
+	ck_assert_int_eq(cm_decode("", 0, &m, err, sizeof(err)), -1);
+}
+END_TEST
+
+START_TEST(test_decode_duplicate_keys_fail)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+
+	ck_assert_int_eq(dec("{\"type\":\"ping\",\"type\":\"event_ack\"}", &m, err), -1);
+}
+END_TEST
+
+START_TEST(test_decode_embedded_nul_fails)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+
+	ck_assert_int_eq(dec("{\"type\":\"session_ended\",\"payload\":{\"cloudSessionId\":\"a\\u0000b\",\"deviceId\":\"D\"}}", &m, err), -1);
+}
+END_TEST
+
+START_TEST(test_decode_too_deep_fails_before_parsing)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+	char buf[256] = "{\"type\":\"ping\",\"payload\":";
+	size_t n = strlen(buf);
+
+	for (int i = 0; i < CM_MAX_DEPTH; i++)
+		buf[n++] = '[';
+	buf[n] = '\0';
+	ck_assert_int_eq(dec(buf, &m, err), -1);
+	ck_assert_str_eq(err, "message nests deeper than 32");
+}
+END_TEST
+
+START_TEST(test_decode_depth_ignores_brackets_in_strings)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+	char buf[512] = "{\"type\":\"ping\",\"x\":\"";
+	size_t n = strlen(buf);
+
+	for (int i = 0; i < 100; i++)
+		buf[n++] = '[';
+	strcpy(buf + n, "\\\"{\"}");
+	ck_assert_int_eq(dec(buf, &m, err), 0);
+	ck_assert_int_eq(m.type, CM_PING);
+}
+END_TEST
+
+START_TEST(test_decode_oversized_fails_unparsed)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+	size_t n = CM_MAX_MSG + 1;
+	char *big = malloc(n);
+
+	ck_assert_ptr_nonnull(big);
+	memset(big, ' ', n);
+	ck_assert_int_eq(cm_decode(big, n, &m, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "exceeds the limit") != NULL, "%s", err);
+	free(big);
+}
+END_TEST
+
+START_TEST(test_decode_bad_message_id_type_fails)
+{
+	struct cm_msg m;
+	char err[CM_ERR_MAX] = "";
+
+	ck_assert_int_eq(dec("{\"type\":\"ping\",\"messageId\":[]}", &m, err), -1);
+	ck_assert_msg(strncmp(err, "messageId:", 10) == 0, "%s", err);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("cloudmsg");
+	TCase *enc = tcase_create("encode"), *d = tcase_create("decode");
+
+	tcase_add_test(enc, test_envelope_has_type_payload_timestamp_message_id);
+	tcase_add_test(enc, test_envelope_carries_edge_id_when_known);
+	tcase_add_test(enc, test_encode_null_payload_fails);
+	tcase_add_test(enc, test_register_first_time_has_null_edge_id);
+	tcase_add_test(enc, test_register_again_sends_edge_id);
+	tcase_add_test(enc, test_event_payload_matches_quickref_schema);
+	tcase_add_test(enc, test_offline_event_has_batch_id_and_null_session);
+	tcase_add_test(enc, test_event_with_invalid_utf8_is_still_sent);
+	tcase_add_test(enc, test_event_batch_wraps_events_array);
+	tcase_add_test(enc, test_offline_batch_end_has_exact_counts);
+	tcase_add_test(enc, test_device_messages_fields);
+	tcase_add_test(enc, test_global_device_id_joins_site_and_scale);
+	tcase_add_test(enc, test_status_and_pong_payloads);
+	tcase_add_test(d, test_decode_edge_registered);
+	tcase_add_test(d, test_decode_edge_registered_without_edge_id_fails);
+	tcase_add_test(d, test_decode_config_update_edge_id_optional);
+	tcase_add_test(d, test_decode_session_started_all_fields);
+	tcase_add_test(d, test_decode_session_started_null_optionals);
+	tcase_add_test(d, test_decode_session_ended_paused_resumed);
+	tcase_add_test(d, test_decode_session_without_device_fails);
+	tcase_add_test(d, test_decode_session_empty_device_fails);
+	tcase_add_test(d, test_decode_session_id_too_long_fails);
+	tcase_add_test(d, test_decode_event_ack_accepted_and_duplicate);
+	tcase_add_test(d, test_decode_event_ack_bad_status_fails);
+	tcase_add_test(d, test_decode_event_ack_bad_local_id_fails);
+	tcase_add_test(d, test_decode_event_rejected_keeps_reason);
+	tcase_add_test(d, test_decode_plu_updated_keeps_payload_json);
+	tcase_add_test(d, test_decode_ping_without_payload);
+	tcase_add_test(d, test_decode_unknown_type_is_reported_not_failed);
+	tcase_add_test(d, test_decode_missing_type_fails);
+	tcase_add_test(d, test_decode_payload_not_object_fails);
+	tcase_add_test(d, test_decode_non_object_and_garbage_fail);
+	tcase_add_test(d, test_decode_duplicate_keys_fail);
+	tcase_add_test(d, test_decode_embedded_nul_fails);
+	tcase_add_test(d, test_decode_too_deep_fails_before_parsing);
+	tcase_add_test(d, test_decode_depth_ignores_brackets_in_strings);
+	tcase_add_test(d, test_decode_oversized_fails_unparsed);
+	tcase_add_test(d, test_decode_bad_message_id_type_fails);
+	suite_add_tcase(s, enc);
+	suite_add_tcase(s, d);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
