@@ -1,0 +1,116 @@
+/*
+ * carnitrackd: the supervisor, or with --worker=NAME one of its workers
+ * (the supervisor re-executes this same binary for each).
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "log/log.h"
+#include "supervisor.h"
+#include "worker.h"
+
+#define DEFAULT_CONF "/etc/carnitrack/edge.conf"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: carnitrackd [-c FILE] [-f] [-n] [-v]\n"
+	    "  -c FILE  config file (default " DEFAULT_CONF ")\n"
+	    "  -f       stay in the foreground, log to stderr\n"
+	    "  -n       check the config and exit (0 = valid)\n"
+	    "  -v       more verbose (debug log level)\n"
+	    "  -V       print the version\n"
+	    "See carnitrackd(8) and carnitrack-edge.conf(5).\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *conf_path = DEFAULT_CONF, *worker = NULL;
+	bool foreground = false, check = false, verbose = false;
+	static const struct option longopts[] = {
+		{ "worker", required_argument, NULL, 'W' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:fnvVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': conf_path = optarg; break;
+		case 'f': foreground = true; break;
+		case 'n': check = true; break;
+		case 'v': verbose = true; break;
+		case 'V': printf("carnitrackd %s\n", CT_VERSION); return 0;
+		case 'W': worker = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (worker != NULL) {
+		const struct worker_ops *ops;
+		if (strcmp(worker, "ingest") == 0) ops = &ingest_worker_ops;
+		else if (strcmp(worker, "store") == 0) ops = &store_worker_ops;
+		else if (strcmp(worker, "cloud") == 0) ops = &cloud_worker_ops;
+		else {
+			fprintf(stderr, "carnitrackd: unknown worker '%s'\n", worker);
+			return 2;
+		}
+		log_init(worker, foreground, verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+		return worker_main(ops);
+	}
+
+	struct ct_conf *conf = malloc(sizeof(*conf));
+	char err[1024], *text = NULL, self[PATH_MAX];
+	size_t len = 0;
+	enum log_level lvl = LOG_LVL_INFO;
+	ssize_t n;
+
+	if (conf == NULL) {
+		fprintf(stderr, "carnitrackd: out of memory\n");
+		return 1;
+	}
+	if (conf_load(conf_path, conf, &text, &len, err, sizeof(err)) != 0) {
+		fprintf(stderr, "carnitrackd: %s\n", err);
+		free(conf);
+		return CT_EXIT_CONFIG;
+	}
+	if (check) {
+		printf("carnitrackd: %s: configuration OK\n", conf_path);
+		free(text);
+		free(conf);
+		return 0;
+	}
+	log_level_parse(conf->log_level, &lvl);
+	if (verbose)
+		lvl = LOG_LVL_DEBUG;
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0) {
+		fprintf(stderr, "carnitrackd: cannot find my own executable\n");
+		return 1;
+	}
+	self[n] = '\0';
+	/* Workers read the config path again on reload: make it absolute. */
+	char abspath[PATH_MAX];
+	if (realpath(conf_path, abspath) == NULL) {
+		fprintf(stderr, "carnitrackd: %s: cannot resolve path\n", conf_path);
+		return 1;
+	}
+	if (!foreground && daemon(0, 0) != 0) {
+		perror("carnitrackd: daemon");
+		return 1;
+	}
+	log_init("supervisor", foreground, lvl);
+	struct sup_opts o = { .conf_path = abspath, .foreground = foreground,
+	    .verbose = verbose, .self_exe = self };
+	return supervisor_run(&o, conf, text, len);
+}

@@ -1,0 +1,281 @@
+/*
+ * The process frame shared by the three workers. A worker is born by
+ * re-exec from the supervisor with fd 3 as its channel; it dies when fd 3
+ * closes, when the supervisor dies (PR_SET_PDEATHSIG), or on SHUTDOWN.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "ipc/channel.h"
+#include "ipc/pack.h"
+#include "log/log.h"
+#include "event/event.h"
+
+#define WORKER_FD 3
+
+struct worker {
+	const struct worker_ops *ops;
+	struct event_base *base;
+	struct channel    *ch;
+	struct ct_conf    *conf;
+	bool               configured, stopping;
+	bool               peer_up[P_NPROC];
+	struct event      *ev_term, *ev_int, *ev_hup;
+	int                exit_code;
+	void              *data;
+	int64_t            started_ms;
+};
+
+struct event_base *worker_base(struct worker *w) { return w->base; }
+const struct ct_conf *worker_conf(struct worker *w) { return w->conf; }
+void worker_set_data(struct worker *w, void *d) { w->data = d; }
+void *worker_data(struct worker *w) { return w->data; }
+size_t worker_queued(struct worker *w) { return w->ch ? channel_queued(w->ch) : 0; }
+
+bool
+worker_peer_up(struct worker *w, enum ct_proc p)
+{
+	return (unsigned)p < P_NPROC && w->peer_up[p];
+}
+
+int
+worker_send(struct worker *w, uint16_t type, uint32_t id, const void *p, size_t n)
+{
+	if (w->ch == NULL)
+		return -1;
+	return channel_send(w->ch, type, id, p, n);
+}
+
+void
+worker_exit(struct worker *w, int code)
+{
+	w->exit_code = code;
+	if (w->ch)
+		channel_flush(w->ch, 1000);
+	event_base_loopbreak(w->base);
+}
+
+static void
+begin_shutdown(struct worker *w, const char *why)
+{
+	if (w->stopping)
+		return;
+	w->stopping = true;
+	log_info("stopping (%s)", why);
+	if (w->ops->shutdown && w->configured)
+		w->ops->shutdown(w);
+	else
+		worker_exit(w, CT_EXIT_OK);
+}
+
+static void
+on_config(struct worker *w, const struct frame *f)
+{
+	struct unpack u;
+	char path[CT_CONF_PATH], err[1024];
+	const uint8_t *text;
+	size_t tlen;
+	struct ct_conf *nc;
+	enum log_level lvl;
+
+	unpack_init(&u, f->payload, f->plen);
+	unpack_str(&u, path, sizeof(path));
+	text = unpack_blob(&u, &tlen);
+	if (!unpack_done(&u)) {
+		log_err("CONFIG frame malformed, ignored");
+		return;
+	}
+	if ((nc = malloc(sizeof(*nc))) == NULL) {
+		log_err("out of memory reading config");
+		return;
+	}
+	if (conf_parse_text(path, (const char *)text, tlen, nc, err, sizeof(err)) != 0) {
+		/* The supervisor validated this text; disagreement is a bug or skew. */
+		log_err("config refused: %s", err);
+		free(nc);
+		if (!w->configured)
+			worker_exit(w, CT_EXIT_CONFIG);
+		return;
+	}
+	if (log_level_parse(nc->log_level, &lvl) == 0)
+		log_set_level(lvl);
+	if (w->ops->configure && w->ops->configure(w, nc, !w->configured) != 0) {
+		free(nc);
+		if (!w->configured) {
+			log_err("configuration failed, exiting");
+			worker_exit(w, CT_EXIT_CONFIG);
+		} else
+			log_warn("reloaded config refused, keeping the old one");
+		return;
+	}
+	free(w->conf);
+	w->conf = nc;
+	if (!w->configured) {
+		w->configured = true;
+		if (channel_send(w->ch, CT_MSG_READY, 0, NULL, 0) != 0)
+			log_err("cannot send READY");
+		log_info("ready");
+	} else
+		log_info("config reloaded");
+}
+
+static void
+on_status(struct worker *w, const struct frame *f)
+{
+	json_t *o = json_object();
+	char *s;
+	uint8_t buf[CT_FRAME_MAX_PAYLOAD];
+	struct pack pk;
+
+	if (o == NULL)
+		return;
+	json_object_set_new(o, "pid", json_integer(getpid()));
+	json_object_set_new(o, "uptime_s", json_integer((ct_now_ms_mono() - w->started_ms) / 1000));
+	if (w->ops->status && w->configured)
+		w->ops->status(w, o);
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (s == NULL)
+		return;
+	pack_init(&pk, buf, sizeof(buf));
+	pack_str(&pk, s);
+	free(s);
+	if (!pack_ok(&pk)) {
+		log_warn("status too large for one frame, sending a summary");
+		pack_init(&pk, buf, sizeof(buf));
+		pack_str(&pk, "{\"error\":\"status too large\"}");
+	}
+	channel_send(w->ch, CT_MSG_STATUS_REP, f->hdr.id, buf, pk.len);
+}
+
+static void
+on_frame(struct channel *ch, const struct frame *f, void *arg)
+{
+	struct worker *w = arg;
+
+	if (f == NULL) {
+		log_info("supervisor channel closed");
+		w->ch = NULL;
+		channel_free(ch);
+		begin_shutdown(w, "supervisor gone");
+		/* Nobody is left to wait for: do not let a slow drain hang us. */
+		if (w->exit_code == 0)
+			event_base_loopexit(w->base, &(struct timeval){ 3, 0 });
+		return;
+	}
+	if (f->fd >= 0) {
+		/* No message type here takes an fd; never keep one we did not ask for. */
+		close(f->fd);
+	}
+	switch (f->hdr.type) {
+	case CT_MSG_CONFIG:
+		on_config(w, f);
+		return;
+	case CT_MSG_PING:
+		channel_send(ch, CT_MSG_PONG, f->hdr.id, f->payload, f->plen);
+		return;
+	case CT_MSG_STATUS_REQ:
+		on_status(w, f);
+		return;
+	case CT_MSG_SHUTDOWN:
+		begin_shutdown(w, "asked by supervisor");
+		return;
+	case CT_MSG_PEER_DOWN:
+	case CT_MSG_PEER_UP: {
+		uint8_t p = f->payload[0];
+		bool up = f->hdr.type == CT_MSG_PEER_UP;
+		if (p >= P_NPROC || p == P_SUP) {
+			log_warn("%s for unknown process %u", ct_msg_name(f->hdr.type), p);
+			return;
+		}
+		w->peer_up[p] = up;
+		log_debug("peer %s is %s", ct_proc_name(p), up ? "up" : "down");
+		if (w->ops->peer && w->configured)
+			w->ops->peer(w, (enum ct_proc)p, up);
+		return;
+	}
+	default:
+		break;
+	}
+	if (!w->configured) {
+		log_warn("%s before configuration, dropped", ct_msg_name(f->hdr.type));
+		return;
+	}
+	const struct ct_msg_info *m = ct_msg_lookup(f->hdr.type);
+	if (m == NULL || m->to != w->ops->proc || w->ops->frame == NULL) {
+		log_warn("frame %s is not for %s, dropped", ct_msg_name(f->hdr.type),
+		    ct_proc_name(w->ops->proc));
+		return;
+	}
+	w->ops->frame(w, f);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	if (sig == SIGHUP)
+		return;   /* reload comes from the supervisor as CONFIG */
+	begin_shutdown(w, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+int
+worker_main(const struct worker_ops *ops)
+{
+	struct worker w;
+	uint8_t hello[64];
+	struct pack pk;
+	pid_t parent = getppid();
+
+	memset(&w, 0, sizeof(w));
+	w.ops = ops;
+	w.started_ms = ct_now_ms_mono();
+	/* The supervisor dying must take us with it, even if fd 3 is stuck. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
+		log_errno("prctl(PR_SET_PDEATHSIG)");
+	if (getppid() != parent || parent == 1) {
+		log_err("supervisor already gone");
+		return CT_EXIT_FAIL;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if ((w.base = event_base_new()) == NULL) {
+		log_err("event_base_new failed");
+		return CT_EXIT_FAIL;
+	}
+	if ((w.ch = channel_new(w.base, WORKER_FD, P_SUP, on_frame, &w)) == NULL) {
+		log_err("fd %d is not a usable channel", WORKER_FD);
+		return CT_EXIT_FAIL;
+	}
+	w.ev_term = evsignal_new(w.base, SIGTERM, on_signal, &w);
+	w.ev_int = evsignal_new(w.base, SIGINT, on_signal, &w);
+	w.ev_hup = evsignal_new(w.base, SIGHUP, on_signal, &w);
+	if (!w.ev_term || !w.ev_int || !w.ev_hup || event_add(w.ev_term, NULL) ||
+	    event_add(w.ev_int, NULL) || event_add(w.ev_hup, NULL)) {
+		log_err("cannot install signal handlers");
+		return CT_EXIT_FAIL;
+	}
+	pack_init(&pk, hello, sizeof(hello));
+	pack_u32(&pk, CT_PROTO_VERSION);
+	pack_str(&pk, ct_proc_name(ops->proc));
+	if (channel_send(w.ch, CT_MSG_HELLO, 0, hello, pk.len) != 0) {
+		log_err("cannot send HELLO");
+		return CT_EXIT_FAIL;
+	}
+	event_base_dispatch(w.base);
+	if (w.ch)
+		channel_free(w.ch);
+	event_free(w.ev_term);
+	event_free(w.ev_int);
+	event_free(w.ev_hup);
+	event_base_free(w.base);
+	free(w.conf);
+	log_debug("exit %d", w.exit_code);
+	return w.exit_code;
+}

@@ -1,0 +1,71 @@
+#include "ctl/ctl_proto.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+int
+ctl_request_parse(const char *line, size_t len, struct ctl_request *req, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *o, *v;
+	const char *cmd;
+
+	memset(req, 0, sizeof(*req));
+	if (len > CTL_LINE_MAX) {
+		snprintf(err, errlen, "request longer than %d bytes", CTL_LINE_MAX);
+		return -1;
+	}
+	o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+	if (o == NULL) {
+		snprintf(err, errlen, "request is not JSON: %s (column %d)", je.text, je.column);
+		return -1;
+	}
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "request is not a JSON object");
+		goto bad;
+	}
+	v = json_object_get(o, "version");
+	if (!json_is_integer(v)) {
+		snprintf(err, errlen, "request has no integer \"version\"");
+		goto bad;
+	}
+	req->version = (int)json_integer_value(v);
+	if (req->version != CTL_VERSION) {
+		snprintf(err, errlen, "version mismatch: carnitrackctl speaks %lld, carnitrackd speaks %d; "
+		    "use the carnitrackctl that came with this carnitrackd",
+		    (long long)json_integer_value(v), CTL_VERSION);
+		goto bad;
+	}
+	v = json_object_get(o, "cmd");
+	if (!json_is_string(v)) {
+		snprintf(err, errlen, "request has no string \"cmd\"");
+		goto bad;
+	}
+	cmd = json_string_value(v);
+	if (strcmp(cmd, "status") == 0)
+		req->cmd = CTL_STATUS;
+	else if (strcmp(cmd, "restart") == 0) {
+		req->cmd = CTL_RESTART;
+		v = json_object_get(o, "worker");
+		if (!json_is_string(v) || json_string_length(v) >= sizeof(req->worker)) {
+			snprintf(err, errlen, "restart needs \"worker\": ingest, store or cloud");
+			goto bad;
+		}
+		memcpy(req->worker, json_string_value(v), json_string_length(v) + 1);
+		if (strcmp(req->worker, "ingest") && strcmp(req->worker, "store") &&
+		    strcmp(req->worker, "cloud")) {
+			snprintf(err, errlen, "unknown worker '%s' (ingest, store or cloud)", req->worker);
+			goto bad;
+		}
+	} else {
+		snprintf(err, errlen, "unknown command '%.64s'", cmd);
+		goto bad;
+	}
+	json_decref(o);
+	return 0;
+bad:
+	json_decref(o);
+	return -1;
+}

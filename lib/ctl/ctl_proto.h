@@ -1,0 +1,28 @@
+/*
+ * carnitrackctl <-> supervisor protocol over run_dir/control.sock: one JSON
+ * object per line each way. Request: {"version":1,"cmd":"status"} or
+ * {"version":1,"cmd":"restart","worker":"cloud"}. Reply: an object with
+ * "ok": true/false and "error" when false. A request line is at most
+ * CTL_LINE_MAX bytes; longer input is an error and the client is closed.
+ */
+#ifndef CT_CTL_PROTO_H
+#define CT_CTL_PROTO_H
+
+#include <stddef.h>
+
+#define CTL_LINE_MAX     4096
+#define CTL_VERSION      1
+
+enum ctl_cmd { CTL_STATUS = 1, CTL_RESTART = 2 };
+
+struct ctl_request {
+	int  version;
+	enum ctl_cmd cmd;
+	char worker[16];
+};
+
+/* 0 on success; -1 with a message naming what is wrong. */
+int ctl_request_parse(const char *line, size_t len, struct ctl_request *req,
+    char *err, size_t errlen);
+
+#endif
