@@ -16,7 +16,7 @@ deb: deb-deps
 	rm -rf debian
 	cp -R packaging/debian debian
 	mkdir -p build
-	CT_DEB_OUT=$(CURDIR)/build dpkg-buildpackage -us -uc -b \
+	CT_DEB_OUT=$(CURDIR)/build dpkg-buildpackage -us -uc -b --jobs=auto \
 	  --buildinfo-option=-u$(CURDIR)/build --changes-option=-u$(CURDIR)/build \
 	  --buildinfo-file=build/$$(dpkg-parsechangelog -l debian/changelog -S Source)_$$(dpkg-parsechangelog -l debian/changelog -S Version)_$$(dpkg-architecture -qDEB_HOST_ARCH).buildinfo \
 	  --changes-file=build/$$(dpkg-parsechangelog -l debian/changelog -S Source)_$$(dpkg-parsechangelog -l debian/changelog -S Version)_$$(dpkg-architecture -qDEB_HOST_ARCH).changes

@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# Packaging test (make test-deb; CI, as root, no systemd running):
+# build the .deb, install it, check what it put where, run the daemon the way
+# the unit does (as carnitrack, RuntimeDirectory made by hand, NOTIFY_SOCKET
+# for Type=notify), use carnitrackctl as root / group member / outsider, stop
+# it, upgrade in place, remove, purge, and check what is left is what the
+# policy says (config gone, data and user kept).
+# The machine is put back as it was: a trap purges the package, removes what
+# the test created and restores a /var/lib/carnitrack that existed before.
+set -euo pipefail
+
+CT_TOP=${CT_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+PKG=carnitrack-edge
+CONF=/etc/carnitrack/edge.conf
+DATA=/var/lib/carnitrack
+RUN=/run/carnitrack
+UNIT=/lib/systemd/system/$PKG.service
+WANTS=/etc/systemd/system/multi-user.target.wants/$PKG.service
+DEADLINE=${DEADLINE:-20}     # seconds to wait for any one condition
+
+passed=0
+pass() { passed=$((passed + 1)); echo "ok   $*"; }
+fail() { echo "FAIL $*" >&2; echo "test_deb: $passed passed, 1 failed"; exit 1; }
+check() {   # description, command...
+	local what=$1; shift
+	if "$@"; then pass "$what"; else fail "$what"; fi
+}
+# Polls a condition every 0.1 s; fails the test with `what` after DEADLINE s.
+wait_for() {   # description, command...
+	local what=$1 end=$((SECONDS + DEADLINE)); shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || fail "timed out after ${DEADLINE}s waiting for: $what"
+		sleep 0.1
+	done
+	pass "$what"
+}
+
+[ "$(id -u)" -eq 0 ] || { echo "test_deb: needs root (dpkg -i, users, /run)" >&2; exit 1; }
+if dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null | grep -q 'installed'; then
+	echo "test_deb: $PKG is already installed here; refusing to replace and purge it" >&2
+	exit 1
+fi
+
+tmp=$(mktemp -d /tmp/test_deb.XXXXXX)
+daemon_pid=""; notify_pid=""
+had_user=0; getent passwd carnitrack >/dev/null && had_user=1
+had_group=0; getent group carnitrack >/dev/null && had_group=1
+had_run=0; [ -e "$RUN" ] && had_run=1
+data_backup=""
+if [ -e "$DATA" ]; then
+	data_backup=$DATA.test_deb.$$
+	mv "$DATA" "$data_backup"
+fi
+
+cleanup() {
+	local rc=$?
+	set +e
+	if [ "$rc" -ne 0 ] && [ -s "$tmp/daemon.log" ]; then
+		echo "carnitrackd log (last 30 lines):" >&2
+		tail -n 30 "$tmp/daemon.log" | sed 's/^/    /' >&2
+	fi
+	# The daemon's workers by pid, before the supervisor goes and they are
+	# reparented; they also die with it (PR_SET_PDEATHSIG).
+	local workers=""
+	[ -n "$daemon_pid" ] && workers=$(pgrep -P "$daemon_pid" | tr '\n' ' ')
+	for p in $daemon_pid $notify_pid; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	# Give the daemon its drain time, then make sure nothing of it is left.
+	local end=$((SECONDS + 10))
+	while [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null && [ "$SECONDS" -lt "$end" ]; do
+		sleep 0.1
+	done
+	for p in $daemon_pid $workers; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	if dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null | grep -q 'installed\|config-files\|half'; then
+		dpkg --purge "$PKG" >/dev/null 2>&1
+	fi
+	rm -rf "$DATA"
+	[ -n "$data_backup" ] && mv "$data_backup" "$DATA"
+	[ "$had_run" -eq 1 ] || rm -rf "$RUN"
+	[ "$had_user" -eq 1 ] || userdel carnitrack 2>/dev/null
+	[ "$had_group" -eq 1 ] || groupdel carnitrack 2>/dev/null
+	rm -rf "$tmp"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- build ------------------------------------------------------------------
+arch=$(dpkg-architecture -qDEB_HOST_ARCH)
+version=$(dpkg-parsechangelog -l "$CT_TOP/packaging/debian/changelog" -S Version)
+deb=$CT_TOP/build/${PKG}_${version}_${arch}.deb
+rm -f "$deb"
+if ! make -C "$CT_TOP" --no-print-directory deb >"$tmp/build.log" 2>&1; then
+	tail -n 40 "$tmp/build.log" >&2
+	fail "make deb (lintian clean)"
+fi
+check "make deb built $(basename "$deb") and lintian is clean" test -f "$deb"
+
+# --- install (no systemd running: postinst must still succeed) -------------
+if ! dpkg -i "$deb" >"$tmp/install.log" 2>&1 </dev/null; then
+	cat "$tmp/install.log" >&2
+	fail "dpkg -i"
+fi
+pass "dpkg -i succeeds without a running systemd"
+check "package is installed" \
+	sh -c "dpkg-query -W -f='\${Status}' $PKG | grep -q '^install ok installed'"
+
+mode_owner() { stat -c '%a %U %G' "$1"; }
+expect_mode() {   # path, "mode user group"
+	local got; got=$(mode_owner "$1" 2>/dev/null || echo missing)
+	[ "$got" = "$2" ] || { echo "  $1: got '$got', want '$2'" >&2; return 1; }
+}
+check "/usr/sbin/carnitrackd 0755 root" expect_mode /usr/sbin/carnitrackd "755 root root"
+check "/usr/bin/carnitrackctl 0755 root" expect_mode /usr/bin/carnitrackctl "755 root root"
+for m in man8/carnitrackd.8 man8/carnitrackctl.8 man5/carnitrack-edge.conf.5; do
+	check "man page $m" test -f "/usr/share/man/$m.gz"
+done
+check "unit installed at $UNIT" test -f "$UNIT"
+check "sysusers file installed" test -f /usr/lib/sysusers.d/$PKG.conf
+check "$CONF installed" test -f "$CONF"
+check "$CONF is a conffile" \
+	sh -c "dpkg-query -W -f='\${Conffiles}\n' $PKG | grep -q '^ $CONF '"
+check "copyright file installed" test -f /usr/share/doc/$PKG/copyright
+
+user_ok() {
+	local uid shell home
+	IFS=: read -r _ _ uid _ _ home shell < <(getent passwd carnitrack) || return 1
+	[ "$uid" -lt 1000 ] && [ "$home" = "$DATA" ] && [ "$shell" = /usr/sbin/nologin ] \
+		|| { echo "  uid=$uid home=$home shell=$shell" >&2; return 1; }
+	[ "$(id -gn carnitrack)" = carnitrack ]
+}
+check "system user carnitrack (uid < 1000, nologin, home $DATA, group carnitrack)" user_ok
+check "$DATA 0750 carnitrack:carnitrack" expect_mode "$DATA" "750 carnitrack carnitrack"
+check "systemd-analyze verify on the installed unit" \
+	systemd-analyze verify --man=no "$UNIT"
+
+# --- run as the service would ----------------------------------------------
+# RuntimeDirectory=carnitrack, RuntimeDirectoryMode=0750:
+install -d -o carnitrack -g carnitrack -m 0750 "$RUN"
+# Type=notify: systemd hands the daemon NOTIFY_SOCKET and waits for READY=1.
+chmod 0711 "$tmp"
+notify_sock=$tmp/notify.sock
+python3 -c '
+import socket, sys, os
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666)
+out = open(sys.argv[2], "ab", buffering=0)
+while True:
+    out.write(s.recv(4096) + b"\n")
+' "$notify_sock" "$tmp/notify.log" &
+notify_pid=$!
+wait_for "notify socket is listening" test -S "$notify_sock"
+
+# The unit: User/Group=carnitrack, NoNewPrivileges, empty capability
+# bounding set, UMask=0027, cwd /.
+( cd / && umask 0027 && exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+	NOTIFY_SOCKET="$notify_sock" \
+	setpriv --reuid=carnitrack --regid=carnitrack --init-groups \
+		--no-new-privs --bounding-set=-all \
+		/usr/sbin/carnitrackd -f ) >"$tmp/daemon.log" 2>&1 &
+daemon_pid=$!
+daemon_alive() {
+	kill -0 "$daemon_pid" 2>/dev/null && return 0
+	echo "  carnitrackd exited; its log:" >&2; sed 's/^/    /' "$tmp/daemon.log" >&2
+	fail "carnitrackd died during start"
+}
+ready() { daemon_alive && grep -q '^READY=1' "$tmp/notify.log" 2>/dev/null; }
+wait_for "carnitrackd sends READY=1 on NOTIFY_SOCKET" ready
+sock_up() { daemon_alive && test -S "$RUN/control.sock"; }
+wait_for "control socket $RUN/control.sock exists" sock_up
+check "control socket is 0660 carnitrack:carnitrack" \
+	expect_mode "$RUN/control.sock" "660 carnitrack carnitrack"
+# Supervisor and workers: every process running the daemon binary.
+daemon_users() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/exe" 2>/dev/null)" = /usr/sbin/carnitrackd ] || continue
+		stat -c '%U' "$p"
+	done | sort | uniq -c
+}
+only_carnitrack() {
+	local users; users=$(daemon_users)
+	echo "  carnitrackd processes per user: $(echo $users)"
+	[ -n "$users" ] && ! grep -qv ' carnitrack$' <<<"$users"
+}
+check "every carnitrackd process (supervisor and workers) runs as carnitrack" only_carnitrack
+
+# exit 0 healthy, 1 degraded (e.g. no cloud configured); 2 means down.
+ctl_status() {   # label, setpriv args...
+	local label=$1 rc=0; shift
+	setpriv "$@" /usr/bin/carnitrackctl status >"$tmp/ctl.$label" 2>&1 || rc=$?
+	if [ "$rc" -gt 1 ] || ! [ -s "$tmp/ctl.$label" ]; then
+		echo "  exit $rc:" >&2; sed 's/^/    /' "$tmp/ctl.$label" >&2; return 1
+	fi
+}
+check "carnitrackctl status as root" ctl_status root --reuid=0
+check "carnitrackctl status as a member of group carnitrack" \
+	ctl_status member --reuid=nobody --regid=nogroup --groups=carnitrack
+ctl_denied() {
+	local rc=0
+	setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		/usr/bin/carnitrackctl status >"$tmp/ctl.nobody" 2>&1 || rc=$?
+	sed 's/^/    nobody: /' "$tmp/ctl.nobody"
+	[ "$rc" -ne 0 ] && grep -qi 'permission' "$tmp/ctl.nobody"
+}
+check "carnitrackctl status as nobody fails with a permission message" ctl_denied
+
+# --- stop (SIGTERM, as systemd does with KillMode=mixed) -------------------
+kill -TERM "$daemon_pid"
+gone() { ! kill -0 "$daemon_pid" 2>/dev/null; }
+wait_for "carnitrackd exits after SIGTERM" gone
+rc=0; wait "$daemon_pid" || rc=$?
+daemon_pid=""
+check "carnitrackd exit status after SIGTERM is 0 (got $rc)" test "$rc" -eq 0
+no_procs() { ! pgrep -u carnitrack >/dev/null; }
+wait_for "no carnitrack process is left (workers stopped too)" no_procs
+has_data() { [ -n "$(find "$DATA" -mindepth 1 -print -quit)" ]; }
+check "the daemon wrote its store under $DATA" has_data
+foreign=$(find "$DATA" -mindepth 1 ! -user carnitrack -print)
+check "everything under $DATA belongs to carnitrack" test -z "$foreign"
+find "$DATA" -mindepth 1 -type f -exec sha256sum {} + | sort >"$tmp/data.before"
+
+# --- upgrade in place: data and the admin's config survive ------------------
+echo "# edited by test_deb" >>"$CONF"
+if ! dpkg -i "$deb" >"$tmp/upgrade.log" 2>&1 </dev/null; then
+	cat "$tmp/upgrade.log" >&2
+	fail "dpkg -i over the installed package"
+fi
+pass "reinstall/upgrade succeeds"
+check "upgrade keeps the edited $CONF" grep -q '^# edited by test_deb' "$CONF"
+find "$DATA" -mindepth 1 -type f -exec sha256sum {} + | sort >"$tmp/data.after"
+check "upgrade keeps the data in $DATA" cmp -s "$tmp/data.before" "$tmp/data.after"
+
+# --- remove: programs go, config and data stay -----------------------------
+dpkg --remove "$PKG" >"$tmp/remove.log" 2>&1 || { cat "$tmp/remove.log" >&2; fail "dpkg --remove"; }
+pass "dpkg --remove"
+check "remove deletes /usr/sbin/carnitrackd" test ! -e /usr/sbin/carnitrackd
+check "remove deletes the unit" test ! -e "$UNIT"
+check "remove keeps $CONF" grep -q '^# edited by test_deb' "$CONF"
+check "remove keeps $DATA" has_data
+
+# --- purge: config goes; data and user stay (documented manual removal) ----
+dpkg --purge "$PKG" >"$tmp/purge.log" 2>&1 || { cat "$tmp/purge.log" >&2; fail "dpkg --purge"; }
+pass "dpkg --purge"
+check "purge deletes $CONF" test ! -e "$CONF"
+check "purge deletes /etc/carnitrack" test ! -e /etc/carnitrack
+check "purge removes the enable symlink" test ! -e "$WANTS" -a ! -L "$WANTS"
+check "purge keeps $DATA (rm -rf $DATA is a documented manual step)" has_data
+check "purge keeps the carnitrack user and group (Debian policy)" \
+	sh -c 'getent passwd carnitrack >/dev/null && getent group carnitrack >/dev/null'
+check "package is gone from dpkg" \
+	sh -c "! dpkg-query -W -f='\${Status}' $PKG 2>/dev/null | grep -q ."
+
+echo "test_deb: $passed passed, 0 failed"
