@@ -3,7 +3,7 @@
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libevent-dev libssl-dev
 libwslay-dev liblmdb-dev lmdb-utils libjansson-dev libinih-dev check
-python3 python3-websockets openssl iproute2 procps psmisc tzdata"
+python3 python3-websockets openssl iproute2 procps psmisc tzdata jq"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' \

@@ -236,6 +236,13 @@ worker_main(const struct worker_ops *ops)
 
 	memset(&w, 0, sizeof(w));
 	w.ops = ops;
+	/* Testing aid (carnitrackd(8), ENVIRONMENT): a worker that always dies
+	 * young, to exercise the supervisor's backoff. */
+	const char *tf = getenv("CARNITRACKD_TEST_FAIL");
+	if (tf && strcmp(tf, ct_proc_name(ops->proc)) == 0) {
+		log_err("failing on purpose (CARNITRACKD_TEST_FAIL=%s)", tf);
+		return CT_EXIT_FAIL;
+	}
 	w.started_ms = ct_now_ms_mono();
 	/* The supervisor dying must take us with it, even if fd 3 is stuck. */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)

@@ -1,0 +1,200 @@
+/* edge.conf parsing: defaults, every error names file:line, value checks. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conf/conf.h"
+
+static struct ct_conf c;
+static char err[1024];
+
+static int
+parse(const char *text)
+{
+	err[0] = '\0';
+	return conf_parse_text("edge.conf", text, strlen(text), &c, err, sizeof(err));
+}
+
+START_TEST(test_empty_file_gives_defaults)
+{
+	ck_assert_int_eq(parse(""), 0);
+	ck_assert_str_eq(c.listen, "0.0.0.0:8899");
+	ck_assert_str_eq(c.data_dir, "/var/lib/carnitrack");
+	ck_assert_str_eq(c.timezone, "Europe/Istanbul");
+	ck_assert_int_eq(c.heartbeat_interval, 30);
+	ck_assert_int_eq(c.ack_mode, CT_ACK_PROMPT);
+	ck_assert_int_eq(c.max_connections, 256);
+	ck_assert_int_eq(c.batch_size, 500);
+	ck_assert_int_eq(c.window, 1000);
+	ck_assert_int_eq(c.offline_grace, 5);
+	ck_assert_uint_eq(c.map_size, 1ull << 30);
+	ck_assert_int_eq(c.retention, 30 * 86400);
+}
+END_TEST
+
+START_TEST(test_full_file)
+{
+	const char *t =
+	    "; comment\n# comment\n[edge]\nsite_id = SITE01\nsite_name = Korkut Et\n"
+	    "data_dir = /tmp/x\nuser =\ntimezone = Europe/Berlin\nlog_level = debug\n"
+	    "[scales]\nlisten = [::]:9000\nallow = 10.0.0.0/8, 192.168.1.7 fd00::/8\n"
+	    "heartbeat_interval = 1m\nack_mode = every_record\nweight_unit_grams = 10\n"
+	    "[scale SCALE-07]\nweight_unit_grams = 100\naddress = 10.1.2.3\nname = Line 7\n"
+	    "[cloud]\nurl = wss://cloud.example/edge\nbatch_size = 100\noffline_grace = 10s\n"
+	    "[store]\nmap_size = 256MiB\nretention = 7d\n";
+
+	ck_assert_msg(parse(t) == 0, "%s", err);
+	ck_assert_str_eq(c.site_id, "SITE01");
+	ck_assert_str_eq(c.site_name, "Korkut Et");
+	ck_assert_str_eq(c.user, "");
+	ck_assert_str_eq(c.listen, "[::]:9000");
+	ck_assert_int_eq(c.nallow, 3);
+	ck_assert_int_eq(c.heartbeat_interval, 60);
+	ck_assert_int_eq(c.ack_mode, CT_ACK_EVERY_RECORD);
+	ck_assert_int_eq(conf_scale_unit(&c, "SCALE-07"), 100);
+	ck_assert_int_eq(conf_scale_unit(&c, "SCALE-01"), 10);
+	ck_assert_str_eq(conf_scale_by_addr(&c, "10.1.2.3")->id, "SCALE-07");
+	ck_assert_ptr_null(conf_scale_by_addr(&c, "10.1.2.4"));
+	ck_assert_uint_eq(c.map_size, 256ull << 20);
+	ck_assert_int_eq(c.retention, 7 * 86400);
+	ck_assert_int_eq(c.offline_grace, 10);
+}
+END_TEST
+
+START_TEST(test_unknown_key_names_file_and_line)
+{
+	ck_assert_int_eq(parse("[edge]\nsite_id = A\n\ncolour = blue\n"), -1);
+	ck_assert_msg(strstr(err, "edge.conf:4:") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "colour") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_unknown_section)
+{
+	ck_assert_int_eq(parse("[edge]\n[bogus]\nx = 1\n"), -1);
+	ck_assert_msg(strstr(err, "edge.conf:3:") && strstr(err, "bogus"), "%s", err);
+}
+END_TEST
+
+START_TEST(test_bad_port)
+{
+	ck_assert_int_eq(parse("[scales]\nlisten = 0.0.0.0:70000\n"), -1);
+	ck_assert_msg(strstr(err, "edge.conf:2:") && strstr(err, "listen"), "%s", err);
+	ck_assert_int_eq(parse("[scales]\nlisten = 0.0.0.0:\n"), -1);
+	ck_assert_int_eq(parse("[scales]\nlisten = nohost\n"), -1);
+	ck_assert_int_eq(parse("[scales]\nlisten = 1.2.3:80\n"), -1);
+}
+END_TEST
+
+START_TEST(test_bad_values)
+{
+	ck_assert_int_eq(parse("[scales]\nack_mode = sometimes\n"), -1);
+	ck_assert_msg(strstr(err, "edge.conf:2:") && strstr(err, "ack_mode"), "%s", err);
+	ck_assert_int_eq(parse("[scales]\nallow = 10.0.0.0/33\n"), -1);
+	ck_assert_int_eq(parse("[scales]\nmax_connections = -1\n"), -1);
+	ck_assert_int_eq(parse("[cloud]\nurl = http://x\n"), -1);
+	ck_assert_int_eq(parse("[store]\nmap_size = lots\n"), -1);
+	ck_assert_int_eq(parse("[edge]\ntimezone = Mars/Olympus\n"), -1);
+	ck_assert_int_eq(parse("[edge]\nlog_level = loud\n"), -1);
+	ck_assert_int_eq(parse("[scale SCALE-7]\nname = x\n"), -1);
+	ck_assert_int_eq(parse("[cloud]\nbatch_size = 12abc\n"), -1);
+	ck_assert_int_eq(parse("[edge]\nsite_id = bad id\n"), -1);
+}
+END_TEST
+
+START_TEST(test_syntax_error_line)
+{
+	ck_assert_int_eq(parse("[edge]\nsite_id = A\nthis is not ini\n"), -1);
+	ck_assert_msg(strstr(err, "edge.conf:3:") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_continuation_line_is_an_error)
+{
+	ck_assert_int_eq(parse("[edge]\nsite_name = A\n  B\n"), -1);
+	ck_assert_msg(strstr(err, "edge.conf:3:") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_cross_field_check)
+{
+	ck_assert_int_eq(parse("[scales]\nstale_after = 3\nclose_after = 3\n"), -1);
+	ck_assert_msg(strstr(err, "close_after") != NULL, "%s", err);
+	ck_assert_int_eq(parse("[scale SCALE-01]\naddress = 10.0.0.1\n[scale SCALE-02]\naddress = 10.0.0.1\n"), -1);
+}
+END_TEST
+
+START_TEST(test_allow_matching)
+{
+	struct sockaddr_in a4 = { .sin_family = AF_INET };
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6 };
+
+	ck_assert_int_eq(parse("[scales]\nallow = 10.1.0.0/16 fd00::/8\n"), 0);
+	inet_pton(AF_INET, "10.1.200.3", &a4.sin_addr);
+	ck_assert_int_eq(conf_allowed(&c, (struct sockaddr *)&a4), 1);
+	inet_pton(AF_INET, "10.2.0.1", &a4.sin_addr);
+	ck_assert_int_eq(conf_allowed(&c, (struct sockaddr *)&a4), 0);
+	inet_pton(AF_INET6, "::ffff:10.1.0.9", &a6.sin6_addr);
+	ck_assert_int_eq(conf_allowed(&c, (struct sockaddr *)&a6), 1);
+	inet_pton(AF_INET6, "fd12::1", &a6.sin6_addr);
+	ck_assert_int_eq(conf_allowed(&c, (struct sockaddr *)&a6), 1);
+	inet_pton(AF_INET6, "fe80::1", &a6.sin6_addr);
+	ck_assert_int_eq(conf_allowed(&c, (struct sockaddr *)&a6), 0);
+	ck_assert_int_eq(parse(""), 0);
+	ck_assert_int_eq(conf_allowed(&c, (struct sockaddr *)&a6), 1);
+}
+END_TEST
+
+START_TEST(test_units)
+{
+	int64_t d;
+	uint64_t s;
+
+	ck_assert_int_eq(conf_parse_duration("90", &d), 0); ck_assert_int_eq(d, 90);
+	ck_assert_int_eq(conf_parse_duration("2h", &d), 0); ck_assert_int_eq(d, 7200);
+	ck_assert_int_eq(conf_parse_duration("-1s", &d), -1);
+	ck_assert_int_eq(conf_parse_duration("1w", &d), -1);
+	ck_assert_int_eq(conf_parse_size("1GiB", &s), 0); ck_assert_uint_eq(s, 1ull << 30);
+	ck_assert_int_eq(conf_parse_size("64KiB", &s), 0); ck_assert_uint_eq(s, 65536);
+	ck_assert_int_eq(conf_parse_size("99999999999999999999GiB", &s), -1);
+}
+END_TEST
+
+START_TEST(test_long_line_rejected)
+{
+	static char t[8000];
+	snprintf(t, sizeof(t), "[edge]\nsite_name = ");
+	memset(t + strlen(t), 'x', 5000);
+	ck_assert_int_eq(parse(t), -1);
+	ck_assert_msg(strstr(err, "edge.conf:2:") != NULL, "%s", err);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("conf");
+	TCase *tc = tcase_create("conf");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_empty_file_gives_defaults);
+	tcase_add_test(tc, test_full_file);
+	tcase_add_test(tc, test_unknown_key_names_file_and_line);
+	tcase_add_test(tc, test_unknown_section);
+	tcase_add_test(tc, test_bad_port);
+	tcase_add_test(tc, test_bad_values);
+	tcase_add_test(tc, test_syntax_error_line);
+	tcase_add_test(tc, test_continuation_line_is_an_error);
+	tcase_add_test(tc, test_cross_field_check);
+	tcase_add_test(tc, test_allow_matching);
+	tcase_add_test(tc, test_units);
+	tcase_add_test(tc, test_long_line_rejected);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
