@@ -1,0 +1,279 @@
+/*
+ * Cloud- and ingest-side state the edge keeps: the current session per scale,
+ * the device registry, the PLU cache and the edge identity.
+ *
+ * Sessions: a start replaces the scale's current session; pause, resume and
+ * end name a session and are ignored (NOTFOUND) when it is not the current
+ * one, so a late end of an old session cannot stop the new one. Ended and
+ * expired sessions stay visible until retention prunes them.
+ */
+#include "store/store_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int
+session_put(struct store *st, const struct store_session *s)
+{
+	uint8_t buf[STORE_REC_MAX];
+	size_t n = store_session_enc(s, buf, sizeof(buf));
+	MDB_val k = store_val(s->device_id, strlen(s->device_id)), v = store_val(buf, n);
+	int rc;
+
+	if (n == 0)
+		return store_seterr(st, STORE_INVAL, "session of %s: record too large", s->device_id);
+	if ((rc = mdb_put(st->wtxn, st->dbi[DB_SESSIONS], &k, &v, 0)) != 0)
+		return store_wfail(st, rc, "session of %s: write", s->device_id);
+	return STORE_OK;
+}
+
+int
+store_session_apply(struct store *st, const struct store_session_msg *m)
+{
+	struct store_session s;
+	int e;
+
+	if ((e = store_need_wtxn(st)) != 0)
+		return e;
+	if (m->device_id[0] == '\0' || strlen(m->device_id) >= CT_DEVICE_ID_MAX)
+		return store_seterr(st, STORE_INVAL, "session message without a valid deviceId");
+	if (m->kind == CT_SESS_STARTED) {
+		if (m->cloud_session_id[0] == '\0')
+			return store_seterr(st, STORE_INVAL, "session_started for %s without cloudSessionId",
+			    m->device_id);
+		memset(&s, 0, sizeof(s));
+		snprintf(s.device_id, sizeof(s.device_id), "%s", m->device_id);
+		snprintf(s.cloud_session_id, sizeof(s.cloud_session_id), "%s", m->cloud_session_id);
+		snprintf(s.animal_id, sizeof(s.animal_id), "%s", m->animal_id);
+		snprintf(s.animal_tag, sizeof(s.animal_tag), "%s", m->animal_tag);
+		snprintf(s.animal_species, sizeof(s.animal_species), "%s", m->animal_species);
+		snprintf(s.operator_id, sizeof(s.operator_id), "%s", m->operator_id);
+		s.status = SESS_ACTIVE;
+		s.started_at_ms = s.updated_at_ms = st->now_ms;
+		return session_put(st, &s);
+	}
+
+	if ((e = store_session_get(st, m->device_id, &s)) != 0)
+		return e;
+	if (m->cloud_session_id[0] != '\0' && strcmp(m->cloud_session_id, s.cloud_session_id) != 0)
+		return store_seterr(st, STORE_NOTFOUND, "session %s is not the current session of %s (%s)",
+		    m->cloud_session_id, m->device_id, s.cloud_session_id);
+	switch (m->kind) {
+	case CT_SESS_PAUSED:
+		if (s.status != SESS_ACTIVE)
+			return STORE_OK;
+		s.status = SESS_PAUSED;
+		break;
+	case CT_SESS_RESUMED:
+		if (s.status == SESS_ENDED)
+			return store_seterr(st, STORE_NOTFOUND, "session %s of %s has ended",
+			    s.cloud_session_id, m->device_id);
+		s.status = SESS_ACTIVE;
+		break;
+	case CT_SESS_ENDED:
+		s.status = SESS_ENDED;
+		snprintf(s.reason, sizeof(s.reason), "%s", m->reason);
+		break;
+	default:
+		return store_seterr(st, STORE_INVAL, "session change %d", (int)m->kind);
+	}
+	s.updated_at_ms = st->now_ms;
+	return session_put(st, &s);
+}
+
+int
+store_sessions_expire(struct store *st, unsigned *expired)
+{
+	struct store_session s;
+	uint8_t buf[STORE_REC_MAX];
+	MDB_cursor *c;
+	MDB_val k, v;
+	unsigned n = 0;
+	int rc, e;
+
+	if (expired != NULL)
+		*expired = 0;
+	if ((e = store_need_wtxn(st)) != 0)
+		return e;
+	if (st->opts.session_expiry_ms <= 0)
+		return STORE_OK;
+	if ((rc = mdb_cursor_open(st->wtxn, st->dbi[DB_SESSIONS], &c)) != 0)
+		return store_fail(st, rc, "cursor sessions");
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		size_t len;
+
+		if (store_session_dec(&k, &v, &s) != 0)
+			continue;          /* a bad record is reported by readers, not fatal here */
+		if ((s.status != SESS_ACTIVE && s.status != SESS_PAUSED) ||
+		    s.updated_at_ms + st->opts.session_expiry_ms > st->now_ms)
+			continue;
+		s.status = SESS_EXPIRED;
+		snprintf(s.reason, sizeof(s.reason), "expired");
+		s.updated_at_ms = st->now_ms;
+		if ((len = store_session_enc(&s, buf, sizeof(buf))) == 0)
+			continue;
+		v = store_val(buf, len);
+		if ((rc = mdb_cursor_put(c, &k, &v, MDB_CURRENT)) != 0) {
+			mdb_cursor_close(c);
+			return store_wfail(st, rc, "session of %s: expire", s.device_id);
+		}
+		n++;
+	}
+	mdb_cursor_close(c);
+	if (rc != MDB_NOTFOUND)
+		return store_fail(st, rc, "sessions walk");
+	if (expired != NULL)
+		*expired = n;
+	return STORE_OK;
+}
+
+static int
+device_put(struct store *st, const struct store_device *d)
+{
+	uint8_t buf[STORE_REC_MAX];
+	size_t n = store_device_enc(d, buf, sizeof(buf));
+	MDB_val k = store_val(d->device_id, strlen(d->device_id)), v = store_val(buf, n);
+	int rc;
+
+	if (n == 0)
+		return store_seterr(st, STORE_INVAL, "device %s: record too large", d->device_id);
+	if ((rc = mdb_put(st->wtxn, st->dbi[DB_DEVICES], &k, &v, 0)) != 0)
+		return store_wfail(st, rc, "device %s: write", d->device_id);
+	return STORE_OK;
+}
+
+/* The device's record, or a fresh one named for the cloud ("SITE01-SCALE-01"). */
+static int
+device_load(struct store *st, const char *device_id, int64_t at_ms, struct store_device *d)
+{
+	struct store_identity id;
+	const char *site;
+	int e = store_device_get(st, device_id, d);
+
+	if (e != STORE_NOTFOUND)
+		return e;
+	memset(d, 0, sizeof(*d));
+	snprintf(d->device_id, sizeof(d->device_id), "%s", device_id);
+	site = store_identity_get(st, &id) == STORE_OK && id.site_id[0] ? id.site_id : st->site_id;
+	if (site[0] != '\0')
+		snprintf(d->global_device_id, sizeof(d->global_device_id), "%s-%s", site, device_id);
+	else
+		snprintf(d->global_device_id, sizeof(d->global_device_id), "%s", device_id);
+	d->first_seen_ms = at_ms;
+	return STORE_OK;
+}
+
+int
+store_device_apply(struct store *st, const struct store_device_msg *m)
+{
+	struct store_device d;
+	int64_t at = m->at_ms ? m->at_ms : st->now_ms;
+	int e;
+
+	if ((e = store_need_wtxn(st)) != 0)
+		return e;
+	if (m->device_id[0] == '\0' || strlen(m->device_id) >= CT_DEVICE_ID_MAX)
+		return store_seterr(st, STORE_INVAL, "device message without a valid deviceId");
+	if ((e = device_load(st, m->device_id, at, &d)) != 0)
+		return e;
+	if (m->source_ip[0] != '\0')
+		snprintf(d.source_ip, sizeof(d.source_ip), "%s", m->source_ip);
+	if (m->device_type[0] != '\0')
+		snprintf(d.device_type, sizeof(d.device_type), "%s", m->device_type);
+	d.last_seen_ms = at;
+	switch (m->kind) {
+	case CT_DEV_CONNECTED:
+		d.status = DEV_CONNECTED;
+		d.connects++;
+		d.connected_at_ms = at;
+		d.heartbeats = m->heartbeats;
+		d.reason[0] = '\0';
+		break;
+	case CT_DEV_HEARTBEAT:
+		d.status = DEV_CONNECTED;
+		d.heartbeats = m->heartbeats;
+		break;
+	case CT_DEV_DISCONNECTED:
+		d.status = DEV_DISCONNECTED;
+		d.disconnected_at_ms = at;
+		snprintf(d.reason, sizeof(d.reason), "%s", m->reason);
+		break;
+	case CT_DEV_STALE:
+		d.status = DEV_STALE;
+		snprintf(d.reason, sizeof(d.reason), "%s", m->reason[0] ? m->reason : "stale");
+		break;
+	case CT_DEV_SUPERSEDED:
+		/* a newer connection of the same scale took over: still connected */
+		snprintf(d.reason, sizeof(d.reason), "%s", m->reason[0] ? m->reason : "superseded");
+		break;
+	default:
+		return store_seterr(st, STORE_INVAL, "device change %d for %s", (int)m->kind,
+		    m->device_id);
+	}
+	return device_put(st, &d);
+}
+
+int
+store_device_count_event(struct store *st, const struct ct_event *ev)
+{
+	struct store_device d;
+	int64_t at = ev->received_at_ms ? ev->received_at_ms : st->now_ms;
+	int e;
+
+	if ((e = device_load(st, ev->device_id, at, &d)) != 0)
+		return e;
+	d.events++;
+	d.last_seen_ms = at;
+	if (d.source_ip[0] == '\0')
+		snprintf(d.source_ip, sizeof(d.source_ip), "%s", ev->source_ip);
+	return device_put(st, &d);
+}
+
+int
+store_plu_put(struct store *st, const char *plu_code, const char *json)
+{
+	MDB_val k = store_val(plu_code, strlen(plu_code)), v = store_val(json, strlen(json));
+	int rc, e;
+
+	if ((e = store_need_wtxn(st)) != 0)
+		return e;
+	if (k.mv_size == 0 || k.mv_size > 64)
+		return store_seterr(st, STORE_INVAL, "PLU code '%.64s': empty or too long", plu_code);
+	if ((rc = mdb_put(st->wtxn, st->dbi[DB_PLU], &k, &v, 0)) != 0)
+		return store_wfail(st, rc, "PLU %s: write", plu_code);
+	return STORE_OK;
+}
+
+static int
+meta_put_str(struct store *st, const char *name, const char *val, size_t max)
+{
+	MDB_val k = store_val(name, strlen(name)), v;
+	int rc;
+
+	if (val == NULL)
+		return STORE_OK;
+	if (strlen(val) >= max)
+		return store_seterr(st, STORE_INVAL, "%s too long (%zu bytes, max %zu)", name,
+		    strlen(val), max - 1);
+	v = store_val(val, strlen(val));
+	if ((rc = mdb_put(st->wtxn, st->dbi[DB_META], &k, &v, 0)) != 0)
+		return store_wfail(st, rc, "meta %s: write", name);
+	return STORE_OK;
+}
+
+int
+store_identity_put(struct store *st, const char *edge_id, const char *site_id,
+    const char *site_name)
+{
+	struct store_identity id;
+	int e;
+
+	if ((e = store_need_wtxn(st)) != 0)
+		return e;
+	if ((e = meta_put_str(st, "edge_id", edge_id, sizeof(id.edge_id))) != 0 ||
+	    (e = meta_put_str(st, "site_id", site_id, sizeof(id.site_id))) != 0 ||
+	    (e = meta_put_str(st, "site_name", site_name, sizeof(id.site_name))) != 0)
+		return e;
+	return STORE_OK;
+}
