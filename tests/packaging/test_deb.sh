@@ -35,6 +35,18 @@ wait_for() {   # description, command...
 	pass "$what"
 }
 
+# dpkg, waiting (with a deadline) while another apt/dpkg holds its lock:
+# dpkg has no lock timeout of its own, and a developer's machine often runs
+# apt-get at the same time.
+dpkg_run() {   # log file, dpkg args...
+	local log=$1 end=$((SECONDS + 180)); shift
+	while :; do
+		if dpkg "$@" >"$log" 2>&1 </dev/null; then return 0; fi
+		grep -q 'lock' "$log" && [ "$SECONDS" -lt "$end" ] || { cat "$log" >&2; return 1; }
+		sleep 0.5
+	done
+}
+
 [ "$(id -u)" -eq 0 ] || { echo "test_deb: needs root (dpkg -i, users, /run)" >&2; exit 1; }
 if dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null | grep -q 'installed'; then
 	echo "test_deb: $PKG is already installed here; refusing to replace and purge it" >&2
@@ -75,7 +87,7 @@ cleanup() {
 		kill -KILL "$p" 2>/dev/null
 	done
 	if dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null | grep -q 'installed\|config-files\|half'; then
-		dpkg --purge "$PKG" >/dev/null 2>&1
+		dpkg_run /dev/null --purge "$PKG"
 	fi
 	rm -rf "$DATA"
 	[ -n "$data_backup" ] && mv "$data_backup" "$DATA"
@@ -100,10 +112,7 @@ fi
 check "make deb built $(basename "$deb") and lintian is clean" test -f "$deb"
 
 # --- install (no systemd running: postinst must still succeed) -------------
-if ! dpkg -i "$deb" >"$tmp/install.log" 2>&1 </dev/null; then
-	cat "$tmp/install.log" >&2
-	fail "dpkg -i"
-fi
+dpkg_run "$tmp/install.log" -i "$deb" || fail "dpkg -i"
 pass "dpkg -i succeeds without a running systemd"
 check "package is installed" \
 	sh -c "dpkg-query -W -f='\${Status}' $PKG | grep -q '^install ok installed'"
@@ -197,6 +206,7 @@ ctl_status() {   # label, setpriv args...
 	fi
 }
 check "carnitrackctl status as root" ctl_status root --reuid=0
+sed 's/^/    root: /' "$tmp/ctl.root"
 check "carnitrackctl status as a member of group carnitrack" \
 	ctl_status member --reuid=nobody --regid=nogroup --groups=carnitrack
 ctl_denied() {
@@ -221,34 +231,36 @@ has_data() { [ -n "$(find "$DATA" -mindepth 1 -print -quit)" ]; }
 check "the daemon wrote its store under $DATA" has_data
 foreign=$(find "$DATA" -mindepth 1 ! -user carnitrack -print)
 check "everything under $DATA belongs to carnitrack" test -z "$foreign"
+# A file of our own too, so the keep-the-data checks below do not depend on
+# what the store happens to write.
+setpriv --reuid=carnitrack --regid=carnitrack --init-groups \
+	sh -c "echo test_deb >'$DATA/test_deb.sentinel'"
 find "$DATA" -mindepth 1 -type f -exec sha256sum {} + | sort >"$tmp/data.before"
 
 # --- upgrade in place: data and the admin's config survive ------------------
 echo "# edited by test_deb" >>"$CONF"
-if ! dpkg -i "$deb" >"$tmp/upgrade.log" 2>&1 </dev/null; then
-	cat "$tmp/upgrade.log" >&2
-	fail "dpkg -i over the installed package"
-fi
+dpkg_run "$tmp/upgrade.log" -i "$deb" || fail "dpkg -i over the installed package"
 pass "reinstall/upgrade succeeds"
 check "upgrade keeps the edited $CONF" grep -q '^# edited by test_deb' "$CONF"
 find "$DATA" -mindepth 1 -type f -exec sha256sum {} + | sort >"$tmp/data.after"
 check "upgrade keeps the data in $DATA" cmp -s "$tmp/data.before" "$tmp/data.after"
 
 # --- remove: programs go, config and data stay -----------------------------
-dpkg --remove "$PKG" >"$tmp/remove.log" 2>&1 || { cat "$tmp/remove.log" >&2; fail "dpkg --remove"; }
+dpkg_run "$tmp/remove.log" --remove "$PKG" || fail "dpkg --remove"
 pass "dpkg --remove"
 check "remove deletes /usr/sbin/carnitrackd" test ! -e /usr/sbin/carnitrackd
 check "remove deletes the unit" test ! -e "$UNIT"
 check "remove keeps $CONF" grep -q '^# edited by test_deb' "$CONF"
-check "remove keeps $DATA" has_data
+check "remove keeps $DATA" test -f "$DATA/test_deb.sentinel"
 
 # --- purge: config goes; data and user stay (documented manual removal) ----
-dpkg --purge "$PKG" >"$tmp/purge.log" 2>&1 || { cat "$tmp/purge.log" >&2; fail "dpkg --purge"; }
+dpkg_run "$tmp/purge.log" --purge "$PKG" || fail "dpkg --purge"
 pass "dpkg --purge"
 check "purge deletes $CONF" test ! -e "$CONF"
 check "purge deletes /etc/carnitrack" test ! -e /etc/carnitrack
 check "purge removes the enable symlink" test ! -e "$WANTS" -a ! -L "$WANTS"
-check "purge keeps $DATA (rm -rf $DATA is a documented manual step)" has_data
+check "purge keeps $DATA (rm -rf $DATA is a documented manual step)" \
+	cmp -s "$tmp/data.before" <(find "$DATA" -mindepth 1 -type f -exec sha256sum {} + | sort)
 check "purge keeps the carnitrack user and group (Debian policy)" \
 	sh -c 'getent passwd carnitrack >/dev/null && getent group carnitrack >/dev/null'
 check "package is gone from dpkg" \
