@@ -78,7 +78,6 @@ struct ws_client {
 	bool peer_closed;                     /* close frame received */
 	uint16_t peer_code;
 	char peer_reason[124];
-	uint64_t rx_msg_len;                  /* current incoming message so far */
 	bool send_refused;                    /* on_drain owed */
 	bool flushing;                        /* closed; waiting for output to drain */
 	bool teardown_pending;                /* finish() ran inside a callback */
@@ -315,19 +314,6 @@ genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, void *user)
 }
 
 static void
-frame_start_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_frame_recv_start_arg *a,
-    void *user)
-{
-	struct ws_client *c = user;
-
-	/* Only to say how big the offending message was; wslay enforces the cap. */
-	if (a->opcode == WSLAY_TEXT_FRAME || a->opcode == WSLAY_BINARY_FRAME)
-		c->rx_msg_len = a->payload_length;
-	else if (a->opcode == WSLAY_CONTINUATION_FRAME)
-		c->rx_msg_len += a->payload_length;
-}
-
-static void
 printable(char *dst, size_t size, const uint8_t *s, size_t n)
 {
 	size_t j = 0;
@@ -392,9 +378,14 @@ close_reason(struct ws_client *c, char *buf, size_t len)
 {
 	uint16_t sent = c->ws ? wslay_event_get_status_code_sent(c->ws) : 0;
 
+	/* wslay checks the size before announcing the frame, so the exact
+	 * size of the offending message is not known here. */
 	if (sent == WSLAY_CODE_MESSAGE_TOO_BIG && !c->local_close)
-		snprintf(buf, len, "message too big (%llu > %zu bytes), closed with 1009",
-		    (unsigned long long)c->rx_msg_len, c->max_msg);
+		snprintf(buf, len, "message too big (over %zu bytes), closed with 1009",
+		    c->max_msg);
+	else if (sent == WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA && !c->local_close)
+		snprintf(buf, len, "invalid UTF-8 in a text message from the peer, closed "
+		    "with 1007");
 	else if (c->local_close)
 		snprintf(buf, len, "closed locally: %u%s%s", (unsigned)c->local_code,
 		    *c->local_reason ? " " : "", c->local_reason);
@@ -485,7 +476,6 @@ open_link(struct ws_client *c)
 		.recv_callback = recv_cb,
 		.send_callback = send_cb,
 		.genmask_callback = genmask_cb,
-		.on_frame_recv_start_callback = frame_start_cb,
 		.on_msg_recv_callback = msg_cb,
 	};
 
@@ -722,7 +712,6 @@ ws_client_connect(struct ws_client *c)
 	c->local_close = c->peer_closed = c->send_refused = c->flushing = false;
 	c->local_code = c->peer_code = 0;
 	c->local_reason[0] = c->peer_reason[0] = '\0';
-	c->rx_msg_len = 0;
 	c->err[0] = '\0';
 	if (ws_upgrade_make_key(c->key) != 0) {
 		set_err(c, "connect: random number generator failed");
