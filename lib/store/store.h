@@ -71,6 +71,8 @@ int  store_begin(struct store *st, int64_t now_ms);
 int  store_commit(struct store *st);
 void store_abort(struct store *st);
 bool store_in_txn(const struct store *st);
+/* Wall time of the last successful mdb_txn_commit (the sync), ms. */
+double store_last_commit_ms(const struct store *st);
 /* Result of the last high-water check: events are being refused. */
 bool store_is_full(const struct store *st);
 

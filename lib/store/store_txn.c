@@ -180,3 +180,9 @@ store_is_full(const struct store *st)
 {
 	return st->full;
 }
+
+double
+store_last_commit_ms(const struct store *st)
+{
+	return st->last_commit_ms;
+}
