@@ -107,6 +107,9 @@ fuzz: deps
 	    $(FUZZ_BUILD)/corpus/$$n tests/fuzz/corpus/$${n#fuzz_}; \
 	done
 
+demo: deps all
+	etc/demo/demo.sh
+
 install: all
 	install -D -m 0755 $(BUILD)/carnitrackd $(DESTDIR)$(PREFIX)/sbin/carnitrackd
 	install -D -m 0755 $(BUILD)/carnitrackctl $(DESTDIR)$(PREFIX)/bin/carnitrackctl

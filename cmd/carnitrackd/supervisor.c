@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -735,6 +737,32 @@ mkdir_owned(const char *dir, uid_t uid, gid_t gid, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Bounds every process inherits: no core files (they would hold the cloud
+ * token), the fd limit raised to its hard maximum (ingest holds one per
+ * scale connection), and no way to regain privileges through exec.
+ */
+static int
+limit_process(char *err, size_t errlen)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &rl) != 0) {
+		snprintf(err, errlen, "setrlimit(RLIMIT_CORE): %s", strerror(errno));
+		return -1;
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_warn("cannot raise the open-file limit: %s", strerror(errno));
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+		snprintf(err, errlen, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Creates the directories, opens the control socket, then gives up root. */
 static int
 prepare(char *err, size_t errlen)
@@ -774,6 +802,8 @@ prepare(char *err, size_t errlen)
 			log_warn("not root: cannot switch to user '%s', running as '%s'", S.conf->user,
 			    me ? me->pw_name : "?");
 	}
+	if (limit_process(err, errlen) != 0)
+		return -1;
 	return 0;
 }
 
