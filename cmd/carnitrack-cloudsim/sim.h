@@ -1,0 +1,158 @@
+/*
+ * carnitrack-cloudsim: a reference cloud for the edge's WebSocket protocol
+ * (shared/protocol/CLOUD_INTEGRATION_QUICKREF.md). One process, one libevent
+ * loop: a WebSocket server (hand-written upgrade, wslay framing, optional
+ * TLS), the cloud's side of the protocol kept in memory, and a line command
+ * interface on stdin and an optional loopback control port.
+ */
+#ifndef SIM_H
+#define SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+#include <wslay/wslay.h>
+
+#define SIM_MAX_CONNS       64
+#define SIM_MAX_SESSIONS    1024
+#define SIM_MAX_BATCHES     65536
+#define SIM_MAX_REJECT_PLU  64
+#define SIM_HTTP_MAX        8192            /* request head */
+#define SIM_WS_MAX_MSG      (16u << 20)     /* one event_batch of 500 is ~250 KiB */
+#define SIM_OUT_HIGH        (32u << 20)     /* stop reading an edge that does not read acks */
+#define SIM_CTL_LINE_MAX    (1u << 20)
+
+struct sim_opts {
+	char        listen[128];        /* "127.0.0.1:8080" */
+	const char *cert, *key;
+	const char *token;              /* required Bearer token, NULL = none */
+	char        reject_plu[SIM_MAX_REJECT_PLU][16];
+	int         nreject_plu;
+	bool        auto_session;
+	bool        quiet;
+	bool        no_ack;
+	int         control_port;       /* 0 = none */
+	const char *event_log;
+};
+
+/* One set of 16-byte ids (open addressing, grows by doubling). */
+enum { ID_ACCEPTED = 1, ID_REJECTED = 2 };
+struct idset {
+	uint8_t *keys;                  /* cap x 16 */
+	uint8_t *state;                 /* cap; 0 = empty */
+	size_t   cap, n;
+};
+int  idset_init(struct idset *s);
+void idset_free(struct idset *s);
+/* 0 if absent, else the stored state. */
+int  idset_get(const struct idset *s, const uint8_t id[16]);
+/* -1 only on allocation failure. */
+int  idset_put(struct idset *s, const uint8_t id[16], int state);
+
+enum conn_state { CONN_HTTP, CONN_WS, CONN_CLOSING };
+
+struct conn {
+	struct sim         *sim;
+	struct bufferevent *bev;
+	wslay_event_context_ptr ws;
+	enum conn_state     state;
+	bool                registered;
+	bool                read_paused;
+	uint64_t            id;
+	char                peer[64];
+	char                edge_id[64];
+	char                site_id[64];
+};
+
+struct session {
+	char device_id[64];
+	char id[40];
+	char animal_id[40], operator_id[40];
+	char animal_tag[64];
+	bool paused;
+};
+
+struct batch {
+	uint8_t id[16];
+	char    device_id[64];
+	bool    start_seen, end_seen;
+	int64_t event_count, total_weight;     /* as the edge reported */
+	int64_t recv_events, recv_weight;      /* accepted events carrying this id */
+};
+
+struct sim_stats {
+	uint64_t accepted, duplicates, rejected, rejected_again;
+	uint64_t batches, batch_events, batch_events_received;
+	uint64_t events, tagged, offline_events, malformed, messages;
+	uint64_t connects, registers, unauthorized, pings;
+};
+
+struct sim {
+	struct event_base     *base;
+	struct sim_opts        o;
+	struct evconnlistener *lis;
+	struct evconnlistener *ctl_lis;
+	SSL_CTX               *ssl;
+	struct conn           *conns[SIM_MAX_CONNS];
+	uint64_t               next_conn_id;
+	struct idset           ids;
+	uint8_t                cloud_key[16];   /* cloudEventId = localEventId ^ key */
+	struct session         sessions[SIM_MAX_SESSIONS];
+	int                    nsessions;
+	struct batch          *batches;
+	int                    nbatches;
+	struct sim_stats       st;
+	FILE                  *event_log;
+	bool                   acking;
+	uint64_t               msg_seq;
+	uint8_t                msg_base[8];
+	int                    exit_code;
+};
+
+/* sim_server.c */
+int  sim_listen(struct sim *s);
+void sim_unlisten(struct sim *s);
+void sim_drop_all(struct sim *s);
+int  sim_conn_send(struct conn *c, const char *text, size_t len);
+int  sim_nconns(const struct sim *s);
+/* Hands everything queued on every link to libevent. */
+void sim_pump_all(struct sim *s);
+
+/* sim_upgrade.c: parses the request head; on success fills key and returns
+ * 0; otherwise returns the HTTP status to answer with. */
+struct upgrade_req {
+	char path[256];
+	char key[64];
+	char auth[256];
+	char edge_id[64], site_id[64], client_type[64], client_version[64];
+};
+int  sim_parse_upgrade(const char *head, size_t len, struct upgrade_req *r);
+void sim_accept_key(const char *key, char out[64]);
+
+/* sim_cloud.c: the cloud side of the protocol. */
+void sim_on_text(struct conn *c, const char *msg, size_t len);
+void sim_on_open(struct conn *c);
+int  sim_session_start(struct sim *s, const char *device, const char *tag, char *err, size_t errlen);
+int  sim_session_end(struct sim *s, const char *device, const char *reason, char *err, size_t errlen);
+int  sim_session_pause(struct sim *s, const char *device, bool pause, char *err, size_t errlen);
+void sim_stats_json(struct sim *s, struct evbuffer *out);
+void sim_batches_json(struct sim *s, struct evbuffer *out);
+void sim_sessions_json(struct sim *s, struct evbuffer *out);
+void sim_summary(struct sim *s);
+void sim_new_message_id(struct sim *s, char out[40]);
+
+/* sim_control.c */
+int  sim_control_init(struct sim *s);
+void sim_control_free(struct sim *s);
+/* Runs one command line; the answer goes to out. Returns 1 for quit. */
+int  sim_command(struct sim *s, const char *line, struct evbuffer *out);
+
+#endif
