@@ -34,3 +34,35 @@ n=$(worker_field cloud restarts)
 [ "$n" -le 3 ] || fail "cloud restarted $n times in ~4 s: no backoff"
 [ "$(worker_field ingest state)" = running ] || fail "ingest not running"
 echo "policy test passed (cloud restarts in 4 s: $n)"
+
+# Readiness reaches systemd through NOTIFY_SOCKET, once all workers run.
+ct_stop
+$PY -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(20)
+while True:
+    m = s.recv(4096).decode()
+    open(sys.argv[2], "a").write(m + "\n")
+    if "READY=1" in m: break
+' "$T/notify.sock" "$T/notify.txt" &
+CT_PIDS+=($!)
+wait_for 5 "notify socket bound" test -S "$T/notify.sock"
+NOTIFY_SOCKET=$T/notify.sock ct_start 10
+wait_for 5 "READY=1 sent to NOTIFY_SOCKET" grep -q "READY=1" "$T/notify.txt"
+
+# Started as root with a user set, every process runs as that user.
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	ct_stop
+	sed -i 's/^user =.*/user = nobody/' "$CONF"
+	chmod 755 "$T"   # nobody must reach data_dir and run_dir below it
+	ct_start 10
+	for w in ingest store cloud; do
+		u=$(ps -o user= -p "$(worker_field $w pid)")
+		[ "$u" = nobody ] || fail "$w runs as $u, not nobody"
+	done
+	u=$(ps -o user= -p "$(cat "$T/daemon.pid")")
+	[ "$u" = nobody ] || fail "supervisor runs as $u, not nobody"
+	[ "$(stat -c %a "$T/run/control.sock")" = 660 ] || fail "control socket mode $(stat -c %a "$T/run/control.sock")"
+	echo "ok: privileges dropped to nobody"
+fi
+echo "policy test passed"
