@@ -173,7 +173,6 @@ ws_client_new(struct event_base *base, struct evdns_base *dns, const struct ws_c
 		goto fail;
 	return c;
 fail:
-	c->depth = 0;
 	ws_client_free(c);
 	return NULL;
 }
@@ -679,7 +678,10 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	enter(c);
 	switch (c->state) {
 	case WS_STATE_CONNECTING:
-		finish(c, "connect %s: timed out after %d ms", c->peer, c->connect_timeout_ms);
+		/* For wss:// the TCP connect and the TLS handshake are one step to
+		 * libevent; a peer that stalls mid-handshake ends here too. */
+		finish(c, "connect %s%s: timed out after %d ms", c->peer,
+		    c->url.tls ? " (TCP+TLS)" : "", c->connect_timeout_ms);
 		break;
 	case WS_STATE_UPGRADING:
 		finish(c, "upgrade with %s: no complete response after %d ms", c->peer,
