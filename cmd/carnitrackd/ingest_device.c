@@ -1,0 +1,104 @@
+/*
+ * The scales ingest has seen since it started: what `carnitrackctl devices`
+ * and `status` show. A fixed table; when it is full, the scale offline the
+ * longest gives up its row (its history is in store's device registry).
+ */
+#include "ingest.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+static int
+day_of(int64_t unix_s)
+{
+	time_t t = (time_t)unix_s;
+	struct tm tm;
+
+	/* Process TZ is the site zone (dp401_set_timezone): "today" is the
+	 * site's day, not UTC's. */
+	if (localtime_r(&t, &tm) == NULL)
+		return 0;
+	return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+}
+
+struct device *
+device_get(struct ingest *in, const char *id, bool create)
+{
+	struct device *victim = NULL;
+
+	for (int i = 0; i < in->ndevs; i++)
+		if (strcmp(in->devs[i].id, id) == 0)
+			return &in->devs[i];
+	if (!create)
+		return NULL;
+	if (in->ndevs < INGEST_MAX_DEVICES) {
+		victim = &in->devs[in->ndevs++];
+	} else {
+		for (int i = 0; i < in->ndevs; i++) {
+			struct device *d = &in->devs[i];
+			if (d->conn == NULL && (victim == NULL || d->last_seen_ms < victim->last_seen_ms))
+				victim = d;
+		}
+		if (victim == NULL)
+			return NULL;   /* every row has a live connection */
+	}
+	memset(victim, 0, sizeof(*victim));
+	snprintf(victim->id, sizeof(victim->id), "%s", id);
+	return victim;
+}
+
+void
+device_count_event(struct device *d, int64_t now_s)
+{
+	int today = day_of(now_s);
+
+	if (today != d->today) {
+		d->today = today;
+		d->events_today = 0;
+	}
+	d->events_today++;
+}
+
+static const char *
+status_name(enum dev_status s)
+{
+	return s == DEV_ONLINE ? "online" : s == DEV_STALE ? "stale" : "offline";
+}
+
+void
+device_status_json(struct ingest *in, void *json_array)
+{
+	json_t *arr = json_array;
+	char iso1[CT_ISO_MAX], iso2[CT_ISO_MAX];
+	int today = day_of(ct_now_ms() / 1000);
+
+	for (int i = 0; i < in->ndevs; i++) {
+		struct device *d = &in->devs[i];
+		char global[CT_DEVICE_ID_MAX + 80];
+		json_t *o;
+
+		if (in->site_id[0] != '\0')
+			snprintf(global, sizeof(global), "%s-%s", in->site_id, d->id);
+		else
+			snprintf(global, sizeof(global), "%s", d->id);
+		iso1[0] = iso2[0] = '\0';
+		if (d->connected_since_ms > 0)
+			ct_iso_from_ms(d->connected_since_ms, iso1);
+		if (d->last_heartbeat_ms > 0)
+			ct_iso_from_ms(d->last_heartbeat_ms, iso2);
+		o = json_pack("{s:s, s:s, s:s, s:s, s:s*, s:s*, s:I, s:I, s:I, s:b}",
+		    "id", d->id, "globalId", global, "address", d->address,
+		    "status", status_name(d->status),
+		    "connectedSince", iso1[0] ? iso1 : NULL,
+		    "lastHeartbeat", iso2[0] ? iso2 : NULL,
+		    "eventsToday", (json_int_t)(d->today == today ? d->events_today : 0),
+		    "rejectedLines", (json_int_t)d->rejected_lines,
+		    "heartbeats", (json_int_t)d->heartbeats,
+		    "duplicateId", d->duplicate);
+		if (o != NULL)
+			json_array_append_new(arr, o);
+	}
+}
