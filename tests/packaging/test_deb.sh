@@ -19,7 +19,7 @@ WANTS=/etc/systemd/system/multi-user.target.wants/$PKG.service
 DEADLINE=${DEADLINE:-20}     # seconds to wait for any one condition
 
 passed=0
-pass() { passed=$((passed + 1)); echo "ok   $*"; }
+pass() { passed=$((passed + 1)); printf "ok   %3ds  %s\n" "$SECONDS" "$*"; }
 fail() { echo "FAIL $*" >&2; echo "test_deb: $passed passed, 1 failed"; exit 1; }
 check() {   # description, command...
 	local what=$1; shift
@@ -48,13 +48,17 @@ dpkg_run() {   # log file, dpkg args...
 }
 
 [ "$(id -u)" -eq 0 ] || { echo "test_deb: needs root (dpkg -i, users, /run)" >&2; exit 1; }
+# One run at a time per machine: two runs would purge the package and delete
+# the user under each other.
+exec 9>/run/lock/carnitrack-test-deb.lock
+flock -w 600 9 || { echo "test_deb: another test_deb still runs after 600 s" >&2; exit 1; }
 if dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null | grep -q 'installed'; then
 	echo "test_deb: $PKG is already installed here; refusing to replace and purge it" >&2
 	exit 1
 fi
 
 tmp=$(mktemp -d /tmp/test_deb.XXXXXX)
-daemon_pid=""; notify_pid=""
+daemon_pid=""; notify_pid=""; notify_dir=""
 had_user=0; getent passwd carnitrack >/dev/null && had_user=1
 had_group=0; getent group carnitrack >/dev/null && had_group=1
 had_run=0; [ -e "$RUN" ] && had_run=1
@@ -94,7 +98,7 @@ cleanup() {
 	[ "$had_run" -eq 1 ] || rm -rf "$RUN"
 	[ "$had_user" -eq 1 ] || userdel carnitrack 2>/dev/null
 	[ "$had_group" -eq 1 ] || groupdel carnitrack 2>/dev/null
-	rm -rf "$tmp"
+	rm -rf "$tmp" $notify_dir
 	exit "$rc"
 }
 trap cleanup EXIT
@@ -150,8 +154,10 @@ check "systemd-analyze verify on the installed unit" \
 # RuntimeDirectory=carnitrack, RuntimeDirectoryMode=0750:
 install -d -o carnitrack -g carnitrack -m 0750 "$RUN"
 # Type=notify: systemd hands the daemon NOTIFY_SOCKET and waits for READY=1.
-chmod 0711 "$tmp"
-notify_sock=$tmp/notify.sock
+# Under /run like systemd's own: the sandbox below hides /tmp.
+notify_dir=$(mktemp -d /run/test_deb.XXXXXX)
+chmod 0711 "$notify_dir"
+notify_sock=$notify_dir/notify.sock
 python3 -c '
 import socket, sys, os
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -163,10 +169,12 @@ while True:
 notify_pid=$!
 wait_for "notify socket is listening" test -S "$notify_sock"
 
-# The unit: User/Group=carnitrack, NoNewPrivileges, empty capability
-# bounding set, UMask=0027, cwd /.
-( cd / && umask 0027 && exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-	NOTIFY_SOCKET="$notify_sock" \
+# The unit: ProtectSystem=strict, ProtectHome, PrivateTmp (sandbox.sh in a
+# mount namespace), User/Group=carnitrack, NoNewPrivileges, empty capability
+# bounding set, UMask=0027, cwd /, a clean environment.
+( cd / && umask 0027 && exec unshare --mount --propagation private \
+	"$CT_TOP/tests/packaging/sandbox.sh" "$DATA" "$RUN" -- \
+	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin NOTIFY_SOCKET="$notify_sock" \
 	setpriv --reuid=carnitrack --regid=carnitrack --init-groups \
 		--no-new-privs --bounding-set=-all \
 		/usr/sbin/carnitrackd -f ) >"$tmp/daemon.log" 2>&1 &
@@ -182,18 +190,14 @@ sock_up() { daemon_alive && test -S "$RUN/control.sock"; }
 wait_for "control socket $RUN/control.sock exists" sock_up
 check "control socket is 0660 carnitrack:carnitrack" \
 	expect_mode "$RUN/control.sock" "660 carnitrack carnitrack"
-# Supervisor and workers: every process running the daemon binary.
-daemon_users() {
-	local p
-	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/exe" 2>/dev/null)" = /usr/sbin/carnitrackd ] || continue
-		stat -c '%U' "$p"
-	done | sort | uniq -c
-}
+# The supervisor and its workers (its children) all run as carnitrack.
 only_carnitrack() {
-	local users; users=$(daemon_users)
-	echo "  carnitrackd processes per user: $(echo $users)"
-	[ -n "$users" ] && ! grep -qv ' carnitrack$' <<<"$users"
+	local pids users
+	pids=$(pgrep -P "$daemon_pid" | paste -sd, -)
+	[ -n "$pids" ] || { echo "  carnitrackd has no workers" >&2; return 1; }
+	users=$(ps -o uid= -p "$daemon_pid,$pids" | sort | uniq -c)
+	echo "  processes per uid: $(echo $users) (carnitrack is $(id -u carnitrack))"
+	! grep -qv " $(id -u carnitrack)\$" <<<"$users"
 }
 check "every carnitrackd process (supervisor and workers) runs as carnitrack" only_carnitrack
 
