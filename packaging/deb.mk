@@ -5,7 +5,7 @@
 # debian/ is a build artefact copied from packaging/debian each time.
 
 
-.PHONY: deb deb-deps test-deb lintian
+.PHONY: deb deb-deps test-deb deb-lintian
 
 deb-deps:
 	@packaging/deb-deps.sh
@@ -20,11 +20,11 @@ deb: deb-deps
 	  --buildinfo-option=-u$(CURDIR)/build --changes-option=-u$(CURDIR)/build \
 	  --buildinfo-file=build/$$(dpkg-parsechangelog -l debian/changelog -S Source)_$$(dpkg-parsechangelog -l debian/changelog -S Version)_$$(dpkg-architecture -qDEB_HOST_ARCH).buildinfo \
 	  --changes-file=build/$$(dpkg-parsechangelog -l debian/changelog -S Source)_$$(dpkg-parsechangelog -l debian/changelog -S Version)_$$(dpkg-architecture -qDEB_HOST_ARCH).changes
-	$(MAKE) --no-print-directory lintian
+	$(MAKE) --no-print-directory deb-lintian
 
 # Errors fail the build; every warning is either fixed or overridden with a
 # reason in packaging/debian/*lintian-overrides, so warnings fail it too.
-lintian:
+deb-lintian:
 	lintian --fail-on error,warning --display-info \
 	  build/carnitrack-edge_*_$$(dpkg-architecture -qDEB_HOST_ARCH).changes
 
