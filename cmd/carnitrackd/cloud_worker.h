@@ -1,0 +1,181 @@
+/*
+ * The cloud worker's insides, shared by its files:
+ *   cloud_worker.c    worker ops, configuration, timers, status
+ *   cloud_link.c      the WebSocket link: connect, register, keep-alive,
+ *                     backoff, the grace period before "down"
+ *   cloud_recv.c      cloud -> edge messages and the frames they become
+ *   cloud_stream.c    events out of LMDB into the window, resends
+ *   cloud_announce.c  devices and offline batches told to the cloud
+ *   cloud_inflight.c  the window: events sent and not yet answered
+ *   cloud_frames.c    frames to store, acks batched per loop turn
+ */
+#ifndef CT_CLOUD_WORKER_H
+#define CT_CLOUD_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "cloudmsg/cloudmsg.h"
+#include "event/event.h"
+#include "ipc/pack.h"
+#include "store/store.h"
+#include "worker.h"
+
+struct ws_client;
+
+#define CW_LIVE_MAX        4        /* at most this many new events go as single `event`s */
+#define CW_MAX_DEVICES     512      /* scales we remember the announced state of */
+#define CW_REPORTED_RING   1024     /* batches whose end we sent (store commits it later) */
+#define CW_BACKOFF_MAX_S   30
+#define CW_REGISTER_WAIT_S 10       /* open link without edge_registered: retry */
+#define CW_CONNECT_MS      10000
+#define CW_TOKEN_MAX       4096
+#define CW_RESEND_MAX      4096     /* events re-sent per tick after ack_timeout */
+
+/* ------------------------------------------------------------ window */
+
+struct cw_flight {
+	uint8_t  id[CT_UUID_LEN];
+	uint64_t seq;
+	int64_t  sent_ms;                /* monotonic */
+	bool     used;
+};
+
+/* Fixed capacity (the window): slots, a free list, and an open-addressing
+ * index by localEventId (linear probing, backward-shift delete). */
+struct cw_inflight {
+	struct cw_flight *slots;
+	uint32_t *free_list;
+	int32_t  *index;                 /* slot number, -1 empty */
+	uint32_t  cap, nfree, mask, n;
+};
+int  cwf_init(struct cw_inflight *f, uint32_t cap);
+void cwf_free(struct cw_inflight *f);
+void cwf_clear(struct cw_inflight *f);
+/* -1 when full or already present. */
+int  cwf_add(struct cw_inflight *f, const uint8_t id[CT_UUID_LEN], uint64_t seq, int64_t now);
+/* true if it was in flight; *seq gets its sequence. */
+bool cwf_remove(struct cw_inflight *f, const uint8_t id[CT_UUID_LEN], uint64_t *seq);
+bool cwf_has(const struct cw_inflight *f, const uint8_t id[CT_UUID_LEN]);
+
+/* ------------------------------------------------------------ state */
+
+enum cw_link {
+	CW_DISABLED = 0,    /* no url configured */
+	CW_RETRYING,        /* waiting out the backoff */
+	CW_CONNECTING,      /* TCP/TLS/upgrade */
+	CW_REGISTERING,     /* open, register sent, no edge_registered yet */
+	CW_UP,              /* registered: events flow */
+};
+const char *cw_link_name(enum cw_link l);
+
+struct cw_device {
+	char     id[CT_DEVICE_ID_MAX];
+	uint8_t  status;                 /* enum store_dev_status */
+	uint32_t heartbeats, connects;
+};
+
+struct cw {
+	struct worker     *w;
+	struct event_base *base;
+
+	/* configuration (copied: the conf pointer changes on reload) */
+	char url[CT_CONF_STR], ca_file[CT_CONF_PATH], pin[128], token_file[CT_CONF_PATH];
+	char token[CW_TOKEN_MAX];
+	char data_dir[CT_CONF_PATH], conf_site_id[64], conf_site_name[CT_CONF_STR];
+	int  ping_interval, offline_grace, batch_size, window, ack_timeout, status_interval;
+
+	/* identity (from store at start, from the cloud after) */
+	char edge_id[64], site_id[64], site_name[256];
+
+	struct store      *st;           /* read-only; NULL until the store exists */
+	char               store_err[256];
+	struct ws_client  *ws;
+	enum cw_link       link;
+	bool               send_blocked; /* ws queue full: wait for on_drain */
+	bool               devices_dirty;/* WORK_READY(devices) not yet announced */
+	bool               link_told;    /* a LINK frame was sent at least once */
+	bool               link_told_up;
+	int                backoff_s;
+	int64_t            up_since_ms;  /* wall clock, for status */
+	int64_t            next_try_ms;  /* monotonic */
+	char               last_error[256];
+	uint64_t           connects, registrations;
+
+	struct event *ev_retry, *ev_grace, *ev_ping, *ev_deadline, *ev_tick, *ev_flush;
+	int64_t       next_status_ms;    /* monotonic */
+
+	/* keep-alive */
+	bool    ping_outstanding;
+	int64_t ping_sent_ms;            /* monotonic */
+	int64_t last_rtt_ms;             /* -1 = none yet */
+
+	/* streaming */
+	struct cw_inflight fl;
+	uint64_t cursor;                 /* next seq to read from pending */
+	bool     blocked_batch;          /* next event's batch not reported yet */
+	uint8_t  blocked_batch_id[CT_UUID_LEN];
+	uint8_t  reported[CW_REPORTED_RING][CT_UUID_LEN];
+	unsigned nreported, reported_next;
+
+	/* acks to store, flushed once per loop turn */
+	uint8_t     ack_buf[CT_FRAME_MAX_PAYLOAD], rej_buf[CT_FRAME_MAX_PAYLOAD];
+	struct pack ack_pk, rej_pk;
+	uint16_t    nack, nrej;
+
+	/* scales as last announced */
+	struct cw_device devs[CW_MAX_DEVICES];
+	int      ndevs;
+
+	/* figures */
+	uint64_t events_sent, events_resent, acked_total, acked_today, duplicates, rejected;
+	uint64_t msgs_in, msgs_bad, msgs_unknown, frames_lost, batches_reported;
+	int      today;                  /* day number for acked_today */
+	int64_t  started_ms;             /* monotonic */
+};
+
+/* cloud_link.c */
+void cw_link_start(struct cw *c);             /* first connect (or DISABLED) */
+void cw_link_stop(struct cw *c);              /* shutdown: drop the link, no retry */
+void cw_link_lost(struct cw *c, const char *why);
+int  cw_send(struct cw *c, const char *type, json_t *payload);  /* steals payload */
+void cw_on_registered(struct cw *c);
+void cw_on_pong(struct cw *c);
+void cw_tell_link(struct cw *c, bool up);
+
+/* cloud_recv.c */
+void cw_on_text(struct cw *c, const char *msg, size_t len);
+
+/* cloud_stream.c */
+void cw_fill(struct cw *c);
+void cw_resend_expired(struct cw *c);
+void cw_stream_reset(struct cw *c);           /* link lost or store restarted */
+bool cw_batch_is_reported(struct cw *c, const uint8_t id[CT_UUID_LEN]);
+void cw_batch_mark_reported(struct cw *c, const uint8_t id[CT_UUID_LEN]);
+bool cw_open_store(struct cw *c);
+
+/* cloud_announce.c */
+enum cw_dev_phase {
+	CW_DEV_ALL,          /* after registration: every connected scale */
+	CW_DEV_NEW,          /* connects and heartbeats since the last pass */
+	CW_DEV_GONE,         /* disconnects since the last pass */
+};
+void cw_announce_devices(struct cw *c, enum cw_dev_phase phase);
+void cw_report_batches(struct cw *c);
+int  cw_connected_scales(const struct cw *c);
+
+/* cloud_frames.c */
+void cw_frames_init(struct cw *c);
+void cw_queue_ack(struct cw *c, const uint8_t id[CT_UUID_LEN], enum ct_ack st, const char *cloud_id);
+void cw_queue_reject(struct cw *c, const uint8_t id[CT_UUID_LEN], const char *reason);
+void cw_flush_acks(struct cw *c);
+void cw_send_identity(struct cw *c);
+void cw_send_session(struct cw *c, const struct cm_session *s);
+void cw_send_plu(struct cw *c, const struct cm_plu *p);
+void cw_send_batch_reported(struct cw *c, const uint8_t id[CT_UUID_LEN], uint8_t what);
+void cw_send_link(struct cw *c, bool up);
+/* Schedules the end-of-turn flush (acks to store, then more events out). */
+void cw_kick(struct cw *c);
+
+#endif
