@@ -14,6 +14,7 @@
  */
 #include "ws/ws_client.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -51,6 +52,7 @@
 struct ws_client {
 	struct event_base *base;
 	struct evdns_base *dns;
+	struct evdns_base *own_dns;           /* made here when the caller gave none */
 	struct ws_client_cbs cbs;
 	void *arg;
 
@@ -109,6 +111,14 @@ dup_opt(const char *s, bool *ok)
 	if ((d = strdup(s)) == NULL)
 		*ok = false;
 	return d;
+}
+
+static bool
+host_is_numeric(const char *host)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1;
 }
 
 static void later_cb(evutil_socket_t fd, short what, void *arg);
@@ -171,6 +181,17 @@ ws_client_new(struct event_base *base, struct evdns_base *dns, const struct ws_c
 	}
 	if (c->url.tls && (c->ssl_ctx = ws_tls_ctx_new(opts->ca_file, err, errlen)) == NULL)
 		goto fail;
+	/* Without an evdns_base libevent would resolve a name with a blocking
+	 * getaddrinfo() and stall the whole worker on a slow DNS server. */
+	if (c->dns == NULL && !host_is_numeric(c->url.host)) {
+		c->own_dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+		if (c->own_dns == NULL) {
+			snprintf(err, errlen, "ws client: cannot set up the DNS resolver "
+			    "(/etc/resolv.conf)");
+			goto fail;
+		}
+		c->dns = c->own_dns;
+	}
 	return c;
 fail:
 	ws_client_free(c);
@@ -874,6 +895,8 @@ ws_client_free(struct ws_client *c)
 		event_free(c->later);
 	if (c->ssl_ctx)
 		SSL_CTX_free(c->ssl_ctx);
+	if (c->own_dns)   /* after teardown: the bufferevent's lookup is cancelled */
+		evdns_base_free(c->own_dns, 0);
 	if (c->token) {
 		OPENSSL_cleanse(c->token, strlen(c->token));
 		free(c->token);

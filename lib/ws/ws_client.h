@@ -75,8 +75,10 @@ enum ws_client_state {
 	WS_STATE_CLOSING,   /* close frame sent or received, waiting for the other side */
 };
 
-/* Returns NULL and fills err on a bad URL, bad pin, unreadable ca_file or
- * allocation failure. evdns may be NULL only for numeric hosts. */
+/* Returns NULL and fills err on a bad URL, bad pin, unreadable ca_file, a
+ * header value with a control character, or allocation failure. dns may be
+ * NULL: for a host name the client then makes its own evdns_base from
+ * /etc/resolv.conf (never a blocking getaddrinfo). */
 struct ws_client *ws_client_new(struct event_base *base, struct evdns_base *dns,
     const struct ws_client_opts *opts, const struct ws_client_cbs *cbs, void *arg,
     char *err, size_t errlen);

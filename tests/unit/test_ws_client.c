@@ -767,6 +767,26 @@ START_TEST(test_binary_message_ignored_link_stays)
 }
 END_TEST
 
+/* No evdns_base from the caller: the client makes its own (which reads
+ * /etc/hosts). "localhost" may come back as ::1 first, so listen on both. */
+START_TEST(test_own_resolver_when_none_given)
+{
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT,
+		.sin6_port = htons((uint16_t)srv.port) };
+	struct evconnlistener *l6 = evconnlistener_new_bind(base, srv_accept, NULL,
+	    LEV_OPT_CLOSE_ON_FREE, 4, (struct sockaddr *)&s6, sizeof(s6));
+
+	client("ws://localhost:%d/", 0, 0, 2000);
+	ck_assert_int_eq(ws_client_connect(cli.c), 0);
+	ck_assert_msg(run_until(is_open), "%s", cli.reason);
+	ck_assert_ptr_nonnull(strstr(srv.req, "\r\nHost: localhost:"));
+	ws_client_free(cli.c);
+	cli.c = NULL;
+	if (l6)
+		evconnlistener_free(l6);
+}
+END_TEST
+
 START_TEST(test_new_rejects_bad_url_and_pin)
 {
 	struct ws_client_opts o = { .url = "http://x/" };
@@ -827,6 +847,7 @@ suite(void)
 	tcase_add_test(tc, test_invalid_utf8_text_closes_with_1007);
 	tcase_add_test(tc, test_masked_server_frame_is_protocol_error);
 	tcase_add_test(tc, test_binary_message_ignored_link_stays);
+	tcase_add_test(tc, test_own_resolver_when_none_given);
 	tcase_add_test(tc, test_new_rejects_bad_url_and_pin);
 	suite_add_tcase(s, tc);
 	return s;
