@@ -1,0 +1,107 @@
+# Helpers for the end-to-end fault suite (tests/integration/test_e2e_*.sh),
+# on top of lib.sh. Source after lib.sh:
+#   . "$CT_TOP/tests/integration/lib.sh"; . "$CT_TOP/tests/integration/e2e_lib.sh"
+# Gives: cs_start / cs (reference cloud and its control port), e2e_conf (a
+# config with the cloud), sim_start (dp401-sim in the background), e2e_check
+# (the python checker), crashes_none (no worker died of anything but our
+# kill -9), E2E_SCALE (scale counts reduced under sanitizer builds).
+
+E2E_CHECK="$CT_TOP/tests/integration/e2e_check.py"
+
+# Sanitizer builds run 2-5x slower: tests scale their load by E2E_SCALE
+# (percent; 100 normally, 40 when BUILD ends in asan) unless it is given.
+case "$B" in
+*asan) E2E_SCALE=${E2E_SCALE:-40} ;;
+*) E2E_SCALE=${E2E_SCALE:-100} ;;
+esac
+scaled() {   # scaled N: N * E2E_SCALE / 100, at least 1
+	local n=$(($1 * E2E_SCALE / 100))
+	[ "$n" -ge 1 ] || n=1
+	echo "$n"
+}
+
+CLOUD_PORT=${CLOUD_PORT:-$(free_port)}
+CLOUD_CTL=${CLOUD_CTL:-$(free_port)}
+CS_PID=
+
+# cs_start [extra cloudsim options]: the reference cloud, event log in $T/events.log.
+cs_start() {
+	"$B/carnitrack-cloudsim" --listen "127.0.0.1:$CLOUD_PORT" --control "$CLOUD_CTL" --quiet \
+		--event-log "$T/events.log" "$@" >>"$T/cloudsim.log" 2>&1 &
+	CS_PID=$!
+	CT_PIDS+=("$CS_PID")
+	wait_for 10 "cloudsim control port" cs_up
+}
+cs_up() { (exec 6<>/dev/tcp/127.0.0.1/"$CLOUD_CTL") 2>/dev/null; }
+
+# cs COMMAND: one command on the cloud's control port; prints its answer
+# (one line, or JSON lines up to "end ..." for batches/sessions).
+cs() {
+	$PY -I - "$CLOUD_CTL" "$1" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(sys.argv[2].encode() + b"\n")
+multi = sys.argv[2].split()[0] in ("batches", "sessions", "help")
+buf = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    buf += d
+    lines = buf.split(b"\n")
+    done = [l for l in lines[:-1]]
+    if multi and any(l.startswith(b"end ") for l in done):
+        break
+    if not multi and done:
+        break
+sys.stdout.write(buf.decode(errors="replace"))
+PY
+}
+cs_stat() {   # cs_stat FIELD: one field of `stats`
+	cs stats | jq -r ".$1"
+}
+cloud_link_up() { [ "$(cs_stat registers)" -ge "${1:-1}" ] && [ "$(cs_stat connections)" -ge 1 ]; }
+
+# e2e_conf [extra ini]: loopback config with the cloud at CLOUD_PORT.
+e2e_conf() {
+	ct_write_conf "max_per_ip = 100
+[cloud]
+url = ws://127.0.0.1:$CLOUD_PORT/edge
+offline_grace = ${E2E_GRACE:-2s}
+ack_timeout = ${E2E_ACK_TIMEOUT:-5s}
+${1:-}"
+}
+
+# sim_start NAME [dp401-sim options]: scales against the edge, --ok-log $T/NAME.ok.
+# Sets SIM_PID.
+SIM_PID=
+sim_start() {
+	local name=$1; shift
+	"$B/dp401-sim" --ok-log "$T/$name.ok" "$@" "127.0.0.1:$SCALE_PORT" >"$T/$name.log" 2>&1 &
+	SIM_PID=$!
+	CT_PIDS+=("$SIM_PID")
+}
+# sim_wait PID SECONDS WHAT: wait for a simulator to finish; fail on timeout. Returns its status in SIM_RC.
+SIM_RC=
+sim_wait() {
+	local pid=$1 t=$2 what=$3
+	wait_for "$t" "$what" bash -c "! kill -0 $pid 2>/dev/null"
+	SIM_RC=0
+	wait "$pid" 2>/dev/null || SIM_RC=$?
+}
+
+e2e_check() { $PY -I "$E2E_CHECK" "$@"; }
+
+pending_zero() { [ "$(worker_status store pending)" = 0 ]; }
+link_up() { [ "$(worker_status store link)" = up ]; }
+
+# No worker exit other than the SIGKILLs the test itself sent, and no
+# sanitizer report: "the daemon stays up".
+no_crashes() {
+	if grep -E "ERROR: AddressSanitizer|runtime error:" "$T"/*.log >/dev/null 2>&1; then
+		fail "sanitizer report in logs"
+	fi
+	local r
+	r=$(sj '[.workers[] | .restarts] | add')
+	[ "$r" = "${1:-0}" ] || { ct status >&2 || true; fail "workers restarted $r times (expected ${1:-0})"; }
+}
