@@ -78,6 +78,7 @@ struct ws_client {
 	uint16_t local_code;
 	char local_reason[124];
 	bool peer_closed;                     /* close frame received */
+	bool peer_closed_first;               /* ... before we sent ours */
 	uint16_t peer_code;
 	char peer_reason[124];
 	bool send_refused;                    /* on_drain owed */
@@ -343,6 +344,19 @@ printable(char *dst, size_t size, const uint8_t *s, size_t n)
 	dst[j] = '\0';
 }
 
+/* Every way into CLOSING arms the close deadline: a peer that stops
+ * reading must not keep a half-closed link (and its buffers) forever. */
+static void
+enter_closing(struct ws_client *c)
+{
+	struct timeval tv = { CLOSE_WAIT_MS / 1000, (CLOSE_WAIT_MS % 1000) * 1000 };
+
+	if (c->state == WS_STATE_CLOSING)
+		return;
+	c->state = WS_STATE_CLOSING;
+	evtimer_add(c->timer, &tv);
+}
+
 static void
 msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *m, void *user)
 {
@@ -379,12 +393,14 @@ msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *m,
 		break;
 	case WSLAY_CONNECTION_CLOSE:
 		c->peer_closed = true;
+		/* wslay echoes the peer's code in its reply, so "who closed
+		 * first" is what tells a peer's 1009 from our own. */
+		c->peer_closed_first = !wslay_event_get_close_sent(ctx);
 		c->peer_code = m->status_code;
 		if (m->msg_length > 2)
 			printable(c->peer_reason, sizeof(c->peer_reason), m->msg + 2,
 			    m->msg_length - 2);
-		if (c->state == WS_STATE_OPEN)
-			c->state = WS_STATE_CLOSING;
+		enter_closing(c);
 		break;
 	default:
 		break;
@@ -398,24 +414,26 @@ close_reason(struct ws_client *c, char *buf, size_t len)
 {
 	uint16_t sent = c->ws ? wslay_event_get_status_code_sent(c->ws) : 0;
 
-	/* wslay checks the size before announcing the frame, so the exact
-	 * size of the offending message is not known here. */
-	if (sent == WSLAY_CODE_MESSAGE_TOO_BIG && !c->local_close)
-		snprintf(buf, len, "message too big (over %zu bytes), closed with 1009",
-		    c->max_msg);
-	else if (sent == WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA && !c->local_close)
-		snprintf(buf, len, "invalid UTF-8 in a text message from the peer, closed "
-		    "with 1007");
-	else if (c->local_close)
+	if (c->peer_closed && c->peer_closed_first) {
+		if (c->peer_code == 0)
+			snprintf(buf, len, "closed by peer (no status code)");
+		else
+			snprintf(buf, len, "closed by peer: %u%s%s", (unsigned)c->peer_code,
+			    *c->peer_reason ? " " : "", c->peer_reason);
+	} else if (c->local_close) {
 		snprintf(buf, len, "closed locally: %u%s%s", (unsigned)c->local_code,
 		    *c->local_reason ? " " : "", c->local_reason);
-	else if (c->peer_closed)
-		snprintf(buf, len, "closed by peer: %u%s%s", (unsigned)c->peer_code,
-		    *c->peer_reason ? " " : "", c->peer_reason);
-	else if (sent != 0)
+	} else if (sent == WSLAY_CODE_MESSAGE_TOO_BIG) {
+		/* wslay checks the size before announcing the frame, so the
+		 * exact size of the offending message is not known here. */
+		snprintf(buf, len, "message too big (over %zu bytes), closed with 1009", c->max_msg);
+	} else if (sent == WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA) {
+		snprintf(buf, len, "invalid UTF-8 in a text message from the peer, closed with 1007");
+	} else if (sent != 0) {
 		snprintf(buf, len, "protocol error from peer, closed with %u", (unsigned)sent);
-	else
+	} else {
 		snprintf(buf, len, "connection to %s lost", c->peer);
+	}
 }
 
 static void
@@ -430,8 +448,8 @@ maybe_drain(struct ws_client *c)
 }
 
 /* Runs wslay as far as the buffers allow. Returns false if the client
- * finished or died (caller returns). Never called with depth == 0 from a
- * user callback's nested API call (see ws_client_send_text). */
+ * finished, died or is only flushing its close (caller returns). From the
+ * API (depth == 0) only the send path runs, and no user callback. */
 static bool
 pump(struct ws_client *c, bool do_read)
 {
@@ -467,21 +485,15 @@ pump(struct ws_client *c, bool do_read)
 		}
 		if (!c->flushing) {
 			c->flushing = true;
-			c->state = WS_STATE_CLOSING;
 			bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-			struct timeval tv = { CLOSE_WAIT_MS / 1000, (CLOSE_WAIT_MS % 1000) * 1000 };
-			evtimer_add(c->timer, &tv);
+			enter_closing(c);
 		}
 		return false;
 	}
-	if (c->state == WS_STATE_OPEN && wslay_event_get_close_sent(c->ws) &&
-	    !c->local_close) {
-		/* wslay closed on its own (too big, protocol error): give the
-		 * peer a moment to answer, then drop. */
-		c->state = WS_STATE_CLOSING;
-		struct timeval tv = { CLOSE_WAIT_MS / 1000, (CLOSE_WAIT_MS % 1000) * 1000 };
-		evtimer_add(c->timer, &tv);
-	}
+	/* wslay stopped reading on its own (too big, protocol error, bad
+	 * UTF-8) and queued a close: the link is on its way down. */
+	if (!wslay_event_get_read_enabled(c->ws) || wslay_event_get_close_sent(c->ws))
+		enter_closing(c);
 	/* on_drain is a user callback: only from event handlers, never from
 	 * inside ws_client_send_text() (write_cb will get there). */
 	if (c->depth > 0)
@@ -732,7 +744,8 @@ ws_client_connect(struct ws_client *c)
 		set_err(c, "connect: already connected or closing");
 		return -1;
 	}
-	c->local_close = c->peer_closed = c->send_refused = c->flushing = false;
+	c->local_close = c->peer_closed = c->peer_closed_first = false;
+	c->send_refused = c->flushing = false;
 	c->local_code = c->peer_code = 0;
 	c->local_reason[0] = c->peer_reason[0] = '\0';
 	c->err[0] = '\0';
@@ -870,9 +883,7 @@ ws_client_close(struct ws_client *c, uint16_t code, const char *reason)
 		finish(c, "closed locally: %u %s", (unsigned)code, c->local_reason);
 		return;
 	}
-	c->state = WS_STATE_CLOSING;
-	struct timeval tv = { CLOSE_WAIT_MS / 1000, (CLOSE_WAIT_MS % 1000) * 1000 };
-	evtimer_add(c->timer, &tv);
+	enter_closing(c);
 	if (c->depth == 0)
 		pump(c, false);
 	else

@@ -787,6 +787,37 @@ START_TEST(test_own_resolver_when_none_given)
 }
 END_TEST
 
+START_TEST(test_peer_ignoring_our_close_is_dropped_after_2s)
+{
+	open_client();
+	srv.peer_gone = true;       /* the server will not answer the close */
+	ws_client_close(cli.c, 1001, "leaving");
+	ck_assert(run_until(is_closed));
+	ck_assert_str_eq(cli.reason, "closed locally: 1001 leaving (peer did not complete the close)");
+}
+END_TEST
+
+START_TEST(test_peer_close_without_status_code)
+{
+	open_client();
+	srv.peer_gone = true;
+	srv_write("\x88\x00", 2);
+	ck_assert(run_until(is_closed));
+	ck_assert_str_eq(cli.reason, "closed by peer (no status code)");
+}
+END_TEST
+
+/* Our reply echoes the peer's 1009: still the peer's close, not our limit. */
+START_TEST(test_peer_1009_is_the_peers_close)
+{
+	open_client();
+	srv.peer_gone = true;
+	srv_write("\x88\x02\x03\xf1", 4);
+	ck_assert(run_until(is_closed));
+	ck_assert_str_eq(cli.reason, "closed by peer: 1009");
+}
+END_TEST
+
 START_TEST(test_new_rejects_bad_url_and_pin)
 {
 	struct ws_client_opts o = { .url = "http://x/" };
@@ -848,6 +879,9 @@ suite(void)
 	tcase_add_test(tc, test_masked_server_frame_is_protocol_error);
 	tcase_add_test(tc, test_binary_message_ignored_link_stays);
 	tcase_add_test(tc, test_own_resolver_when_none_given);
+	tcase_add_test(tc, test_peer_ignoring_our_close_is_dropped_after_2s);
+	tcase_add_test(tc, test_peer_close_without_status_code);
+	tcase_add_test(tc, test_peer_1009_is_the_peers_close);
 	tcase_add_test(tc, test_new_rejects_bad_url_and_pin);
 	suite_add_tcase(s, tc);
 	return s;
