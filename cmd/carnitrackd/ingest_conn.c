@@ -380,8 +380,8 @@ really_close(struct conn *c, const char *reason, bool announce)
 		e->conn = NULL;
 	}
 	if (c->id_kind != ID_NONE || c->records > 0)
-		log_info("scale %s (%s) disconnected: %s", c->id_kind != ID_NONE ? c->device_id : "?",
-		    c->addr, reason);
+		log_info("scale %s (%s) %s: %s", c->id_kind != ID_NONE ? c->device_id : "?",
+		    c->addr, announce ? "disconnected" : "connection closed", reason);
 	else
 		log_debug("connection %s closed: %s", c->addr, reason);
 	dev_detach(c, reason, announce);
@@ -637,10 +637,12 @@ conn_listen(struct ingest *in, const char *where, char *err, size_t errlen)
 		snprintf(err, errlen, "socket for %s: %s", where, strerror(errno));
 		return -1;
 	}
-	/* [::] serves IPv4 too, whatever net.ipv6.bindv6only says. */
+	/* [::] serves IPv4 too, whatever net.ipv6.bindv6only says. A deep
+	 * backlog: after an edge restart every bridge reconnects at once, and
+	 * an overflowed queue costs each of them seconds of SYN-ACK backoff. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
 	    (dual && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) != 0) ||
-	    bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 128) != 0) {
+	    bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 1024) != 0) {
 		snprintf(err, errlen, "listen on %s: %s", where, strerror(errno));
 		close(fd);
 		return -1;
