@@ -12,7 +12,7 @@
  * high-water mark (opts.full_pct) store_put_event() refuses with STORE_FULL
  * *without* touching the transaction, so acks, rejects and prunes in the same
  * transaction still commit and free space; the state clears by itself once
- * a later store_begin() measures use 5% of the map below the mark. Should LMDB itself run
+ * a later store_begin() measures 5% of the map freed since refusing began. Should LMDB itself run
  * out of map (MDB_MAP_FULL), the transaction is dead: every later operation
  * and store_commit() return STORE_FULL and the caller redoes the non-event
  * operations in a fresh transaction.
@@ -71,6 +71,10 @@ int  store_begin(struct store *st, int64_t now_ms);
 int  store_commit(struct store *st);
 void store_abort(struct store *st);
 bool store_in_txn(const struct store *st);
+/* Highest sequence committed or in the open txn (0 = none yet). */
+uint64_t store_last_seq(const struct store *st);
+/* Session expiry can change on config reload. */
+void store_set_session_expiry(struct store *st, int64_t ms);
 /* Wall time of the last successful mdb_txn_commit (the sync), ms. */
 double store_last_commit_ms(const struct store *st);
 /* Result of the last high-water check: events are being refused. */
@@ -112,6 +116,10 @@ int  store_device_apply(struct store *st, const struct store_device_msg *m);
 int  store_plu_put(struct store *st, const char *plu_code, const char *json);
 int  store_identity_put(struct store *st, const char *edge_id, const char *site_id,
     const char *site_name);
+/* The cloud link state last reported by the cloud worker, kept so a
+ * restarted store worker tags as before. Unknown (never set) reads as up. */
+int  store_link_put(struct store *st, bool up);
+int  store_link_get(struct store *st, bool *up);
 
 enum store_batch_state { BATCH_OPEN = 0, BATCH_CLOSED = 1, BATCH_DONE = 2 };
 struct store_batch {

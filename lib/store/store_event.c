@@ -143,6 +143,7 @@ store_put_event(struct store *st, struct ct_event *ev, bool online, bool *dup)
 		return poison(st, store_wfail(st, rc, "event %llu: pending", (unsigned long long)ev->seq));
 	st->next_seq++;
 	st->txn_bytes += n + 64;
+	st->txn_events++;
 	return STORE_OK;
 }
 

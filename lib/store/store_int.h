@@ -35,8 +35,11 @@ struct store {
 	uint64_t  next_seq;           /* next event sequence */
 	uint64_t  txn_first_seq;      /* next_seq at begin, to roll back on abort */
 	bool      full;               /* events refused (high-water check) */
+	size_t    full_pages;         /* pages in use when refusing began */
 	size_t    max_pages, used_pages_at_begin, psize;
+	bool      used_exact;         /* used_pages_at_begin counts the free list */
 	size_t    txn_bytes;          /* estimate of what this txn added */
+	size_t    txn_events;
 	uint64_t  prune_mark;         /* every event below is pending or gone */
 	uint64_t  prune_mark_at_begin;
 	double    last_commit_ms;

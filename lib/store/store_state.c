@@ -277,3 +277,32 @@ store_identity_put(struct store *st, const char *edge_id, const char *site_id,
 		return e;
 	return STORE_OK;
 }
+
+int
+store_link_put(struct store *st, bool up)
+{
+	int e;
+
+	if ((e = store_need_wtxn(st)) != 0)
+		return e;
+	return meta_put_str(st, "link", up ? "up" : "down", 8);
+}
+
+int
+store_link_get(struct store *st, bool *up)
+{
+	MDB_txn *txn;
+	MDB_val k = store_val("link", 4), v;
+	int rc, e;
+
+	*up = true;
+	if ((e = store_rtxn_begin(st, &txn)) != 0)
+		return e;
+	rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
+	if (rc == 0)
+		*up = !(v.mv_size == 4 && memcmp(v.mv_data, "down", 4) == 0);
+	store_rtxn_end(st, txn);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_fail(st, rc, "meta link");
+	return STORE_OK;
+}

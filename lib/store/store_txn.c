@@ -9,20 +9,23 @@
 #include <string.h>
 #include <time.h>
 
-/* Pages on the free list (what mdb_stat -f sums): each record is an IDL
- * whose first word is its length. Only walked when the file is already
- * near the limit, so the common case costs nothing. LMDB allows a cursor on
- * the free list only in a read txn; with one writer, a read txn begun just
- * before the write txn sees the same state. */
+/* Pages on the free list that a write txn may reuse now (what mdb_stat -f
+ * sums, minus the pages freed by the last commit: LMDB keeps those for the
+ * snapshot readers may still be on). Each record is txnid -> IDL whose first
+ * word is its length. LMDB allows a cursor on the free list only in a read
+ * txn; with one writer, a read txn begun outside the write txn sees the same
+ * committed state. */
 static int
 free_pages(struct store *st, size_t *out)
 {
+	MDB_envinfo ei;
 	MDB_txn *txn;
 	MDB_cursor *c;
 	MDB_val k, v;
 	size_t n = 0;
 	int rc;
 
+	mdb_env_info(st->env, &ei);
 	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0)
 		return store_fail(st, rc, "free list: begin read");
 	if ((rc = mdb_cursor_open(txn, 0, &c)) != 0) {
@@ -31,16 +34,19 @@ free_pages(struct store *st, size_t *out)
 	}
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		size_t cnt;
+		size_t cnt, txnid;
 
-		if (v.mv_size < sizeof(size_t))
+		if (v.mv_size < sizeof(size_t) || k.mv_size != sizeof(size_t))
 			continue;
+		memcpy(&txnid, k.mv_data, sizeof(txnid));
+		if (txnid >= ei.me_last_txnid)
+			break;                  /* keys ascend: the rest is not reusable yet */
 		memcpy(&cnt, v.mv_data, sizeof(cnt));
 		n += cnt;
 	}
 	mdb_cursor_close(c);
 	mdb_txn_abort(txn);
-	if (rc != MDB_NOTFOUND)
+	if (rc != 0 && rc != MDB_NOTFOUND)
 		return store_fail(st, rc, "free list walk");
 	*out = n;
 	return STORE_OK;
@@ -57,9 +63,10 @@ limit_pages(const struct store *st)
 	return lim;
 }
 
-/* Pages in use as of the last commit. */
+/* Pages in use as of the last commit. Below the limit the file's high-water
+ * mark is a cheap upper bound; *exact says whether the free list was walked. */
 static int
-used_pages(struct store *st, size_t *used)
+used_pages(struct store *st, bool force_exact, size_t *used, bool *exact)
 {
 	MDB_envinfo ei;
 	size_t hw, fp = 0;
@@ -67,19 +74,37 @@ used_pages(struct store *st, size_t *used)
 
 	mdb_env_info(st->env, &ei);
 	hw = ei.me_last_pgno + 1;
-	if (hw >= limit_pages(st) && (e = free_pages(st, &fp)) != 0)
+	*exact = force_exact || hw >= limit_pages(st);
+	if (*exact && (e = free_pages(st, &fp)) != 0)
 		return e;
 	*used = fp < hw ? hw - fp : 0;
 	return STORE_OK;
 }
 
+static size_t
+estimate(const struct store *st, size_t bytes)
+{
+	/* B-tree overhead: every byte twice; copy-on-write: a page per event for
+	 * the random-keyed id index, and a few for meta, branches and records */
+	return st->used_pages_at_begin + ((st->txn_bytes + bytes) * 2) / st->psize +
+	    st->txn_events + 8;
+}
+
 bool
 store_room_for(struct store *st, size_t bytes)
 {
-	/* B-tree overhead and the index records: count every byte twice */
-	size_t est = st->used_pages_at_begin + ((st->txn_bytes + bytes) * 2) / st->psize + 1;
+	bool exact;
 
-	return est < limit_pages(st);
+	if (estimate(st, bytes) < limit_pages(st))
+		return true;
+	/* the cheap bound says no: measure before refusing anything */
+	if (!st->used_exact && used_pages(st, true, &st->used_pages_at_begin, &exact) == 0)
+		st->used_exact = true;
+	if (estimate(st, bytes) < limit_pages(st))
+		return true;
+	if (!st->full)
+		st->full_pages = st->used_pages_at_begin;
+	return false;
 }
 
 int
@@ -91,7 +116,7 @@ store_begin(struct store *st, int64_t now_ms)
 		return store_seterr(st, STORE_STATE, "store opened read-only");
 	if (st->wtxn != NULL)
 		return store_seterr(st, STORE_STATE, "write transaction already open");
-	if ((e = used_pages(st, &st->used_pages_at_begin)) != 0)
+	if ((e = used_pages(st, st->full, &st->used_pages_at_begin, &st->used_exact)) != 0)
 		return e;
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &st->wtxn)) != 0) {
 		st->wtxn = NULL;
@@ -100,17 +125,22 @@ store_begin(struct store *st, int64_t now_ms)
 	st->wtxn_dead = false;
 	st->now_ms = now_ms;
 	st->txn_bytes = 0;
+	st->txn_events = 0;
 	st->txn_first_seq = st->next_seq;
 	st->prune_mark_at_begin = st->prune_mark;
-	/* hysteresis: once refusing, accept again only below the low-water
-	 * mark, so the state does not flap with every prune slice */
-	{
-		size_t lim = limit_pages(st), gap = st->max_pages / 20;
+	/* hysteresis: once refusing, accept again only after a twentieth of the
+	 * map was freed, so the state does not flap with every prune slice */
+	if (st->full) {
+		size_t gap = st->max_pages / 20 < 4 ? 4 : st->max_pages / 20;
 
-		if (gap < 4)
-			gap = 4;
-		st->full = st->used_pages_at_begin >= (st->full && lim > gap ? lim - gap : lim);
-	}
+		st->full = st->used_pages_at_begin >= limit_pages(st) ||
+		    st->used_pages_at_begin + gap > st->full_pages;
+	} else
+		st->full = st->used_pages_at_begin >= limit_pages(st);
+	if (st->full && st->full_pages == 0)
+		st->full_pages = st->used_pages_at_begin;
+	if (!st->full)
+		st->full_pages = 0;
 	return STORE_OK;
 }
 
@@ -185,4 +215,16 @@ double
 store_last_commit_ms(const struct store *st)
 {
 	return st->last_commit_ms;
+}
+
+uint64_t
+store_last_seq(const struct store *st)
+{
+	return st->next_seq > 0 ? st->next_seq - 1 : 0;
+}
+
+void
+store_set_session_expiry(struct store *st, int64_t ms)
+{
+	st->opts.session_expiry_ms = ms;
 }

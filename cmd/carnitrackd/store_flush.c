@@ -1,0 +1,246 @@
+/*
+ * The group commit of one loop turn: every queued operation goes into one
+ * write transaction, committed with sync; only then do EVENT_STORED (ingest)
+ * and WORK_READY (cloud) leave. When the store is at its high-water mark the
+ * events are refused (EVENT_REFUSED store_full) but acks, rejects and the
+ * rest still commit: they are what frees space. Should LMDB itself fail the
+ * transaction, it is redone without the events, which are then refused.
+ */
+#include "store_worker.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipc/pack.h"
+#include "log/log.h"
+
+static int
+log_closed(const struct store_batch *b, void *arg)
+{
+	char id[CT_UUID_STR];
+
+	ct_uuid_fmt(b->id, id);
+	log_info("offline batch %s of %s closed: %u events, %lld g", id, b->device_id,
+	    b->event_count, (long long)b->total_weight_g);
+	return 0;
+}
+
+/* Applies one op to the open txn; returns the CT_WORK_* flags it earns. */
+static uint8_t
+apply(struct sw *s, struct sw_op *op, bool with_events)
+{
+	char id[CT_UUID_STR];
+	bool dup = false;
+	unsigned n = 0;
+	int e = STORE_OK;
+
+	switch (op->kind) {
+	case OP_EVENT:
+		if (!with_events) {
+			op->result = STORE_FULL;
+			return 0;
+		}
+		e = store_put_event(s->st, &op->u.ev, s->link_up, &dup);
+		if (e == STORE_OK && dup)
+			s->events_dup++;
+		if (e != STORE_OK && e != STORE_FULL)
+			log_warn("event from %s: %s", op->u.ev.device_id, store_errmsg(s->st));
+		op->result = e;
+		return e == STORE_OK && !dup ? CT_WORK_EVENTS : 0;
+	case OP_BAD_EVENT:
+		op->result = STORE_INVAL;
+		return 0;
+	case OP_ACK:
+		e = store_ack(s->st, op->u.ack.id, (enum ct_ack)op->u.ack.status, op->u.ack.cloud_id);
+		break;
+	case OP_REJECT:
+		e = store_reject(s->st, op->u.rej.id, op->u.rej.reason);
+		if (e == STORE_OK) {
+			ct_uuid_fmt(op->u.rej.id, id);
+			log_warn("event %s rejected by the cloud: %s", id, op->u.rej.reason);
+		}
+		break;
+	case OP_SESSION:
+		e = store_session_apply(s->st, &op->u.sess);
+		break;
+	case OP_DEVICE:
+		e = store_device_apply(s->st, &op->u.dev);
+		op->result = e;
+		return e == STORE_OK ? CT_WORK_DEVICES : 0;
+	case OP_PLU:
+		e = store_plu_put(s->st, op->u.plu.code, op->u.plu.json);
+		break;
+	case OP_IDENTITY:
+		e = store_identity_put(s->st, op->u.ident.edge_id, op->u.ident.site_id,
+		    op->u.ident.site_name);
+		break;
+	case OP_BATCH_REPORTED:
+		e = store_batch_reported(s->st, op->u.br.id, op->u.br.what);
+		break;
+	case OP_LINK:
+		s->link_up = op->u.link.up;
+		e = store_link_put(s->st, s->link_up);
+		if (e == STORE_OK && s->link_up)
+			e = store_close_open_batches(s->st, log_closed, NULL, &n);
+		op->result = e;
+		return s->link_up ? CT_WORK_BATCHES | CT_WORK_EVENTS : 0;
+	}
+	op->result = e;
+	if (e == STORE_NOTFOUND)
+		log_info("%s", store_errmsg(s->st));    /* late or unknown: harmless */
+	else if (e != STORE_OK)
+		log_warn("%s", store_errmsg(s->st));
+	return 0;
+}
+
+/* One pass over the queue in a fresh txn. */
+static int
+pass(struct sw *s, bool with_events, uint8_t *flags)
+{
+	int e;
+
+	*flags = 0;
+	if ((e = store_begin(s->st, ct_now_ms())) != STORE_OK) {
+		log_err("store: %s", store_errmsg(s->st));
+		return e;
+	}
+	for (size_t i = 0; i < s->nops; i++)
+		*flags |= apply(s, s->ops[i], with_events);
+	if ((e = store_commit(s->st)) != STORE_OK) {
+		s->commit_failures++;
+		log_err("store commit of %zu operations failed: %s", s->nops, store_errmsg(s->st));
+		return e;
+	}
+	s->commits++;
+	return STORE_OK;
+}
+
+static void
+send_ids(struct sw *s, uint16_t type, uint16_t reason, const char *text, int want)
+{
+	static uint8_t buf[CT_FRAME_MAX_PAYLOAD];
+	struct pack pk;
+	size_t off = 0, i = 0;
+	uint16_t n = 0;
+
+	for (;;) {
+		if (n == 0) {
+			pack_init(&pk, buf, sizeof(buf));
+			if (type == CT_MSG_EVENT_REFUSED) {
+				pack_u16(&pk, reason);
+				pack_str(&pk, text);
+			}
+			off = pack_reserve_u16(&pk);
+		}
+		for (; i < s->nops; i++) {
+			struct sw_op *op = s->ops[i];
+			bool match = (op->kind == OP_EVENT || op->kind == OP_BAD_EVENT) &&
+			    (want == STORE_OK ? op->result == STORE_OK :
+			     want == STORE_ERR ? op->result != STORE_OK && op->result != STORE_FULL &&
+			         op->result != STORE_INVAL : op->result == want);
+
+			if (!match)
+				continue;
+			if (pk.len + CT_UUID_LEN > sizeof(buf))
+				break;
+			pack_bytes(&pk, op->u.ev.local_id, CT_UUID_LEN);
+			n++;
+		}
+		if (n > 0) {
+			pack_put_u16_at(&pk, off, n);
+			if (worker_send(s->w, type, 0, buf, pk.len) != 0) {
+				/* ingest resends what it did not hear about */
+				s->send_failures++;
+				log_warn("%s of %u events not sent: channel full", ct_msg_name(type), n);
+			}
+			n = 0;
+		}
+		if (i >= s->nops)
+			return;
+	}
+}
+
+void
+sw_send_work_ready(struct sw *s, uint8_t flags)
+{
+	uint8_t buf[9];
+	struct pack pk;
+
+	pack_init(&pk, buf, sizeof(buf));
+	pack_u64(&pk, store_last_seq(s->st));
+	pack_u8(&pk, flags);
+	if (worker_send(s->w, CT_MSG_WORK_READY, 0, buf, pk.len) != 0) {
+		s->send_failures++;
+		log_warn("WORK_READY not sent: channel full");
+	}
+}
+
+static void
+note_full(struct sw *s)
+{
+	bool full = store_is_full(s->st);
+
+	if (full && s->full_since_ms == 0) {
+		s->full_since_ms = ct_now_ms();
+		log_warn("store full: refusing new events until acknowledged events are pruned");
+	} else if (!full && s->full_since_ms != 0) {
+		s->full_since_ms = 0;
+		log_info("store has room again: accepting events");
+	}
+}
+
+void
+sw_flush(struct sw *s)
+{
+	bool link_before = s->link_up, had_events = false;
+	uint8_t flags = 0;
+	int e;
+
+	if (s->nops == 0 || s->st == NULL)
+		return;
+	for (size_t i = 0; i < s->nops; i++)
+		had_events |= s->ops[i]->kind == OP_EVENT;
+	e = pass(s, true, &flags);
+	if (e != STORE_OK && had_events) {
+		/* redo the rest without the events: acks and prunes are what free space */
+		s->link_up = link_before;
+		if (pass(s, false, &flags) != STORE_OK) {
+			s->link_up = link_before;
+			flags = 0;
+		}
+		for (size_t i = 0; i < s->nops; i++)
+			if (s->ops[i]->kind == OP_EVENT)
+				s->ops[i]->result = e == STORE_FULL ? STORE_FULL : STORE_ERR;
+	} else if (e != STORE_OK) {
+		s->link_up = link_before;
+		flags = 0;
+	}
+
+	for (size_t i = 0; i < s->nops; i++) {
+		struct sw_op *op = s->ops[i];
+
+		if (op->kind == OP_EVENT && op->result == STORE_OK)
+			s->events_stored++;
+		else if (op->kind == OP_EVENT || op->kind == OP_BAD_EVENT)
+			s->events_refused++;
+		else if (op->kind == OP_ACK && op->result == STORE_OK)
+			s->acks++;
+		else if (op->kind == OP_REJECT && op->result == STORE_OK)
+			s->rejects++;
+		else if ((op->kind == OP_ACK || op->kind == OP_REJECT) && op->result == STORE_NOTFOUND)
+			s->acks_unknown++;
+	}
+	/* each call sends nothing when no event has that outcome */
+	send_ids(s, CT_MSG_EVENT_STORED, 0, NULL, STORE_OK);
+	send_ids(s, CT_MSG_EVENT_REFUSED, CT_REFUSE_STORE_FULL, "store full", STORE_FULL);
+	send_ids(s, CT_MSG_EVENT_REFUSED, CT_REFUSE_STORE_ERROR, "store error", STORE_ERR);
+	send_ids(s, CT_MSG_EVENT_REFUSED, CT_REFUSE_BAD_EVENT, "record does not decode",
+	    STORE_INVAL);
+	if (flags != 0)
+		sw_send_work_ready(s, flags);
+	note_full(s);
+
+	for (size_t i = 0; i < s->nops; i++)
+		sw_op_free(s->ops[i]);
+	s->nops = 0;
+}

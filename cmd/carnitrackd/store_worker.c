@@ -1,0 +1,259 @@
+/*
+ * The store worker: the only LMDB writer. Opens the environment when first
+ * configured, commits each loop turn's operations as one transaction
+ * (store_flush.c), and on a 1 s tick runs the housekeeping that must never
+ * stall ingest: retention in small slices, session expiry, and
+ * mdb_reader_check (also whenever a peer dies, since a reader killed inside
+ * a read txn pins old pages until its slot is cleared).
+ */
+#include "store_worker.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log/log.h"
+
+static int64_t
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static void
+reader_check(struct sw *s, const char *why)
+{
+	int cleared = 0;
+
+	if (store_reader_check(s->st, &cleared) != STORE_OK)
+		log_warn("reader check (%s): %s", why, store_errmsg(s->st));
+	else if (cleared > 0)
+		log_info("reader check (%s): cleared %d stale reader slot(s)", why, cleared);
+}
+
+/* One small housekeeping txn: a prune slice and, when due, session expiry. */
+static void
+housekeeping(struct sw *s, bool prune, bool expire)
+{
+	unsigned pruned = 0, expired = 0;
+	bool more = false;
+	int e;
+
+	if (store_begin(s->st, ct_now_ms()) != STORE_OK) {
+		log_err("housekeeping: %s", store_errmsg(s->st));
+		return;
+	}
+	if (prune && (e = store_prune(s->st, s->retention_ms, SW_PRUNE_SLICE, &pruned, &more)) != 0)
+		log_warn("prune: %s", store_errmsg(s->st));
+	if (expire && (e = store_sessions_expire(s->st, &expired)) != 0)
+		log_warn("session expiry: %s", store_errmsg(s->st));
+	if (store_commit(s->st) != STORE_OK) {
+		log_err("housekeeping commit: %s", store_errmsg(s->st));
+		return;
+	}
+	s->prune_more = more;
+	s->pruned += pruned;
+	s->sessions_expired += expired;
+	if (expired > 0)
+		log_info("%u session(s) expired after %lld s without activity", expired,
+		    (long long)worker_conf(s->w)->session_expiry);
+	if (pruned > 0)
+		log_debug("pruned %u record(s)%s", pruned, more ? ", more to do" : "");
+}
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct sw *s = arg;
+	int64_t now = mono_s();
+	bool prune, expire;
+
+	if (s->st == NULL)
+		return;
+	sw_flush(s);                   /* never let queued work wait behind housekeeping */
+	/* while full, prune every tick: that is how space comes back */
+	prune = s->prune_more || store_is_full(s->st) || now >= s->next_prune_s;
+	expire = now >= s->next_expire_s;
+	if (prune || expire)
+		housekeeping(s, prune, expire);
+	if (prune && !s->prune_more)
+		s->next_prune_s = now + SW_PRUNE_EVERY_S;
+	if (expire)
+		s->next_expire_s = now + SW_EXPIRE_EVERY_S;
+	if (now >= s->next_readers_s) {
+		reader_check(s, "periodic");
+		s->next_readers_s = now + SW_READERS_EVERY_S;
+	}
+	if (store_is_full(s->st) && s->full_since_ms != 0) {
+		/* re-measure: a prune may have made room without any new event */
+		if (store_begin(s->st, ct_now_ms()) == STORE_OK)
+			store_abort(s->st);
+		if (!store_is_full(s->st)) {
+			s->full_since_ms = 0;
+			log_info("store has room again: accepting events");
+		}
+	}
+}
+
+static void
+on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	sw_flush(arg);
+}
+
+static int
+open_store(struct sw *s, const struct ct_conf *conf)
+{
+	struct store_opts o = {
+		.map_size = conf->map_size,
+		.session_expiry_ms = conf->session_expiry * 1000,
+		.site_id = conf->site_id,
+	};
+	char err[600];
+	int e;
+
+	if ((e = store_open(&s->st, conf->data_dir, &o, err, sizeof(err))) != STORE_OK) {
+		log_err("store: %s", err);
+		return -1;
+	}
+	if (store_link_get(s->st, &s->link_up) != STORE_OK)
+		s->link_up = true;
+	snprintf(s->data_dir, sizeof(s->data_dir), "%s", conf->data_dir);
+	s->map_size = conf->map_size;
+	log_info("store open at %s/store (map %llu MiB, next seq %llu, link %s)", conf->data_dir,
+	    (unsigned long long)(conf->map_size >> 20),
+	    (unsigned long long)store_last_seq(s->st) + 1, s->link_up ? "up" : "down");
+	return 0;
+}
+
+static int
+sw_configure(struct worker *w, const struct ct_conf *conf, bool first)
+{
+	struct sw *s = worker_data(w);
+	struct timeval tick = { SW_TICK_S, 0 };
+
+	if (!first) {
+		if (strcmp(conf->data_dir, s->data_dir) != 0 || conf->map_size != s->map_size) {
+			log_info("data_dir or map_size changed: restarting the store worker");
+			sw_flush(s);
+			worker_exit(w, CT_EXIT_RESTART);
+			return 0;
+		}
+		s->retention_ms = conf->retention * 1000;
+		store_set_session_expiry(s->st, conf->session_expiry * 1000);
+		return 0;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->ops = calloc(SW_OPS_MAX, sizeof(*s->ops))) == NULL) {
+		log_err("out of memory");
+		free(s);
+		return -1;
+	}
+	s->w = w;
+	s->retention_ms = conf->retention * 1000;
+	if (open_store(s, conf) != 0) {
+		free(s->ops);
+		free(s);
+		return -1;
+	}
+	s->ev_flush = event_new(worker_base(w), -1, 0, on_flush, s);
+	s->ev_tick = event_new(worker_base(w), -1, EV_PERSIST, on_tick, s);
+	if (s->ev_flush == NULL || s->ev_tick == NULL || event_add(s->ev_tick, &tick) != 0) {
+		log_err("cannot create store events");
+		store_close(s->st);
+		free(s->ops);
+		free(s);
+		return -1;
+	}
+	s->next_prune_s = mono_s() + 5;
+	s->next_expire_s = mono_s() + SW_EXPIRE_EVERY_S;
+	s->next_readers_s = mono_s() + SW_READERS_EVERY_S;
+	worker_set_data(w, s);
+	return 0;
+}
+
+static void
+sw_peer(struct worker *w, enum ct_proc peer, bool up)
+{
+	struct sw *s = worker_data(w);
+
+	if (s == NULL)
+		return;
+	if (!up) {
+		reader_check(s, "peer down");
+		return;
+	}
+	if (peer == P_CLOUD) {
+		sw_flush(s);
+		sw_send_work_ready(s, CT_WORK_EVENTS | CT_WORK_BATCHES | CT_WORK_DEVICES);
+	}
+}
+
+static void
+sw_status(struct worker *w, json_t *o)
+{
+	struct sw *s = worker_data(w);
+	struct store_stats st;
+	int64_t now = ct_now_ms();
+
+	if (s == NULL)
+		return;
+	if (store_stats_get(s->st, &st) != STORE_OK) {
+		json_object_set_new(o, "state", json_string("error"));
+		json_object_set_new(o, "error", json_string(store_errmsg(s->st)));
+		return;
+	}
+	json_object_set_new(o, "state", json_string(store_is_full(s->st) ? "store_full" : "ok"));
+	json_object_set_new(o, "link", json_string(s->link_up ? "up" : "down"));
+	json_object_set_new(o, "pending", json_integer((json_int_t)st.pending));
+	json_object_set_new(o, "oldest_pending_age_s", json_integer(st.oldest_pending_ms ?
+	    (json_int_t)((now - st.oldest_pending_ms) / 1000) : 0));
+	json_object_set_new(o, "open_batches", json_integer(st.open_batches));
+	json_object_set_new(o, "batches", json_integer(st.batches));
+	json_object_set_new(o, "map_use_pct", json_real((double)(int)(st.map_use_pct * 10) / 10));
+	json_object_set_new(o, "map_size", json_integer((json_int_t)st.map_size));
+	json_object_set_new(o, "events", json_integer((json_int_t)st.events));
+	json_object_set_new(o, "last_seq", json_integer((json_int_t)st.last_seq));
+	json_object_set_new(o, "last_commit_ms", json_real(store_last_commit_ms(s->st)));
+	json_object_set_new(o, "events_stored", json_integer((json_int_t)s->events_stored));
+	json_object_set_new(o, "events_duplicate", json_integer((json_int_t)s->events_dup));
+	json_object_set_new(o, "events_refused", json_integer((json_int_t)s->events_refused));
+	json_object_set_new(o, "commits", json_integer((json_int_t)s->commits));
+	json_object_set_new(o, "commit_failures", json_integer((json_int_t)s->commit_failures));
+	json_object_set_new(o, "acks", json_integer((json_int_t)s->acks));
+	json_object_set_new(o, "rejects", json_integer((json_int_t)s->rejects));
+	json_object_set_new(o, "acks_unknown", json_integer((json_int_t)s->acks_unknown));
+	json_object_set_new(o, "pruned", json_integer((json_int_t)s->pruned));
+	json_object_set_new(o, "sessions_expired", json_integer((json_int_t)s->sessions_expired));
+	json_object_set_new(o, "frames_bad", json_integer((json_int_t)s->frames_bad));
+}
+
+static void
+sw_shutdown(struct worker *w)
+{
+	struct sw *s = worker_data(w);
+
+	if (s != NULL) {
+		sw_flush(s);               /* commit what is in hand, confirm it */
+		event_free(s->ev_flush);
+		event_free(s->ev_tick);
+		store_close(s->st);
+		s->st = NULL;
+		free(s->ops);
+		free(s);
+		worker_set_data(w, NULL);
+	}
+	worker_exit(w, CT_EXIT_OK);
+}
+
+const struct worker_ops store_worker_ops = {
+	.proc = P_STORE,
+	.configure = sw_configure,
+	.frame = sw_frame,
+	.peer = sw_peer,
+	.status = sw_status,
+	.shutdown = sw_shutdown,
+};

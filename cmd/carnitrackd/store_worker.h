@@ -1,0 +1,82 @@
+/*
+ * The store worker's insides, shared by its files:
+ *   store_worker.c  worker ops: configure (opens LMDB), timers (retention,
+ *                   session expiry, reader check), peers, status, shutdown
+ *   store_frames.c  incoming frames decoded into queued operations
+ *   store_flush.c   the group commit of one loop turn and the replies that
+ *                   may only leave after it (EVENT_STORED, EVENT_REFUSED,
+ *                   WORK_READY)
+ *
+ * Everything that arrives in one loop turn is queued (bounded: at
+ * SW_OPS_MAX the queue is committed at once and collection goes on), then
+ * committed in one write transaction from an event_active'd callback at the
+ * end of the turn.
+ */
+#ifndef CT_STORE_WORKER_H
+#define CT_STORE_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "event/event.h"
+#include "store/store.h"
+#include "worker.h"
+
+#define SW_OPS_MAX          4096
+#define SW_PRUNE_SLICE      256          /* items per prune transaction */
+#define SW_TICK_S           1
+#define SW_PRUNE_EVERY_S    60           /* when the last slice found nothing more */
+#define SW_EXPIRE_EVERY_S   10
+#define SW_READERS_EVERY_S  60
+
+enum sw_op_kind {
+	OP_EVENT, OP_BAD_EVENT, OP_ACK, OP_REJECT, OP_SESSION, OP_DEVICE, OP_PLU,
+	OP_IDENTITY, OP_BATCH_REPORTED, OP_LINK,
+};
+
+struct sw_op {
+	enum sw_op_kind kind;
+	int             result;          /* enum store_err of the last apply */
+	union {
+		struct ct_event ev;      /* OP_EVENT; OP_BAD_EVENT uses ev.local_id */
+		struct { uint8_t id[CT_UUID_LEN]; uint8_t status; char cloud_id[64]; } ack;
+		struct { uint8_t id[CT_UUID_LEN]; char reason[256]; } rej;
+		struct store_session_msg sess;
+		struct store_device_msg dev;
+		struct { char code[72]; char *json; } plu;
+		struct store_identity ident;
+		struct { uint8_t id[CT_UUID_LEN]; uint8_t what; } br;
+		struct { bool up; char url[256]; char error[256]; } link;
+	} u;
+};
+
+struct sw {
+	struct worker  *w;
+	struct store   *st;
+	char            data_dir[1024];
+	uint64_t        map_size;
+	int64_t         retention_ms;
+	bool            link_up;
+	struct sw_op  **ops;
+	size_t          nops;
+	struct event   *ev_flush, *ev_tick;
+	int64_t         next_prune_s, next_expire_s, next_readers_s;
+	bool            prune_more;
+	/* figures for status */
+	uint64_t        events_stored, events_dup, events_refused, commits, commit_failures;
+	uint64_t        acks, rejects, acks_unknown, pruned, sessions_expired;
+	uint64_t        frames_bad, send_failures;
+	int64_t         full_since_ms;   /* 0 = not full */
+};
+
+/* store_frames.c */
+void sw_frame(struct worker *w, const struct frame *f);
+/* Queues an op (takes ownership); may commit at once when the queue is full. */
+void sw_queue(struct sw *s, struct sw_op *op);
+void sw_op_free(struct sw_op *op);
+
+/* store_flush.c: commits what is queued and sends the replies. */
+void sw_flush(struct sw *s);
+void sw_send_work_ready(struct sw *s, uint8_t flags);
+
+#endif
