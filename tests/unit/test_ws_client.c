@@ -818,6 +818,18 @@ START_TEST(test_peer_1009_is_the_peers_close)
 }
 END_TEST
 
+/* A 64-bit length near 2^63 must be refused from the header alone, before
+ * anything is allocated for it. */
+START_TEST(test_huge_frame_length_refused_without_allocating)
+{
+	open_client();
+	/* wslay reports a frame once its first payload byte is in: send three. */
+	srv_write("\x81\x7f\x7f\xff\xff\xff\xff\xff\xff\xff" "abc", 13);
+	ck_assert(run_until(is_closed));
+	ck_assert_str_eq(cli.reason, "message too big (over 1048576 bytes), closed with 1009");
+}
+END_TEST
+
 START_TEST(test_new_rejects_bad_url_and_pin)
 {
 	struct ws_client_opts o = { .url = "http://x/" };
@@ -882,6 +894,7 @@ suite(void)
 	tcase_add_test(tc, test_peer_ignoring_our_close_is_dropped_after_2s);
 	tcase_add_test(tc, test_peer_close_without_status_code);
 	tcase_add_test(tc, test_peer_1009_is_the_peers_close);
+	tcase_add_test(tc, test_huge_frame_length_refused_without_allocating);
 	tcase_add_test(tc, test_new_rejects_bad_url_and_pin);
 	suite_add_tcase(s, tc);
 	return s;
