@@ -105,3 +105,15 @@ no_crashes() {
 	r=$(sj '[.workers[] | .restarts] | add')
 	[ "$r" = "${1:-0}" ] || { ct status >&2 || true; fail "workers restarted $r times (expected ${1:-0})"; }
 }
+
+# E2E_KEEP=DIR: keep the logs (daemon, cloudsim, simulators) there after the
+# test, for a look at a failure lib.sh's 60-line tail does not explain.
+e2e_exit() {
+	local rc=$?
+	if [ -n "${E2E_KEEP:-}" ]; then
+		mkdir -p "$E2E_KEEP" && cp "$T"/*.log "$T"/*.ok "$E2E_KEEP"/ 2>/dev/null || true
+	fi
+	(exit $rc)
+	ct_cleanup
+}
+trap e2e_exit EXIT
