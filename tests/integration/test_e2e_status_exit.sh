@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# `carnitrackctl status` as a monitoring script uses it: exit 0 healthy,
+# 1 degraded (a worker in restart backoff; the cloud link down is in
+# test_e2e_status_cloud_down.sh), 2 daemon unreachable; and the `--json` fields such a script reads: .health,
+# .workers[].{name,pid,state,uptime_s,restarts,last_exit}, store
+# .status.{state,link,pending,oldest_pending_age_s,map_use_pct}, cloud
+# .status.link_state, ingest .status.connections.
+. "$CT_TOP/tests/integration/lib.sh"
+. "$CT_TOP/tests/integration/e2e_lib.sh"
+
+# status_rc [--json]: exit code of `carnitrackctl status`, output in $T/st.out
+status_rc() { local rc=0; ct status "$@" >"$T/st.out" 2>"$T/st.err" || rc=$?; echo "$rc"; }
+expect_rc() {   # expect_rc WANT WHY [--json]
+	local want=$1 why=$2; shift 2
+	local rc; rc=$(status_rc "$@")
+	[ "$rc" = "$want" ] || { cat "$T/st.out" "$T/st.err" >&2; fail "status $* exit $rc, want $want ($why)"; }
+}
+rc_is() { [ "$(status_rc)" = "$1" ]; }
+
+e2e_conf
+# 2: nothing listening on the control socket.
+expect_rc 2 "daemon not started"
+grep -q "not running" "$T/st.err" || fail "no 'not running' message: $(cat "$T/st.err")"
+expect_rc 2 "daemon not started" --json
+[ ! -s "$T/st.out" ] || fail "status --json printed something with no daemon: $(cat "$T/st.out")"
+
+# 0: all running, cloud registered.
+cs_start --auto-session
+ct_start 10
+wait_for 15 "edge registered with the cloud" cloud_link_up
+wait_for 10 "store sees the link up" link_up
+wait_for 10 "status healthy (exit 0)" rc_is 0
+expect_rc 0 "healthy" --json
+$PY -I - "$T/st.out" <<'PY' || fail "status --json fields"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["health"] == "ok", d["health"]
+for k in ("pid", "uptime_s", "daemon_version", "workers"):
+    assert k in d, k
+w = {x["name"]: x for x in d["workers"]}
+assert sorted(w) == ["cloud", "ingest", "store"], sorted(w)
+for x in w.values():
+    assert x["state"] == "running" and isinstance(x["pid"], int), x
+    assert isinstance(x["uptime_s"], int) and x["restarts"] == 0 and x["last_exit"] is None, x
+st = w["store"]["status"]
+assert st["state"] == "ok" and st["link"] == "up", st
+assert st["pending"] == 0 and isinstance(st["oldest_pending_age_s"], int), st
+assert 0 <= st["map_use_pct"] < 100, st
+assert w["cloud"]["status"]["link_state"] == "up", w["cloud"]["status"]
+assert w["ingest"]["status"]["connections"] == 0, w["ingest"]["status"]
+PY
+
+# 1: a worker in restart backoff (killed again right after its restart).
+served() { [ "$(worker_field ingest uptime_s)" -ge 2 ]; }
+wait_for 10 "ingest up for 2 s" served
+old=$(worker_field ingest pid)
+kill -9 "$old"
+fresh() { local p; p=$(worker_field ingest pid); [ "$p" != "$old" ] && [ "$p" != null ] \
+	&& [ "$(worker_field ingest state)" = running ]; }
+wait_for 5 "ingest restarted" fresh
+kill -9 "$(worker_field ingest pid)"   # dies within a second of READY: backoff
+in_backoff() {
+	ct status --json >"$T/bo.json" 2>/dev/null; local rc=$?
+	[ "$(jq -r '.workers[] | select(.name=="ingest") | .state' "$T/bo.json")" = backoff ] && [ $rc = 1 ]
+}
+wait_for 5 "status shows ingest in backoff with exit 1" in_backoff
+jq -e '.health == "degraded" and (.workers[] | select(.name=="ingest") | .retry_in_ms >= 0
+	and .last_exit == "signal 9" and .restarts == 1 and .pid == null)' "$T/bo.json" >/dev/null \
+	|| { cat "$T/bo.json" >&2; fail "backoff fields"; }
+wait_for 15 "status healthy again (exit 0) after the backoff" rc_is 0
+[ "$(worker_field ingest restarts)" = 2 ] || fail "ingest restarts $(worker_field ingest restarts), want 2"
+
+# 2: the daemon stopped.
+ct_stop
+expect_rc 2 "daemon stopped"
+echo "ok: status exit codes 0/1/2 and --json fields"
