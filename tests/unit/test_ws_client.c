@@ -55,7 +55,7 @@ struct cli {
 	char text[8][4096];
 	size_t textlen[8];
 	char reason[WS_ERR_MAX];
-	bool free_in_text, close_in_text, send_in_open;
+	bool free_in_text, close_in_text, send_in_open, free_in_close, reconnect_in_close;
 };
 
 static struct event_base *base;
@@ -257,6 +257,13 @@ on_close(const char *reason, void *arg)
 {
 	cli.closed++;
 	snprintf(cli.reason, sizeof(cli.reason), "%s", reason);
+	if (cli.free_in_close) {
+		ws_client_free(cli.c);
+		cli.c = NULL;
+	} else if (cli.reconnect_in_close) {
+		cli.reconnect_in_close = false;
+		ck_assert_int_eq(ws_client_connect(cli.c), 0);
+	}
 }
 
 static void
@@ -830,6 +837,32 @@ START_TEST(test_huge_frame_length_refused_without_allocating)
 }
 END_TEST
 
+START_TEST(test_free_inside_on_close)
+{
+	cli.free_in_close = true;
+	srv.mode = SRV_401;
+	client("ws://127.0.0.1:%d/", 0, 0, 2000);
+	ck_assert_int_eq(ws_client_connect(cli.c), 0);
+	ck_assert(run_until(is_closed));
+	ck_assert_ptr_null(cli.c);
+	ck_assert_str_eq(cli.reason, "upgrade refused: HTTP/1.1 401 Unauthorized");
+}
+END_TEST
+
+static bool open_after_reconnect(void) { return cli.opened == 2 && cli.closed == 1; }
+
+START_TEST(test_reconnect_inside_on_close)
+{
+	cli.reconnect_in_close = true;
+	open_client();
+	srv_drop();
+	ck_assert(run_until(is_closed));
+	ck_assert(run_until(open_after_reconnect));
+	ck_assert_int_eq(srv.accepts, 2);
+	ck_assert_int_eq(ws_client_state(cli.c), WS_STATE_OPEN);
+}
+END_TEST
+
 START_TEST(test_new_rejects_bad_url_and_pin)
 {
 	struct ws_client_opts o = { .url = "http://x/" };
@@ -895,6 +928,8 @@ suite(void)
 	tcase_add_test(tc, test_peer_close_without_status_code);
 	tcase_add_test(tc, test_peer_1009_is_the_peers_close);
 	tcase_add_test(tc, test_huge_frame_length_refused_without_allocating);
+	tcase_add_test(tc, test_free_inside_on_close);
+	tcase_add_test(tc, test_reconnect_inside_on_close);
 	tcase_add_test(tc, test_new_rejects_bad_url_and_pin);
 	suite_add_tcase(s, tc);
 	return s;
