@@ -88,12 +88,14 @@ struct ws_client *ws_client_new(struct event_base *base, struct evdns_base *dns,
  * on_close). */
 int ws_client_connect(struct ws_client *c);
 
-/* Queues one text message (state OPEN). -1 if not open, or if the queue bound
- * (max_queued) would be exceeded (last error "send queue full"; on_drain
- * follows when there is room again), or on allocation failure. */
+/* Queues one text message (state OPEN; wslay copies it). -1 with errno
+ * ENOTCONN if not open, ENOBUFS if the queue bound (max_queued) would be
+ * exceeded (on_drain follows when there is room again), ENOMEM. The last
+ * error is not touched: a full queue is flow control, not a link failure. */
 int ws_client_send_text(struct ws_client *c, const char *msg, size_t len);
 
-/* Queues a ping frame (state OPEN); on_pong follows when the peer answers. */
+/* Queues a ping frame (state OPEN, else -1/ENOTCONN); on_pong follows when
+ * the peer answers. Dead-link detection (no pong in time) is the caller's. */
 int ws_client_ping(struct ws_client *c);
 
 /* Bytes accepted by send_text/ping and not yet handed to the kernel. */
