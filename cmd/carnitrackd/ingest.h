@@ -83,6 +83,7 @@ struct device {
 	int64_t  last_supersede_ms;
 	bool     duplicate;                /* two scales keep taking this id */
 	int      nconns;                   /* live connections under this id */
+	bool     unreported;               /* last change not delivered to store */
 	struct conn *conn;                 /* current connection, NULL if none */
 };
 

@@ -641,13 +641,36 @@ conn_listen(struct ingest *in, const char *where, char *err, size_t errlen)
 	 * backlog: after an edge restart every bridge reconnects at once, and
 	 * an overflowed queue costs each of them seconds of SYN-ACK backoff. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    (dual && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) != 0) ||
-	    bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 1024) != 0) {
+	    (dual && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) != 0)) {
 		snprintf(err, errlen, "listen on %s: %s", where, strerror(errno));
 		close(fd);
 		return -1;
 	}
-	if ((l = evconnlistener_new(in->base, accept_cb, in, LEV_OPT_CLOSE_ON_FREE, -1, fd)) == NULL) {
+	int rc = bind(fd, (struct sockaddr *)&ss, len);
+	if (rc != 0 && errno == EADDRINUSE && in->listener != NULL) {
+		/* A reload moving between addresses of the same port: the old
+		 * socket holds it. Let go of it, and take it back on failure. */
+		char old[sizeof(in->listen)];
+		snprintf(old, sizeof(old), "%s", in->listen);
+		conn_close_listener(in);
+		rc = bind(fd, (struct sockaddr *)&ss, len);
+		if (rc != 0) {
+			int saved = errno;
+			char err2[256];
+			close(fd);
+			if (conn_listen(in, old, err2, sizeof(err2)) != 0)
+				log_err("cannot listen on the old address again: %s", err2);
+			snprintf(err, errlen, "listen on %s: %s", where, strerror(saved));
+			return -1;
+		}
+	}
+	if (rc != 0 || listen(fd, 1024) != 0) {
+		snprintf(err, errlen, "listen on %s: %s", where, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* Backlog 0: listen() is done; -1 would make libevent redo it with 128. */
+	if ((l = evconnlistener_new(in->base, accept_cb, in, LEV_OPT_CLOSE_ON_FREE, 0, fd)) == NULL) {
 		snprintf(err, errlen, "listen on %s: cannot set up the listener", where);
 		close(fd);
 		return -1;

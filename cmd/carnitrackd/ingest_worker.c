@@ -52,11 +52,15 @@ ingest_device_frame(struct ingest *in, enum ct_device_change kind, const char *d
 {
 	const struct ct_conf *conf = ingest_conf(in);
 	const struct ct_scale_conf *sc = conf != NULL ? conf_scale_by_id(conf, device_id) : NULL;
+	struct device *d = device_get(in, device_id, false);
 	uint8_t buf[1024];
 	struct pack pk;
 
+	/* Not delivered: the device's state is told again on PEER_UP. */
+	if (d != NULL)
+		d->unreported = true;
 	if (!worker_peer_up(in->w, P_STORE))
-		return;   /* re-announced on PEER_UP */
+		return;
 	pack_init(&pk, buf, sizeof(buf));
 	pack_u8(&pk, (uint8_t)kind);
 	pack_str(&pk, device_id);
@@ -72,11 +76,16 @@ ingest_device_frame(struct ingest *in, enum ct_device_change kind, const char *d
 	}
 	/* A lost device notice is corrected by the next one; events are what
 	 * must never be lost, and they have their own resend. */
-	if (worker_send(in->w, CT_MSG_DEVICE, 0, buf, pk.len) != 0)
-		log_warn("DEVICE %s for %s not sent: channel to store full", reason, device_id);
+	if (worker_send(in->w, CT_MSG_DEVICE, 0, buf, pk.len) != 0) {
+		log_warn("DEVICE change for %s not sent: channel to store full", device_id);
+		return;
+	}
+	if (d != NULL)
+		d->unreported = false;
 }
 
-/* The connected scales, again, for a store that has just (re)started. */
+/* For a store that has just (re)started: the connected scales again, and
+ * the disconnects it missed while it was away. */
 static void
 announce_all(struct ingest *in)
 {
@@ -85,6 +94,12 @@ announce_all(struct ingest *in)
 	TAILQ_FOREACH(c, &in->conns, link)
 		if (c->id_kind != ID_NONE && c->dev != NULL && c->dev->conn == c)
 			ingest_device_frame(in, CT_DEV_CONNECTED, c->device_id, c, "");
+	for (int i = 0; i < in->ndevs; i++) {
+		struct device *d = &in->devs[i];
+		if (d->nconns == 0 && d->unreported)
+			ingest_device_frame(in, CT_DEV_DISCONNECTED, d->id, NULL,
+			    "disconnected while store was down");
+	}
 }
 
 void
@@ -380,12 +395,13 @@ ingest_status(struct worker *w, json_t *obj)
 	struct ingest *in = worker_data(w);
 	struct dp401_counters live;
 	const struct ingest_counters *k = &in->c;
-	json_t *scales = json_array(), *cnt;
+	json_t *scales, *cnt;
 	size_t unsent = 0;
 	struct qev *e;
 
 	if (in == NULL)
 		return;
+	scales = json_array();
 	TAILQ_FOREACH(e, &in->q.all, all)
 		if (e->sent_ms == 0)
 			unsent++;

@@ -27,7 +27,7 @@ static const char usage_text[] =
 "      --duration S    stop sending after S seconds\n"
 "      --timeout S     give up after S seconds [120 when --records > 0, else none]\n"
 "      --controlled    after each record: prompt, wait for OK, send the P\" copy\n"
-"      --wait-ok       at the end: one prompt, wait for its OK\n"
+"      --wait-ok       at the end: one prompt, wait for its OK (ack_mode = prompt)\n"
 "      --turkish       product/operator/company with Windows-1254 letters\n"
 "      --unit G        grams per weight unit, for the net_total_g figure [1]\n"
 "      --garbage       stray bytes between packets\n"

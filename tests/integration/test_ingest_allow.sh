@@ -61,3 +61,16 @@ echo "ok: max_connections"
 	> "$T/sim.log" 2>&1 || fail "allowed scale: $(cat "$T/sim.log")"
 [ "$(ct events --limit 0 | awk '$3 == "SCALE-33"' | wc -l)" -eq 3 ] || fail "allowed scale's events"
 echo "ok: allowed after reload"
+
+# A reload that moves the listener to [::] on the same port: IPv6 clients
+# come in, IPv4 ones still do (dual stack).
+sed -i "s|^listen = .*|listen = [::]:$SCALE_PORT|; s|^allow = .*|allow = 127.0.0.0/8, ::1|" "$CONF"
+kill -HUP "$(cat "$T/daemon.pid")"
+wait_for 10 "ingest listens on [::]" grep -q "listening for scales on \[::\]:$SCALE_PORT" "$T/daemon.log"
+"$B/dp401-sim" --first-id 34 --records 2 --rate 0 --wait-ok --timeout 20 "[::1]:$SCALE_PORT" \
+	> "$T/sim6.log" 2>&1 || fail "IPv6 scale: $(cat "$T/sim6.log")"
+"$B/dp401-sim" --first-id 35 --records 2 --rate 0 --wait-ok --timeout 20 127.0.0.1:$SCALE_PORT \
+	> "$T/sim4.log" 2>&1 || fail "IPv4 scale on [::]: $(cat "$T/sim4.log")"
+[ "$(ct events --limit 0 | awk '$3 == "SCALE-34" || $3 == "SCALE-35"' | wc -l)" -eq 4 ] ||
+	fail "IPv6/IPv4 events after moving the listener"
+echo "ok: listener moved to [::] by reload, IPv6 and IPv4 served"
