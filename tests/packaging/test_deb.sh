@@ -241,6 +241,64 @@ setpriv --reuid=carnitrack --regid=carnitrack --init-groups \
 	sh -c "echo test_deb >'$DATA/test_deb.sentinel'"
 find "$DATA" -mindepth 1 -type f -exec sha256sum {} + | sort >"$tmp/data.before"
 
+# --- the unit under a real systemd -------------------------------------------
+# No systemd runs here, so boot one in a throw-away container: the host's /usr
+# (with the package) read-only, everything else a fresh tmpfs, the installed
+# /etc/carnitrack, and unit_probe.sh as a oneshot unit that drives the service
+# through systemctl and records what it saw. This is the unit with its whole
+# sandbox (seccomp filter, address families, PrivateDevices...) and Type=notify.
+if ! command -v systemd-nspawn >/dev/null; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		systemd-container >"$tmp/apt.log" 2>&1 || { cat "$tmp/apt.log" >&2; fail "install systemd-container"; }
+fi
+ns=$tmp/nspawn; mkdir -p "$ns/units/multi-user.target.wants" "$ns/out"
+ln -s /dev/null "$ns/units/systemd-firstboot.service"    # no questions on first boot
+cat >"$ns/units/unit-probe.service" <<'UNIT'
+[Unit]
+After=multi-user.target
+[Service]
+Type=oneshot
+ExecStart=/opt/probe/unit_probe.sh
+UNIT
+ln -s ../unit-probe.service "$ns/units/multi-user.target.wants/unit-probe.service"
+machine=ct-test-deb-$$
+if ! timeout --kill-after=10 150 systemd-nspawn -q -D / --volatile=yes --register=no --keep-unit \
+	--private-network -M "$machine" --bind-ro=/etc/carnitrack \
+	--bind-ro="$CT_TOP/tests/packaging:/opt/probe" --bind-ro="$ns/units:/etc/systemd/system" \
+	--bind="$ns/out:/opt/out" -b </dev/null >"$tmp/nspawn.log" 2>&1; then
+	tail -n 40 "$tmp/nspawn.log" >&2
+	fail "boot a systemd container (systemd-nspawn)"
+fi
+rmdir "/run/systemd/nspawn/propagate/$machine" 2>/dev/null || true
+pass "booted systemd in a container and ran the unit probe"
+probe() { sed -n "s/^$1=//p" "$ns/out/result"; }
+expect_probe() {   # key, expected value
+	local got; got=$(probe "$1")
+	[ "$got" = "$2" ] && return 0
+	echo "  $1: got '$got', want '$2'" >&2
+	[ -f "$ns/out/journal.txt" ] && tail -n 20 "$ns/out/journal.txt" | sed 's/^/    journal: /' >&2
+	return 1
+}
+check "probe ran to the end" expect_probe done 1
+check "systemctl start succeeds (Type=notify: READY=1 arrived)" expect_probe start_rc 0
+check "service is active/running" expect_probe state active/running
+check "supervisor runs as carnitrack" expect_probe main_user carnitrack
+check "three workers run" expect_probe workers 3
+check "workers run as carnitrack" expect_probe workers_user "carnitrack "
+check "NoNewPrivileges applies" expect_probe nonewprivs 1
+check "system-call filter applies (Seccomp: 2)" expect_probe seccomp 2
+check "no capabilities in the bounding set" expect_probe capbnd 0000000000000000
+check "RuntimeDirectory /run/carnitrack 0750 carnitrack" expect_probe rundir "750 carnitrack carnitrack"
+check "StateDirectory /var/lib/carnitrack 0750 carnitrack" expect_probe statedir "750 carnitrack carnitrack"
+check "control socket 0660 carnitrack" expect_probe socket "660 carnitrack carnitrack"
+ctl_ok() { local rc; rc=$(probe ctl_rc); [ "$rc" = 0 ] || [ "$rc" = 1 ] || { cat "$ns/out/ctl.txt" >&2; return 1; }; }
+check "carnitrackctl status under systemd" ctl_ok
+check "systemctl reload (SIGHUP) succeeds" expect_probe reload_rc 0
+check "after reload: still running, same main pid" expect_probe after_reload active/running/same-pid
+check "Restart=on-failure brings a killed daemon back" expect_probe restarted 1/running
+check "systemctl stop succeeds" expect_probe stop_rc 0
+check "stopped cleanly (Result=success)" expect_probe stop_result success/inactive
+
 # --- upgrade in place: data and the admin's config survive ------------------
 echo "# edited by test_deb" >>"$CONF"
 dpkg_run "$tmp/upgrade.log" -i "$deb" || fail "dpkg -i over the installed package"
