@@ -169,7 +169,10 @@ channel_dispatch(struct channel *ch)
 			f.fd = ch->fds_in[0];
 			memmove(ch->fds_in, ch->fds_in + 1, (size_t)(--ch->nfds_in) * sizeof(int));
 		}
-		e = frame_check(&h, ch->peer);
+		/* The supervisor forwards other workers' frames unchanged after
+		 * checking their route itself; only a direct sender's route is
+		 * checked here. */
+		e = frame_check(&h, ch->peer == P_SUP ? P_ANY : ch->peer);
 		if (e != FRAME_OK) {
 			log_err("channel from %s: dropped frame type %u (%s), %u bytes: %s",
 			    ct_proc_name(ch->peer), h.type, ct_msg_name(h.type), h.len, frame_err_str(e));

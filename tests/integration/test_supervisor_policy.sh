@@ -55,6 +55,7 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	ct_stop
 	sed -i 's/^user =.*/user = nobody/' "$CONF"
 	chmod 755 "$T"   # nobody must reach data_dir and run_dir below it
+	rm -rf "$T/data" "$T/run"   # made by root above; the daemon chowns only what it creates
 	ct_start 10
 	for w in ingest store cloud; do
 		u=$(ps -o user= -p "$(worker_field $w pid)")
