@@ -116,22 +116,24 @@ set_identity(struct conn *c, const char *id, enum id_kind kind)
 			c->id_kind = kind;
 		return;
 	}
-	if ((d = device_get(in, id, true)) == NULL) {
-		log_warn("scale %s (%s): device table full, not tracked", id, c->addr);
-		return;
-	}
 	if (c->id_kind != ID_NONE) {
 		snprintf(why, sizeof(why), "identified as %s", id);
 		log_info("scale %s (%s): %s", c->device_id, c->addr, why);
 		dev_detach(c, why, true);
 	}
+	c->id_kind = kind;
+	snprintf(c->device_id, sizeof(c->device_id), "%s", id);
+	dp401_set_unit(&c->parser, conf_scale_unit(ingest_conf(in), id));
+	if ((d = device_get(in, id, true)) == NULL) {
+		/* Its events still carry the id; only the status row is missing. */
+		log_warn("scale %s (%s): device table full, not shown in status", id, c->addr);
+		ingest_device_frame(in, CT_DEV_CONNECTED, id, c, "");
+		return;
+	}
 	/* Provisional ids are per address and may be shared by several
 	 * connections; a real scale id belongs to one connection at a time. */
 	if (kind != ID_PROVISIONAL && d->conn != NULL && d->conn != c)
 		old = d->conn;
-	c->id_kind = kind;
-	snprintf(c->device_id, sizeof(c->device_id), "%s", id);
-	dp401_set_unit(&c->parser, conf_scale_unit(ingest_conf(in), id));
 	dev_attach(c, d);
 	if (old == NULL) {
 		log_info("scale %s connected from %s%s", id, c->addr,

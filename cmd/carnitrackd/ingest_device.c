@@ -39,7 +39,7 @@ device_get(struct ingest *in, const char *id, bool create)
 	} else {
 		for (int i = 0; i < in->ndevs; i++) {
 			struct device *d = &in->devs[i];
-			if (d->conn == NULL && (victim == NULL || d->last_seen_ms < victim->last_seen_ms))
+			if (d->nconns == 0 && (victim == NULL || d->last_seen_ms < victim->last_seen_ms))
 				victim = d;
 		}
 		if (victim == NULL)
