@@ -1,0 +1,560 @@
+#!/usr/bin/env bash
+# CarniTrack Edge benchmarks: the real processes (carnitrackd and its three
+# workers, the reference cloud, simulated scales) on loopback, a temporary
+# data dir, the store as shipped (every commit synced). Prints one table:
+# each figure is the median of RUNS runs with min and max, next to its goal.
+#
+#   bench/bench.sh [--quick] [--results FILE]
+#
+# Environment: BUILD (build dir, default build), BENCH_RUNS (default 3),
+# BENCH_DIR (where the temporary data dirs go: point it at the storage you
+# want measured, default $TMPDIR or /tmp), BENCH_KEEP=1 keeps the logs.
+#
+# How each figure is taken (details in bench/README.md):
+#   ingest     50 dp401-sim scales send N records as fast as TCP takes;
+#              bench_watch polls the store read-only every 2 ms until it holds
+#              all N and none is pending (every cloud ack committed).
+#   controlled 20 scales: record, KONTROLLU AKTAR OK?, wait for OK, P" copy;
+#              OKs / wall time of the dp401-sim run.
+#   latency    bench_probe plays 50 scales at 250 records/s (open loop) and
+#              timestamps send -> ack committed in the store (inotify on
+#              data.mdb + read txn).
+#   drain      bench_fill writes N offline events with the store API while
+#              the daemon is down; then carnitrackd starts with the cloud up;
+#              N / (all acked - edge registered at the cloud).
+#   memory     RssAnon of supervisor + 3 workers: 50 registered idle scales,
+#              and the peak during the ingest runs.
+#   recovery   kill -9 of a worker -> a fresh record from a probe scale is
+#              acked in the store and the worker is "ready" again.
+#   conns      dp401-sim --idle holds N connections; the ingest figure is
+#              taken again with them held.
+set -euo pipefail
+
+CT_TOP=${CT_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+B=${BUILD:-build}
+case "$B" in /*) ;; *) B="$CT_TOP/$B" ;; esac
+PY=/usr/bin/python3
+MODE=full
+RESULTS=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quick) MODE=quick ;;
+	--results) RESULTS=$2; shift ;;
+	*) echo "usage: bench/bench.sh [--quick] [--results FILE]" >&2; exit 2 ;;
+	esac
+	shift
+done
+if [ "$MODE" = quick ]; then
+	# a sanity check in under a minute: one run each, smaller counts
+	RUNS=${BENCH_RUNS:-1}
+	ING_PER=200; CTL_PER=100; LAT_S=2; DRAIN_N=50000; IDLE_N=1000; CONN_PER=200
+else
+	RUNS=${BENCH_RUNS:-3}
+	ING_PER=2000; CTL_PER=1000; LAT_S=10; DRAIN_N=1000000; IDLE_N=5000; CONN_PER=2000
+fi
+ING_SCALES=50; CTL_SCALES=20; LAT_RATE=250
+MAP_SIZE=4GiB; MAP_BYTES=$((4 << 30))
+
+# 5,000 idle scales plus the real ones, the probes and our own files.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((IDLE_N + 500)) ]; then
+	echo "bench: ulimit -n is $(ulimit -n) (hard $(ulimit -Hn)); the connections figure needs $((IDLE_N + 500))" >&2
+fi
+
+W=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/ct-bench.XXXXXX")
+PIDS=()
+cleanup() {
+	local rc=$?
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do
+		for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		find "$W" -name data -type d -prune -exec rm -rf {} + 2>/dev/null || true
+		echo "bench: logs kept in $W" >&2
+	else
+		rm -rf "$W"
+	fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+now_ns() { local t=$EPOCHREALTIME; echo "${t/./}000"; }
+log() { printf '[bench %s] %s\n' "$(date -u +%T)" "$*" >&2; }
+free_port() {
+	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+loadavg() { cut -d' ' -f1 /proc/loadavg; }
+# kv LINE KEY: the value of KEY=... in a helper's output line
+kv() { sed -n "s/.*[ ^]$2=\([^ ]*\).*/\1/p" <<<" $1"; }
+
+# The build must define a worker for its figures to mean anything: the
+# daemon links weak placeholders (worker_defaults.c) for workers not written yet.
+NM_OUT=$(nm "$B/carnitrackd" 2>/dev/null || true)
+have_worker() { grep -Eq " [BDRT] ${1}_worker_ops\$" <<<"$NM_OUT"; }
+need() {   # need WORKER...: prints the missing ones
+	local miss=()
+	for w in "$@"; do have_worker "$w" || miss+=("$w"); done
+	echo "${miss[*]:-}"
+}
+
+# ------------------------------------------------------------ one edge
+# edge_up NAME [extra ini]: cloud + daemon in $W/NAME; sets D SP WP CP DPID CSPID.
+# NOCLOUD=1: no reference cloud. PREFILL=N: backlog written before start.
+edge_conf() {
+	cat > "$D/edge.conf" <<EOC
+[edge]
+site_id = SITE01
+site_name = Bench Site
+data_dir = $D/data
+run_dir = $D/run
+user =
+log_level = ${LOGLEVEL:-warning}
+[scales]
+listen = 127.0.0.1:$SP
+max_connections = $((IDLE_N + 1000))
+max_per_ip = $((IDLE_N + 1000))
+[cloud]
+url = ws://127.0.0.1:$WP/edge
+offline_grace = 2s
+[store]
+map_size = $MAP_SIZE
+EOC
+	if [ -n "${1:-}" ]; then printf '%s\n' "$1" >> "$D/edge.conf"; fi
+}
+
+ct() { "$B/carnitrackctl" -c "$D/edge.conf" "$@"; }
+sj() { { ct status --json 2>/dev/null || true; } | jq -r "$1" 2>/dev/null; }
+all_running() { [ "$(sj '[.workers[] | .state == "running"] | all')" = true ]; }
+worker_pid() { sj ".workers[] | select(.name==\"$1\") | .pid"; }
+ingest_conns() { sj '.workers[] | select(.name=="ingest") | .status.connections // 0'; }
+
+cloud_cmd() {   # cloud_cmd COMMAND: one line from the reference cloud
+	local fd line
+	exec {fd}<>"/dev/tcp/127.0.0.1/$CP" || return 1
+	printf '%s\n' "$1" >&"$fd"
+	IFS= read -r -t 5 line <&"$fd" || true
+	exec {fd}>&-
+	printf '%s\n' "$line"
+}
+cloud_registered() { [ "$(cloud_cmd stats 2>/dev/null | jq -r '.registers // 0' 2>/dev/null)" -ge 1 ] 2>/dev/null; }
+
+wait_for() {    # wait_for SECONDS WHAT COMMAND...
+	local t=$1 what=$2; shift 2
+	local end=$((SECONDS + t))
+	while ! "$@" >/dev/null 2>&1; do
+		if [ $SECONDS -ge $end ]; then log "timed out after ${t}s: $what"; return 1; fi
+		sleep 0.05
+	done
+}
+
+edge_up() {
+	local name=$1 extra=${2:-}
+	D=$W/$name
+	mkdir -p "$D"
+	SP=$(free_port); WP=$(free_port); CP=$(free_port)
+	edge_conf "$extra"
+	if [ -n "${PREFILL:-}" ]; then
+		local t0; t0=$(now_ns)
+		"$B/tests/bench_fill" "$D/data" "$PREFILL" 50 "$MAP_BYTES" > "$D/fill.log" 2>&1 ||
+			{ log "bench_fill failed: $(tail -n 3 "$D/fill.log")"; return 1; }
+		FILL_S=$(awk -v a="$t0" -v b="$(now_ns)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
+	fi
+	CSPID=
+	if [ "${NOCLOUD:-0}" != 1 ]; then
+		"$B/carnitrack-cloudsim" --quiet -p "$WP" --control "$CP" < /dev/null > "$D/cloud.log" 2>&1 &
+		CSPID=$!
+		PIDS+=("$CSPID")
+		wait_for 10 "reference cloud control port" cloud_cmd stats || return 1
+	fi
+	DSTART_NS=$(now_ns)
+	"$B/carnitrackd" -f -c "$D/edge.conf" > "$D/daemon.log" 2>&1 &
+	DPID=$!
+	PIDS+=("$DPID")
+	wait_for 20 "all workers running" all_running || return 1
+	if [ "${NOCLOUD:-0}" != 1 ] && [ -z "${PREFILL:-}" ] && have_worker cloud; then
+		wait_for 20 "edge registered at the cloud" cloud_registered || return 1
+	fi
+	SUPPID=$DPID
+	INGPID=$(worker_pid ingest); STOPID=$(worker_pid store); CLDPID=$(worker_pid cloud)
+}
+
+stop_pid() {    # TERM, wait up to 10 s, then KILL
+	local p=$1
+	[ -n "$p" ] || return 0
+	kill -TERM "$p" 2>/dev/null || return 0
+	for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$p" 2>/dev/null || true
+	wait "$p" 2>/dev/null || true
+}
+
+edge_down() {
+	stop_pid "$DPID"
+	stop_pid "${CSPID:-}"
+	rm -rf "$D/data"
+}
+
+edge_pids() { echo "$SUPPID,$INGPID,$STOPID,$CLDPID"; }
+edge_cpu() { echo "sup=$SUPPID,ingest=$INGPID,store=$STOPID,cloud=$CLDPID${CSPID:+,cloudsim=$CSPID}"; }
+rss_sum_kb() {
+	local sum=0 kb p
+	for p in $SUPPID $INGPID $STOPID $CLDPID; do
+		kb=$(awk '/^RssAnon:/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)
+		sum=$((sum + ${kb:-0}))
+	done
+	echo $sum
+}
+
+# ------------------------------------------------------------ results
+ROWS=()
+NOTES=()
+LOADS_ALL=()
+# stats V...: "median min max" (numeric; values may be fractional)
+stats() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%s %s %s\n", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
+fmt() {         # fmt VALUE DECIMALS: thousands separators
+	LC_ALL=C awk -v v="$1" -v d="$2" 'BEGIN {
+		s = sprintf("%." d "f", v); split(s, p, "."); i = p[1]; o = "";
+		neg = (substr(i, 1, 1) == "-"); if (neg) i = substr(i, 2);
+		while (length(i) > 3) { o = "," substr(i, length(i) - 2) o; i = substr(i, 1, length(i) - 3) }
+		o = (neg ? "-" : "") i o; if (d > 0) o = o "." p[2]; print o }'
+}
+# row FIGURE UNIT GOAL_OP GOAL DECIMALS LOADS VALUES...  (GOAL_OP ge|le|none)
+row() {
+	local fig=$1 unit=$2 op=$3 goal=$4 dec=$5 loads=$6 g ok; shift 6
+	case $op in
+	ge) g="≥ $(fmt "$goal" 0) $unit" ;;
+	le) g="≤ $goal $unit" ;;
+	*)  g="-" ;;
+	esac
+	if [ $# -eq 0 ]; then
+		ROWS+=("| $fig | n/a (no run finished) | | | $g | - | $loads |")
+		return
+	fi
+	read -r med min max < <(stats "$@")
+	ok=$(awk -v m="$med" -v g="$goal" -v op="$op" 'BEGIN {
+		if (op == "none") print "-"; else print ((op == "ge" ? m >= g : m <= g) ? "yes" : "**no**") }')
+	ROWS+=("| $fig | $(fmt "$med" "$dec") $unit | $(fmt "$min" "$dec") | $(fmt "$max" "$dec") | $g | $ok | $loads |")
+}
+na_row() {      # na_row FIGURE GOAL WHY
+	ROWS+=("| $1 | n/a ($3) | | | $2 | - | |")
+}
+
+# ------------------------------------------------------------ figures
+
+bench_fsync() {
+	mkdir -p "$W/fsync"
+	local out
+	out=$("$B/tests/bench_fsync" "$W/fsync" 200)
+	FSYNC_MED=$(kv "$out" median); FSYNC_MIN=$(kv "$out" min); FSYNC_MAX=$(kv "$out" max)
+	log "fsync 4 KiB: median $FSYNC_MED us (min $FSYNC_MIN, max $FSYNC_MAX)"
+}
+
+# open_idle N: N silent connections, opened 100 at a time. All at once
+# would overflow the listen backlog (128): the kernel then completes the
+# client's handshake but drops the connection on the server side, and a
+# client that never speaks never learns it (so the count is checked).
+open_idle() {
+	local n=$1 k=0 b
+	while [ $k -lt "$n" ]; do
+		b=$(( n - k < 100 ? n - k : 100 ))
+		"$B/dp401-sim" --idle -n "$b" --records 0 "127.0.0.1:$SP" >> "$D/idle.log" 2>&1 &
+		IDLEPIDS+=($!)
+		PIDS+=($!)
+		k=$((k + b))
+		wait_for 30 "$k idle connections" bash -c "[ \"\$($B/carnitrackctl -c $D/edge.conf status --json | jq '.workers[] | select(.name==\"ingest\") | .status.connections')\" -ge $k ]" || return 1
+	done
+}
+
+# ingest_once NAME IDLE PER: one ingest run; sets ING_OUT (the watcher's
+# line), RUN_LOAD and HELD (idle connections still open at the end)
+ingest_once() {
+	local name=$1 idle=$2 per=$3 n t0 out simpid p
+	edge_up "$name" || return 1
+	IDLEPIDS=()
+	if [ "$idle" -gt 0 ] && ! open_idle "$idle"; then
+		for p in "${IDLEPIDS[@]}"; do stop_pid "$p"; done
+		edge_down
+		return 1
+	fi
+	n=$((ING_SCALES * per))
+	RUN_LOAD=$(loadavg)
+	t0=$(now_ns)
+	"$B/dp401-sim" -n $ING_SCALES --rate 0 --records "$per" --hb 0 --timeout 600 "127.0.0.1:$SP" > "$D/sim.log" 2>&1 &
+	simpid=$!
+	PIDS+=("$simpid")
+	out=$("$B/tests/bench_watch" --events "$n" --pending0 --since-ns "$t0" --rss "$(edge_pids)" \
+	    --cpu "$(edge_cpu)" --timeout $((n / 2000 + 60)) "$D/data") || true
+	wait "$simpid" 2>/dev/null || true
+	HELD=
+	if [ "$idle" -gt 0 ]; then
+		HELD=$(ingest_conns)
+		for p in "${IDLEPIDS[@]}"; do stop_pid "$p"; done
+	fi
+	ct status --json > "$D/status.json" 2>/dev/null || true
+	cp "$D/status.json" "$W/$name.status.json" 2>/dev/null || true
+	edge_down
+	ING_OUT="$out n=$n"
+}
+
+fig_ingest() {
+	local miss v=() loads=() rss=() cpus=() i out
+	miss=$(need ingest store cloud)
+	if [ -n "$miss" ]; then na_row "ingest throughput (50 scales, stored + acked)" "≥ 25,000 records/s" "worker missing: $miss"; return; fi
+	for i in $(seq 1 "$RUNS"); do
+		ingest_once "ingest$i" 0 "$ING_PER" || { log "ingest run $i failed"; continue; }
+		out=$ING_OUT
+		local done_s; done_s=$(kv "$out" done_s)
+		if awk -v d="$done_s" 'BEGIN { exit !(d > 0) }'; then
+			v+=("$(awk -v n="$(kv "$out" n)" -v d="$done_s" 'BEGIN { print n / d }')")
+		else
+			log "ingest run $i did not finish: $out"
+		fi
+		loads+=("$RUN_LOAD")
+		rss+=("$(kv "$out" rss_peak_kb)")
+		cpus+=("$out")
+		log "ingest run $i: $out load=$RUN_LOAD"
+	done
+	row "ingest throughput (50 scales, stored + acked)" "records/s" ge 25000 0 "$(IFS=/; echo "${loads[*]}")" "${v[@]}"
+	LOAD_RSS_KB=("${rss[@]}")
+	ING_CPU=("${cpus[@]}")
+}
+
+fig_controlled() {
+	local miss v=() loads=() i t0 t1 out oks
+	miss=$(need ingest store)
+	if [ -n "$miss" ]; then na_row "controlled transfer (20 scales, record+prompt+OK)" "≥ 10,000 OKs/s" "worker missing: $miss"; return; fi
+	for i in $(seq 1 "$RUNS"); do
+		edge_up "ctl$i" || { log "controlled run $i: edge did not start"; continue; }
+		loads+=("$(loadavg)")
+		t0=$(now_ns)
+		out=$("$B/dp401-sim" -n $CTL_SCALES --controlled --rate 0 --records "$CTL_PER" --hb 0 --timeout 300 "127.0.0.1:$SP" 2>"$D/sim.err" | tail -n 1) || true
+		t1=$(now_ns)
+		oks=$(kv "$out" oks)
+		edge_down
+		log "controlled run $i: $out in $(( (t1 - t0) / 1000000 )) ms"
+		[ -n "$oks" ] && [ "$oks" -gt 0 ] && v+=("$(awk -v k="$oks" -v a="$t0" -v b="$t1" 'BEGIN { print k / ((b - a) / 1e9) }')")
+		[ "${oks:-0}" -eq $((CTL_SCALES * CTL_PER)) ] || log "controlled run $i: $oks of $((CTL_SCALES * CTL_PER)) OKs"
+	done
+	row "controlled transfer (20 scales, record+prompt+OK)" "OKs/s" ge 10000 0 "$(IFS=/; echo "${loads[*]}")" "${v[@]}"
+}
+
+fig_latency() {
+	local miss p50=() p99=() pmax=() s50=() loads=() i out
+	miss=$(need ingest store cloud)
+	if [ -n "$miss" ]; then
+		na_row "latency p50, send -> ack committed (250/s, 50 scales)" "≤ 0.5 ms" "worker missing: $miss"
+		na_row "latency p99" "≤ 2 ms" "worker missing: $miss"
+		na_row "latency max" "-" "worker missing: $miss"
+		return
+	fi
+	for i in $(seq 1 "$RUNS"); do
+		edge_up "lat$i" || { log "latency run $i: edge did not start"; continue; }
+		loads+=("$(loadavg)")
+		out=$("$B/tests/bench_probe" --scales 50 --rate $LAT_RATE --duration "$LAT_S" --warmup 1 \
+		    --timeout 30 "127.0.0.1:$SP" "$D/data" 2>"$D/probe.err") || log "latency run $i: probe reports a problem"
+		edge_down
+		log "latency run $i: $out"
+		[ -n "$(kv "$out" acked_p50_us)" ] || continue
+		[ "$(kv "$out" n)" -gt 0 ] || continue
+		p50+=("$(awk -v u="$(kv "$out" acked_p50_us)" 'BEGIN { print u / 1000 }')")
+		p99+=("$(awk -v u="$(kv "$out" acked_p99_us)" 'BEGIN { print u / 1000 }')")
+		pmax+=("$(awk -v u="$(kv "$out" acked_max_us)" 'BEGIN { print u / 1000 }')")
+		s50+=("$(awk -v u="$(kv "$out" stored_p50_us)" 'BEGIN { print u / 1000 }')")
+		LAT_LAST=$out
+	done
+	local l; l=$(IFS=/; echo "${loads[*]}")
+	row "latency p50, send -> ack committed (250/s, 50 scales)" ms le 0.5 2 "$l" "${p50[@]}"
+	row "latency p99" ms le 2 2 "$l" "${p99[@]}"
+	row "latency max" ms none 0 2 "$l" "${pmax[@]}"
+	row "  (part: p50 send -> record committed)" ms none 0 2 "$l" "${s50[@]}"
+}
+
+fig_drain() {
+	local miss v=() loads=() reg=() i out t_reg t_done
+	miss=$(need store cloud)
+	if [ -n "$miss" ]; then na_row "backlog drain ($(fmt $DRAIN_N 0) events)" "≥ 50,000 events/s" "worker missing: $miss"; return; fi
+	for i in $(seq 1 "$RUNS"); do
+		# the backlog is written before the daemon starts; the cloud is up
+		D=$W/drain$i; mkdir -p "$D"
+		loads+=("$(loadavg)")
+		if ! PREFILL=$DRAIN_N edge_up "drain$i"; then log "drain run $i: edge did not start"; edge_down; continue; fi
+		out=$("$B/tests/bench_watch" --events "$DRAIN_N" --pending0 --cloud-port "$CP" --since-ns "$DSTART_NS" \
+		    --rss "$(edge_pids)" --cpu "$(edge_cpu)" --timeout $((DRAIN_N / 5000 + 60)) "$D/data") || true
+		edge_down
+		log "drain run $i: fill ${FILL_S}s; $out"
+		t_reg=$(kv "$out" registered_s); t_done=$(kv "$out" done_s)
+		if awk -v a="$t_reg" -v b="$t_done" 'BEGIN { exit !(a >= 0 && b > a) }'; then
+			v+=("$(awk -v n="$DRAIN_N" -v a="$t_reg" -v b="$t_done" 'BEGIN { print n / (b - a) }')")
+			reg+=("$t_reg")
+		fi
+		DRAIN_CPU=$out
+	done
+	row "backlog drain ($(fmt $DRAIN_N 0) events, from registration)" "events/s" ge 50000 0 "$(IFS=/; echo "${loads[*]}")" "${v[@]}"
+	[ ${#reg[@]} -gt 0 ] && row "  (daemon start -> registered at the cloud)" s none 0 2 "" "${reg[@]}"
+	return 0
+}
+
+fig_memory() {
+	local idle=() loads=() i simpid
+	for i in $(seq 1 "$RUNS"); do
+		edge_up "mem$i" || { log "memory run $i: edge did not start"; continue; }
+		loads+=("$(loadavg)")
+		# 50 registered scales, heartbeats on, first record due in ~3 h
+		"$B/dp401-sim" -n 50 --rate 0.0001 --records 0 --hb 30 "127.0.0.1:$SP" > "$D/sim.log" 2>&1 &
+		simpid=$!
+		PIDS+=("$simpid")
+		if have_worker ingest; then
+			wait_for 20 "50 scales connected" bash -c "[ \"\$($B/carnitrackctl -c $D/edge.conf status --json | jq '.workers[] | select(.name==\"ingest\") | .status.connections')\" -ge 50 ]" || true
+		else
+			wait_for 10 "50 scales connected" grep -q "all 50 connected" "$D/sim.log" || true
+		fi
+		sleep 0.5    # let every process settle after the connection burst
+		idle+=("$(awk -v k="$(rss_sum_kb)" 'BEGIN { print k / 1024 }')")
+		stop_pid "$simpid"
+		edge_down
+	done
+	local miss; miss=$(need ingest store cloud)
+	row "memory, idle (50 scales connected; RssAnon of 4 processes)${miss:+ [missing: $miss]}" MiB le 16 1 "$(IFS=/; echo "${loads[*]}")" "${idle[@]}"
+	if [ ${#LOAD_RSS_KB[@]} -gt 0 ]; then
+		local mib=()
+		for k in "${LOAD_RSS_KB[@]}"; do mib+=("$(awk -v k="$k" 'BEGIN { print k / 1024 }')"); done
+		row "memory, peak under load (ingest runs)" MiB le 16 1 "" "${mib[@]}"
+	else
+		na_row "memory, peak under load" "≤ 16 MiB" "needs the ingest figure"
+	fi
+}
+
+# ready_ns WORKER PID: when the supervisor logged "WORKER ready (pid PID)"
+ready_ns() {
+	local l
+	l=$(grep -a "$1 ready (pid $2)" "$D/daemon.log" | tail -n 1 | cut -d' ' -f1)
+	[ -n "$l" ] || return 1
+	date -u -d "$(date -u +%F) $l" +%s%N
+}
+
+fig_recovery() {
+	local miss w i old new t0 out acked rdy loads=()
+	declare -A rec=()
+	miss=$(need ingest store cloud)
+	if [ -n "$miss" ]; then
+		for w in ingest store cloud; do na_row "recovery after kill -9 of $w" "≤ 1 s" "worker missing: $miss"; done
+		return
+	fi
+	# info: the supervisor's "WORKER ready (pid N)" lines time the restarts
+	LOGLEVEL=info edge_up recovery "" || { for w in ingest store cloud; do na_row "recovery after kill -9 of $w" "≤ 1 s" "edge did not start"; done; return; }
+	for i in $(seq 1 "$RUNS"); do
+		loads+=("$(loadavg)")
+		for w in ingest store cloud; do
+			# a worker that dies within 1 s of READY is restarted with backoff: stay outside that window
+			wait_for 10 "$w up for 2 s" bash -c "[ \"\$($B/carnitrackctl -c $D/edge.conf status --json | jq '.workers[] | select(.name==\"$w\") | (.state == \"running\" and .uptime_s >= 2)')\" = true ]" || true
+			old=$(worker_pid "$w")
+			t0=$(now_ns)
+			kill -KILL "$old"
+			out=$("$B/tests/bench_probe" --once --scales 1 --first-id 99 --timeout 20 "127.0.0.1:$SP" "$D/data" 2>>"$D/probe.err") || true
+			acked=$(kv "$out" acked_real_ns)
+			wait_for 10 "$w running again" bash -c "[ \"\$($B/carnitrackctl -c $D/edge.conf status --json | jq -r '.workers[] | select(.name==\"$w\") | (.state == \"running\" and .pid != $old)')\" = true ]" || true
+			new=$(worker_pid "$w")
+			rdy=$(ready_ns "$w" "$new" || now_ns)
+			log "recovery $w run $i: pid $old -> $new; $out"
+			if [ -n "$acked" ]; then
+				rec[$w]+=" $(awk -v a="$acked" -v r="$rdy" -v t="$t0" 'BEGIN { m = a > r ? a : r; print (m - t) / 1e6 }')"
+			fi
+		done
+	done
+	edge_down
+	local l; l=$(IFS=/; echo "${loads[*]}")
+	for w in ingest store cloud; do
+		# shellcheck disable=SC2086
+		row "recovery after kill -9 of $w (ready + next event acked)" ms le 1000 0 "$l" ${rec[$w]:-}
+	done
+}
+
+fig_connections() {
+	local miss v=() held=() loads=() i out
+	miss=$(need ingest store cloud)
+	if [ -n "$miss" ]; then na_row "connections held idle while 50 scales send" "≥ 5,000" "worker missing: $miss"; return; fi
+	for i in $(seq 1 "$RUNS"); do
+		ingest_once "conn$i" "$IDLE_N" "$CONN_PER" || { log "connections run $i failed"; continue; }
+		out=$ING_OUT
+		loads+=("$RUN_LOAD")
+		log "connections run $i: held=$HELD $out"
+		local done_s; done_s=$(kv "$out" done_s)
+		awk -v d="$done_s" 'BEGIN { exit !(d > 0) }' && v+=("$(awk -v n="$(kv "$out" n)" -v d="$done_s" 'BEGIN { print n / d }')")
+		[ -n "$HELD" ] && held+=("$HELD")
+	done
+	local l; l=$(IFS=/; echo "${loads[*]}")
+	# quick mode opens fewer and checks that many
+	row "connections held idle (after the run below)" conns ge "$( [ "$MODE" = quick ] && echo "$IDLE_N" || echo 5000)" 0 "$l" "${held[@]}"
+	row "  ingest throughput with them held" "records/s" ge 25000 0 "$l" "${v[@]}"
+}
+
+# ------------------------------------------------------------ main
+for t in carnitrackd carnitrackctl carnitrack-cloudsim dp401-sim tests/bench_probe tests/bench_watch tests/bench_fsync tests/bench_fill; do
+	[ -x "$B/$t" ] || { echo "bench: $B/$t missing (make all and the bench helpers first)" >&2; exit 1; }
+done
+START=$SECONDS
+CORES=$(nproc)
+CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+MEM=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+KERNEL=$(uname -r)
+FS=$(df -T "$W" | awk 'NR == 2 { print $2 " on " $1 }')
+COMMIT=$(git -C "$CT_TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+log "mode $MODE, $RUNS runs per figure, work dir $W"
+log "workers in this build: $(for w in ingest store cloud; do have_worker $w && printf '%s ' $w || printf '(%s missing) ' $w; done)"
+
+bench_fsync
+LOAD_RSS_KB=(); ING_CPU=(); LAT_LAST=; DRAIN_CPU=
+fig_ingest
+fig_controlled
+fig_latency
+fig_drain
+fig_memory
+fig_recovery
+fig_connections
+
+# CPU shares (CPU seconds / wall seconds) during the ingest runs
+cpu_line() {
+	local o=$1 s="" k
+	for k in sup ingest store cloud cloudsim sim; do
+		local c; c=$(kv "$o" "cpu_$k")
+		[ -n "$c" ] && [ "${c#-}" = "$c" ] && s+="$k $(awk -v c="$c" 'BEGIN { printf "%.0f%%", c * 100 }'), "
+	done
+	echo "${s%, }"
+}
+
+TABLE=$(
+	echo "| figure | median | min | max | goal | met | load avg (1 min) per run |"
+	echo "|---|---:|---:|---:|---|---|---|"
+	printf '%s\n' "${ROWS[@]}"
+)
+{
+	echo
+	echo "CarniTrack Edge benchmark ($MODE, $RUNS runs per figure, median with min and max), commit $COMMIT, $(date -u '+%F %H:%M UTC')"
+	echo "Machine: $CORES cores ($CPU), $MEM RAM, Linux $KERNEL; data dir on $FS"
+	echo "Storage: write+fdatasync of 4 KiB in the data dir: median $(fmt "$FSYNC_MED" 0) us (min $(fmt "$FSYNC_MIN" 0), max $(fmt "$FSYNC_MAX" 0), 200 samples)"
+	echo "Load average at start: $LOAD0 (other work on this machine shares the cores)"
+	echo
+	echo "$TABLE"
+	echo
+	if [ ${#ING_CPU[@]} -gt 0 ]; then
+		echo "CPU share (CPU s / wall s; 100% = one core) during each ingest run:"
+		for o in "${ING_CPU[@]}"; do echo "  $(cpu_line "$o")"; done
+	fi
+	[ -n "$DRAIN_CPU" ] && echo "CPU share during the last drain run: $(cpu_line "$DRAIN_CPU")"
+	[ -n "$LAT_LAST" ] && echo "Last latency run: $LAT_LAST"
+	echo "Total time $((SECONDS - START)) s."
+} | tee "$W/table.txt"
+
+if [ -n "$RESULTS" ]; then
+	cat > "$RESULTS" <<EOF
+# Benchmark results
+
+Produced by \`make bench\` (bench/bench.sh); how each figure is measured is in
+bench/README.md. Every figure is the median of $RUNS runs with min and max.
+$(cat "$W/table.txt")
+EOF
+	log "written to $RESULTS"
+fi

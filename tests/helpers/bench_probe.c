@@ -1,0 +1,515 @@
+/*
+ * Latency probe for the benchmarks: plays N scales on the scale port and
+ * watches the store's LMDB environment (read-only, as carnitrackctl does) to
+ * see when each record it sent was committed and when the cloud's ack for it
+ * was committed.
+ *
+ * What is measured, per record:
+ *   t0       CLOCK_MONOTONIC just before write() of the record line;
+ *   stored   first read transaction that finds the record (matched by its
+ *            scale id and barcode) in the events database;
+ *   acked    first read transaction that finds its sync state no longer
+ *            pending (accepted/duplicate/rejected), i.e. the store worker
+ *            committed the cloud's event_ack.
+ * Read transactions are started when inotify reports a write to data.mdb
+ * (LMDB writes pages with pwrite and the meta page last, with O_DSYNC, so
+ * the last notification of a commit arrives after it is durable and
+ * visible), with a 1 ms timed re-check as a fallback; the fallback count is
+ * printed. The schedule is open-loop (record k is due at start + k/rate
+ * whatever happened to earlier ones), so a slow edge cannot hide its delay.
+ *
+ * Usage: bench_probe [options] HOST:PORT DATA_DIR
+ *   --scales N      connections, registering SCALE-<first>.. [50]
+ *   --first-id K    first scale id [1]
+ *   --rate R        records per second over all scales [250]
+ *   --duration S    seconds of sending [10]
+ *   --warmup S      samples sent in the first S seconds are dropped [1]
+ *   --once          recovery mode: one scale; (re)connect until the port
+ *                   answers, send a record, resend on a dropped connection,
+ *                   until one record's ack is committed
+ *   --timeout S     give up after S seconds [30]
+ * Prints one line of key=value; exit 0 when every counted record was acked.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dp401/dp401.h"
+#include "event/event.h"
+#include "store/store.h"
+
+#define MAX_SCALES 100
+#define MAX_OUT    4096     /* records sent, not yet acked; beyond: skipped */
+
+struct rec {
+	int      scale;
+	char     barcode[CT_BARCODE_MAX];
+	int64_t  t0, stored, acked;       /* ns, monotonic; 0 = not yet */
+	uint64_t seq;
+	bool     counted;                 /* sent after the warm-up */
+};
+
+struct probe {
+	struct sockaddr_in addr;
+	int      nscales, first_id;
+	double   rate, duration, warmup, timeout;
+	bool     once;
+	const char *data_dir;
+	int      fd[MAX_SCALES];
+	struct store *st;
+	int      ino;
+	struct rec out[MAX_OUT];
+	int      nout;
+	uint64_t hi_seq;                  /* newest seq already scanned */
+	long     rec_no;                  /* record number, unique per run */
+	double  *lat_stored, *lat_acked;  /* us */
+	size_t   nlat, caplat;
+	uint64_t sent, skipped, fallback, errors;
+};
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t
+real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double
+pct(const double *s, size_t n, double p)
+{
+	double x = p * (double)n;
+	size_t i = (size_t)x;
+
+	if (n == 0)
+		return -1;
+	if ((double)i < x)
+		i++;          /* nearest rank: ceil(p n), without libm */
+	return s[i == 0 ? 0 : i - 1];
+}
+
+static int
+scale_connect(struct probe *p, int i)
+{
+	char reg[16];
+	int fd, one = 1;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&p->addr, sizeof(p->addr)) != 0) {
+		close(fd);
+		return -1;
+	}
+	/* a bridge sends each packet as it comes; so do we */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	snprintf(reg, sizeof(reg), "SCALE-%02d", (p->first_id + i) % 100);
+	if (write(fd, reg, strlen(reg)) != (ssize_t)strlen(reg)) {
+		close(fd);
+		return -1;
+	}
+	p->fd[i] = fd;
+	return 0;
+}
+
+static void
+scale_drop(struct probe *p, int i)
+{
+	if (p->fd[i] >= 0)
+		close(p->fd[i]);
+	p->fd[i] = -1;
+}
+
+/* One record on scale i; returns 0 when written whole. */
+static int
+send_record(struct probe *p, int i, bool counted)
+{
+	char line[512];
+	struct rec *r;
+	struct tm tm;
+	time_t now = time(NULL);
+	int id = (p->first_id + i) % 100;
+	long no = ++p->rec_no;
+	size_t n;
+
+	if (p->nout >= MAX_OUT) {
+		p->skipped++;
+		return -1;
+	}
+	r = &p->out[p->nout];
+	memset(r, 0, sizeof(*r));
+	r->scale = i;
+	r->counted = counted;
+	snprintf(r->barcode, sizeof(r->barcode), "%02d%010ld", id, no % 10000000000L);
+	localtime_r(&now, &tm);
+	struct dp401_fmt f = {
+		.plu_prefix = "", .plu = 1 + (unsigned)(no % 50),
+		.hh = tm.tm_hour, .mi = tm.tm_min, .ss = tm.tm_sec,
+		.dd = tm.tm_mday, .mo = tm.tm_mon + 1, .yyyy = tm.tm_year + 1900,
+		.product = "KIYMA", .barcode = r->barcode, .code = "0000",
+		.operator_name = "KAAN", .gross = 1000 + no % 100000, .tare = 1000,
+		.net = no % 100000, .flags = "2021N", .company = "KORKUT KAAN BALTA",
+	};
+	n = dp401_format_record(&f, line, sizeof(line) - 2);
+	if (n == 0 || n + 2 > sizeof(line)) {
+		p->errors++;
+		return -1;
+	}
+	memcpy(line + n, "\r\n", 2);
+	n += 2;
+	r->t0 = now_ns();
+	if (write(p->fd[i], line, n) != (ssize_t)n) {
+		p->errors++;
+		scale_drop(p, i);
+		return -1;
+	}
+	p->nout++;
+	p->sent++;
+	return 0;
+}
+
+struct scan {
+	struct probe *p;
+	uint64_t newest;
+	int64_t  now;
+};
+
+static int
+scan_cb(const struct ct_event *ev, const struct store_sync *sy, void *arg)
+{
+	struct scan *s = arg;
+	struct probe *p = s->p;
+
+	if (ev->seq <= p->hi_seq)
+		return 1;
+	if (s->newest == 0)
+		s->newest = ev->seq;
+	for (int j = 0; j < p->nout; j++) {
+		struct rec *r = &p->out[j];
+		char dev[16];
+		if (r->seq != 0 || strcmp(r->barcode, ev->barcode) != 0)
+			continue;
+		snprintf(dev, sizeof(dev), "SCALE-%02d", (p->first_id + r->scale) % 100);
+		if (strcmp(dev, ev->device_id) != 0)
+			continue;
+		r->seq = ev->seq;
+		r->stored = s->now;
+		if (sy->status != SYNC_PENDING)
+			r->acked = s->now;
+		break;
+	}
+	return 0;
+}
+
+static void
+record_sample(struct probe *p, const struct rec *r)
+{
+	if (!r->counted || p->nlat >= p->caplat)
+		return;
+	p->lat_stored[p->nlat] = (double)(r->stored - r->t0) / 1e3;
+	p->lat_acked[p->nlat] = (double)(r->acked - r->t0) / 1e3;
+	p->nlat++;
+}
+
+/* Looks at the store once; returns how many records completed. */
+static int
+check_store(struct probe *p)
+{
+	struct scan s = { .p = p, .now = now_ns() };
+	int done = 0, e;
+
+	if (p->nout == 0)
+		return 0;
+	e = store_events_iter(p->st, 0, true, 0, scan_cb, &s);
+	if (e != STORE_OK && e != STORE_NOTFOUND) {
+		fprintf(stderr, "bench_probe: reading the store: %s\n", store_errmsg(p->st));
+		p->errors++;
+	}
+	if (s.newest > p->hi_seq)
+		p->hi_seq = s.newest;
+	for (int j = 0; j < p->nout; j++) {
+		struct rec *r = &p->out[j];
+		if (r->seq != 0 && r->acked == 0) {
+			struct ct_event ev;
+			struct store_sync sy;
+			if (store_event_get(p->st, r->seq, &ev, &sy) == STORE_OK &&
+			    sy.status != SYNC_PENDING)
+				r->acked = s.now;
+		}
+		if (r->acked != 0) {
+			record_sample(p, r);
+			p->out[j--] = p->out[--p->nout];
+			done++;
+		}
+	}
+	return done;
+}
+
+static int
+open_store(struct probe *p, int64_t deadline)
+{
+	struct store_opts o = { .readonly = true };
+	char err[512], path[4096];
+
+	for (;;) {
+		if (store_open(&p->st, p->data_dir, &o, err, sizeof(err)) == STORE_OK)
+			break;
+		if (now_ns() > deadline) {
+			fprintf(stderr, "bench_probe: cannot open the store in %s: %s\n", p->data_dir, err);
+			return -1;
+		}
+		usleep(10000);
+	}
+	/* only what is written from now on can be ours */
+	struct store_stats ss;
+	if (store_stats_get(p->st, &ss) == STORE_OK)
+		p->hi_seq = ss.last_seq;
+	snprintf(path, sizeof(path), "%s/store/data.mdb", p->data_dir);
+	if ((p->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0 ||
+	    inotify_add_watch(p->ino, path, IN_MODIFY) < 0) {
+		fprintf(stderr, "bench_probe: inotify on %s: %s (falling back to 1 ms polling)\n",
+		    path, strerror(errno));
+		if (p->ino >= 0)
+			close(p->ino);
+		p->ino = -1;
+	}
+	return 0;
+}
+
+/* Waits up to wait_ns for a store write or a scale socket event. Returns
+ * true when the store should be looked at. */
+static bool
+wait_io(struct probe *p, int64_t wait_ns, bool *fallback)
+{
+	struct pollfd pf[MAX_SCALES + 1];
+	int n = 0, map[MAX_SCALES + 1];
+	struct timespec ts;
+	char buf[4096];
+	bool look = false;
+
+	*fallback = false;
+	if (p->ino >= 0) {
+		pf[n].fd = p->ino;
+		pf[n].events = POLLIN;
+		map[n++] = -1;
+	}
+	for (int i = 0; i < p->nscales; i++)
+		if (p->fd[i] >= 0) {
+			pf[n].fd = p->fd[i];
+			pf[n].events = POLLIN;
+			map[n++] = i;
+		}
+	if (wait_ns < 0)
+		wait_ns = 0;
+	if (p->nout > 0 && wait_ns > 1000000)
+		wait_ns = 1000000;
+	ts.tv_sec = wait_ns / 1000000000;
+	ts.tv_nsec = wait_ns % 1000000000;
+	int rc = ppoll(pf, (nfds_t)n, &ts, NULL);
+	if (rc < 0 && errno != EINTR) {
+		p->errors++;
+		return false;
+	}
+	if (rc == 0) {
+		*fallback = p->nout > 0;
+		return p->nout > 0;
+	}
+	for (int k = 0; k < n && rc > 0; k++) {
+		if (pf[k].revents == 0)
+			continue;
+		if (map[k] < 0) {
+			while (read(p->ino, buf, sizeof(buf)) > 0)
+				;
+			look = true;
+		} else {
+			/* OK\n in every_record mode; EOF: the edge closed us */
+			ssize_t r = read(pf[k].fd, buf, sizeof(buf));
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+				scale_drop(p, map[k]);
+		}
+	}
+	return look;
+}
+
+static int
+run_once(struct probe *p)
+{
+	int64_t start = now_ns(), deadline = start + (int64_t)(p->timeout * 1e9);
+	bool fb;
+
+	p->nscales = 1;
+	while (now_ns() < deadline) {
+		if (p->fd[0] < 0) {
+			if (scale_connect(p, 0) != 0) {
+				usleep(2000);
+				continue;
+			}
+			send_record(p, 0, true);
+		}
+		if (wait_io(p, 1000000, &fb) || p->nout > 0) {
+			if (check_store(p) > 0) {
+				printf("once acked_real_ns=%lld elapsed_ms=%.1f sent=%llu\n",
+				    (long long)real_ns(), (double)(now_ns() - start) / 1e6,
+				    (unsigned long long)p->sent);
+				return 0;
+			}
+		}
+	}
+	printf("once timeout elapsed_ms=%.1f sent=%llu outstanding=%d\n",
+	    (double)(now_ns() - start) / 1e6, (unsigned long long)p->sent, p->nout);
+	return 1;
+}
+
+static int
+run_rate(struct probe *p)
+{
+	int64_t start, interval = (int64_t)(1e9 / p->rate), next, end, warm, deadline;
+	long k = 0;
+	bool fb;
+
+	for (int i = 0; i < p->nscales; i++)
+		if (scale_connect(p, i) != 0) {
+			fprintf(stderr, "bench_probe: scale %d: connect: %s\n", i, strerror(errno));
+			return 1;
+		}
+	/* let ingest see the registrations before the clock starts */
+	usleep(200000);
+	start = next = now_ns();
+	end = start + (int64_t)(p->duration * 1e9);
+	warm = start + (int64_t)(p->warmup * 1e9);
+	deadline = end + (int64_t)(p->timeout * 1e9);
+	for (;;) {
+		int64_t now = now_ns();
+		if (now >= next && now < end) {
+			int i = (int)(k % p->nscales);
+			k++;
+			next = start + k * interval;
+			if (p->fd[i] >= 0)
+				send_record(p, i, now >= warm);
+			else
+				p->errors++;
+			continue;
+		}
+		if (now >= end && p->nout == 0)
+			break;
+		if (now >= deadline)
+			break;
+		if (wait_io(p, (now < end ? next : deadline) - now, &fb)) {
+			if (check_store(p) > 0 && fb)
+				p->fallback++;
+		}
+	}
+	size_t n = p->nlat;
+	qsort(p->lat_stored, n, sizeof(double), cmp_double);
+	qsort(p->lat_acked, n, sizeof(double), cmp_double);
+	int64_t lost = 0;
+	for (int j = 0; j < p->nout; j++)
+		lost += p->out[j].counted;
+	printf("latency n=%zu stored_p50_us=%.0f stored_p99_us=%.0f stored_max_us=%.0f "
+	    "acked_p50_us=%.0f acked_p99_us=%.0f acked_max_us=%.0f sent=%llu unacked=%lld "
+	    "skipped=%llu errors=%llu fallback=%llu\n", n,
+	    pct(p->lat_stored, n, 0.5), pct(p->lat_stored, n, 0.99), pct(p->lat_stored, n, 1),
+	    pct(p->lat_acked, n, 0.5), pct(p->lat_acked, n, 0.99), pct(p->lat_acked, n, 1),
+	    (unsigned long long)p->sent, (long long)lost, (unsigned long long)p->skipped,
+	    (unsigned long long)p->errors, (unsigned long long)p->fallback);
+	return lost == 0 && p->errors == 0 && n > 0 ? 0 : 1;
+}
+
+static int
+parse_addr(const char *s, struct sockaddr_in *a)
+{
+	char host[64];
+	const char *c = strrchr(s, ':');
+	long port;
+
+	if (c == NULL || (size_t)(c - s) >= sizeof(host))
+		return -1;
+	memcpy(host, s, (size_t)(c - s));
+	host[c - s] = '\0';
+	port = strtol(c + 1, NULL, 10);
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_port = htons((uint16_t)port);
+	return port > 0 && port < 65536 && inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct probe p = {
+		.nscales = 50, .first_id = 1, .rate = 250, .duration = 10, .warmup = 1, .timeout = 30,
+	};
+	static const struct option opts[] = {
+		{ "scales", required_argument, NULL, 'n' }, { "first-id", required_argument, NULL, 'f' },
+		{ "rate", required_argument, NULL, 'r' }, { "duration", required_argument, NULL, 'd' },
+		{ "warmup", required_argument, NULL, 'w' }, { "once", no_argument, NULL, 'o' },
+		{ "timeout", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': p.nscales = atoi(optarg); break;
+		case 'f': p.first_id = atoi(optarg); break;
+		case 'r': p.rate = atof(optarg); break;
+		case 'd': p.duration = atof(optarg); break;
+		case 'w': p.warmup = atof(optarg); break;
+		case 'o': p.once = true; break;
+		case 't': p.timeout = atof(optarg); break;
+		default: return 2;
+		}
+	}
+	if (argc - optind != 2 || parse_addr(argv[optind], &p.addr) != 0 || p.nscales < 1 ||
+	    p.nscales > MAX_SCALES || p.rate <= 0 || p.duration <= 0 || p.timeout <= 0) {
+		fprintf(stderr, "usage: bench_probe [--scales N<=%d] [--first-id K] [--rate R] "
+		    "[--duration S] [--warmup S] [--once] [--timeout S] HOST:PORT DATA_DIR\n", MAX_SCALES);
+		return 2;
+	}
+	p.data_dir = argv[optind + 1];
+	signal(SIGPIPE, SIG_IGN);
+	for (int i = 0; i < MAX_SCALES; i++)
+		p.fd[i] = -1;
+	/* record numbers unique across probes run on one store */
+	p.rec_no = (long)((real_ns() / 1000) % 1000000000L) * 10;
+	p.caplat = (size_t)(p.rate * p.duration) + 16;
+	if ((p.lat_stored = calloc(p.caplat, sizeof(double))) == NULL ||
+	    (p.lat_acked = calloc(p.caplat, sizeof(double))) == NULL) {
+		fprintf(stderr, "bench_probe: out of memory\n");
+		return 1;
+	}
+	if (open_store(&p, now_ns() + (int64_t)(p.timeout * 1e9)) != 0)
+		return 1;
+	int rc = p.once ? run_once(&p) : run_rate(&p);
+	store_close(p.st);
+	return rc;
+}
