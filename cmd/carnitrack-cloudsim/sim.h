@@ -66,6 +66,7 @@ struct conn {
 	enum conn_state     state;
 	bool                registered;
 	bool                read_paused;
+	bool                frozen;         /* "freeze": neither read nor written */
 	uint64_t            id;
 	char                peer[64];
 	char                edge_id[64];
@@ -123,6 +124,9 @@ void sim_unlisten(struct sim *s);
 void sim_drop_all(struct sim *s);
 int  sim_conn_send(struct conn *c, const char *text, size_t len);
 int  sim_nconns(const struct sim *s);
+/* freeze: stop all I/O on the open links (a hung peer); thaw: resume.
+ * Returns how many links changed. */
+int  sim_freeze(struct sim *s, bool on);
 /* Hands everything queued on every link to libevent. */
 void sim_pump_all(struct sim *s);
 

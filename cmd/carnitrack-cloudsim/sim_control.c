@@ -2,7 +2,7 @@
  * Commands, one per line, from stdin and from an optional loopback control
  * port (so a test can drive the cloud while its stdin is not a pipe):
  *   start SCALE [animalTag] | end SCALE [reason] | pause [SCALE] | resume [SCALE]
- *   drop | stop | listen | send <raw text> | ack on|off
+ *   drop | stop | listen | send <raw text> | ack on|off | freeze | thaw
  *   stats | batches | sessions | quit | help
  * Every command answers at least one line: "ok ...", "error: ..." or data.
  */
@@ -29,6 +29,8 @@ static const char help_text[] =
     "  listen                    listen again\n"
     "  send TEXT                 send TEXT as one text message to every link\n"
     "  ack on|off                answer events with event_ack, or stay silent\n"
+    "  freeze | thaw             stop reading and writing the open links (a dead peer:\n"
+    "                            no pongs, no acks, TCP still up) | carry on\n"
     "  stats                     counters as one JSON line\n"
     "  batches                   offline batches, one JSON line each\n"
     "  sessions                  active sessions, one JSON line each\n"
@@ -109,6 +111,9 @@ sim_command(struct sim *s, const char *line, struct evbuffer *out)
 		} else {
 			evbuffer_add_printf(out, "error: usage: ack on|off\n");
 		}
+	} else if (strcmp(cmd, "freeze") == 0 || strcmp(cmd, "thaw") == 0) {
+		int k = sim_freeze(s, cmd[0] == 'f');
+		evbuffer_add_printf(out, "ok %s %d\n", cmd[0] == 'f' ? "frozen" : "thawed", k);
 	} else if (strcmp(cmd, "stats") == 0) {
 		sim_stats_json(s, out);
 	} else if (strcmp(cmd, "batches") == 0) {

@@ -156,11 +156,33 @@ conn_pump(struct conn *c)
 	return 0;
 }
 
+int
+sim_freeze(struct sim *s, bool on)
+{
+	int n = 0;
+
+	for (int i = 0; i < SIM_MAX_CONNS; i++) {
+		struct conn *c = s->conns[i];
+		if (c == NULL || c->state != CONN_WS || c->frozen == on)
+			continue;
+		c->frozen = on;
+		if (on) {
+			bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+		} else {
+			bufferevent_enable(c->bev, EV_WRITE);
+			if (!c->read_paused)
+				bufferevent_enable(c->bev, EV_READ);
+		}
+		n++;
+	}
+	return n;
+}
+
 void
 sim_pump_all(struct sim *s)
 {
 	for (int i = 0; i < SIM_MAX_CONNS; i++)
-		if (s->conns[i] != NULL && s->conns[i]->state == CONN_WS)
+		if (s->conns[i] != NULL && s->conns[i]->state == CONN_WS && !s->conns[i]->frozen)
 			conn_pump(s->conns[i]);
 	fflush(stdout);
 	if (s->event_log != NULL)

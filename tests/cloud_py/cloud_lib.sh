@@ -30,12 +30,14 @@ sim_cloud() {
 	wait_for 10 "cloudsim control port" sim_cloud_up
 }
 
+# simctl COMMAND, or simctl -f FILE for a command too long for argv
 simctl() {
-	$PY -I - "$CLOUD_CTL" "$1" <<'PY'
+	$PY -I - "$CLOUD_CTL" "$@" <<'PY'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-s.sendall(sys.argv[2].encode() + b"\n")
-multi = sys.argv[2].split()[0] in ("batches", "sessions", "help")
+cmd = open(sys.argv[3]).read().rstrip("\n") if sys.argv[2] == "-f" else sys.argv[2]
+s.sendall(cmd.encode() + b"\n")
+multi = cmd.split()[0] in ("batches", "sessions", "help")
 buf = b""
 while True:
     d = s.recv(65536)
