@@ -248,7 +248,7 @@ find "$DATA" -mindepth 1 -type f -exec sha256sum {} + | sort >"$tmp/data.before"
 # through systemctl and records what it saw. This is the unit with its whole
 # sandbox (seccomp filter, address families, PrivateDevices...) and Type=notify.
 if ! command -v systemd-nspawn >/dev/null; then
-	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 \
 		--no-install-recommends systemd-container; } >"$tmp/apt.log" 2>&1 \
 		|| { cat "$tmp/apt.log" >&2; fail "install systemd-container (for systemd-nspawn)"; }
 fi
