@@ -137,6 +137,13 @@ check "$CONF installed" test -f "$CONF"
 check "$CONF is a conffile" \
 	sh -c "dpkg-query -W -f='\${Conffiles}\n' $PKG | grep -q '^ $CONF '"
 check "copyright file installed" test -f /usr/share/doc/$PKG/copyright
+depends_ok() {
+	local dep p; dep=$(dpkg-query -W -f='${Depends}' "$PKG")
+	for p in libevent-2.1-7 libevent-openssl-2.1-7 libssl3 liblmdb0 libjansson4 libinih1 libwslay1 systemd; do
+		grep -q "\b$p\b" <<<"$dep" || { echo "  Depends lacks $p: $dep" >&2; return 1; }
+	done
+}
+check "Depends names every shared library (shlibs) and the sysusers provider" depends_ok
 
 user_ok() {
 	local uid shell home
