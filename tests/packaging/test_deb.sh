@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Packaging test (make test-deb; CI, as root, no systemd running):
 # build the .deb, install it, check what it put where, run the daemon the way
-# the unit does (as carnitrack, RuntimeDirectory made by hand, NOTIFY_SOCKET
-# for Type=notify), use carnitrackctl as root / group member / outsider, stop
-# it, upgrade in place, remove, purge, and check what is left is what the
-# policy says (config gone, data and user kept).
+# the unit does (as carnitrack in the unit's file-system sandbox,
+# RuntimeDirectory made by hand, NOTIFY_SOCKET for Type=notify), use
+# carnitrackctl as root / group member / outsider, stop it; then run the unit
+# itself under systemd booted in a throw-away container (unit_probe.sh);
+# upgrade in place, remove, purge, and check what is left is what the policy
+# says (config gone, data and user kept).
 # The machine is put back as it was: a trap purges the package, removes what
 # the test created and restores a /var/lib/carnitrack that existed before.
 set -euo pipefail
