@@ -176,10 +176,87 @@ print_table_array(const char *title, json_t *arr)
 	}
 }
 
+
+static json_t *
+worker_status(json_t *r, const char *name)
+{
+	size_t i;
+	json_t *w;
+
+	json_array_foreach(json_object_get(r, "workers"), i, w)
+		if (json_is_string(json_object_get(w, "name")) &&
+		    strcmp(json_string_value(json_object_get(w, "name")), name) == 0)
+			return json_object_get(w, "status");
+	return NULL;
+}
+
+static const char *
+sget(json_t *o, const char *k, const char *dflt)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+	return v ? v : dflt;
+}
+
+static long long
+iget(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_integer(v) ? (long long)json_integer_value(v) :
+	    json_is_real(v) ? (long long)json_real_value(v) : 0;
+}
+
+/* The figures an operator looks at first; everything else is in -v. */
+static void
+print_summary(json_t *r)
+{
+	json_t *cl = worker_status(r, "cloud"), *st = worker_status(r, "store"),
+	    *in = worker_status(r, "ingest"), *scales, *sc;
+	char age[32];
+	size_t i;
+
+	if (cl) {
+		json_t *rtt = json_object_get(cl, "last_ping_rtt_ms");
+		char rttbuf[32] = "-";
+		if (json_is_integer(rtt))
+			snprintf(rttbuf, sizeof(rttbuf), "%lld ms", (long long)json_integer_value(rtt));
+		printf("\ncloud link:  %s  %s\n", sget(cl, "link_state", "?"), sget(cl, "url", "(no url)"));
+		printf("  connected since %s, in flight %lld, acknowledged today %lld, last ping rtt %s\n",
+		    sget(cl, "connected_since", "-"), iget(cl, "in_flight"), iget(cl, "acknowledged_today"),
+		    rttbuf);
+		if (json_is_string(json_object_get(cl, "last_error")))
+			printf("  last error: %s\n", sget(cl, "last_error", ""));
+	}
+	if (st) {
+		fmt_dur(iget(st, "oldest_pending_age_s"), age, sizeof(age));
+		printf("\nstore:       %s  backlog %lld pending (oldest %s), open offline batches %lld\n",
+		    sget(st, "state", "?"), iget(st, "pending"), iget(st, "pending") ? age : "-",
+		    iget(st, "open_batches"));
+		printf("  map use %.1f%% of %lld MiB, last commit %.2f ms, events %lld\n",
+		    json_number_value(json_object_get(st, "map_use_pct")),
+		    iget(st, "map_size") / (1024 * 1024),
+		    json_number_value(json_object_get(st, "last_commit_ms")), iget(st, "events"));
+		if (json_is_string(json_object_get(st, "error")))
+			printf("  error: %s\n", sget(st, "error", ""));
+	}
+	if (in) {
+		scales = json_object_get(in, "scales");
+		printf("\nscales:      %lld connected on %s%s\n", iget(in, "connections"),
+		    sget(in, "listen", "?"), json_is_true(json_object_get(in, "storeFull")) ?
+		    "  (store full: OK withheld)" : "");
+		if (json_array_size(scales) > 0)
+			printf("  %-22s %-26s %-22s %-7s %-8s %s\n", "ID", "GLOBAL ID", "ADDRESS",
+			    "STATUS", "EVENTS", "LAST HEARTBEAT");
+		json_array_foreach(scales, i, sc)
+			printf("  %-22s %-26s %-22s %-7s %-8lld %s\n", sget(sc, "id", "?"),
+			    sget(sc, "globalId", "-"), sget(sc, "address", "?"), sget(sc, "status", "?"),
+			    iget(sc, "eventsToday"), sget(sc, "lastHeartbeat", "-"));
+	}
+}
+
 int
 ctl_cmd_status(const struct ct_conf *conf, int argc, char **argv)
 {
-	bool as_json = false;
+	bool as_json = false, verbose = false;
 	json_t *r, *workers, *w;
 	size_t i;
 	const char *health;
@@ -188,8 +265,10 @@ ctl_cmd_status(const struct ct_conf *conf, int argc, char **argv)
 	for (int a = 1; a < argc; a++) {
 		if (strcmp(argv[a], "--json") == 0)
 			as_json = true;
+		else if (strcmp(argv[a], "-v") == 0 || strcmp(argv[a], "--verbose") == 0)
+			verbose = true;
 		else {
-			fprintf(stderr, "usage: carnitrackctl status [--json]\n");
+			fprintf(stderr, "usage: carnitrackctl status [--json] [-v]\n");
 			return CTL_EXIT_USAGE;
 		}
 	}
@@ -228,8 +307,11 @@ ctl_cmd_status(const struct ct_conf *conf, int argc, char **argv)
 			    (long long)json_integer_value(json_object_get(w, "restarts")),
 			    last ? last : "-", why ? "  " : "", why ? why : "");
 		}
+		print_summary(r);
 		json_array_foreach(workers, i, w) {
 			json_t *st = json_object_get(w, "status");
+			if (!verbose)
+				break;
 			const char *k;
 			json_t *v;
 			if (!json_is_object(st))
