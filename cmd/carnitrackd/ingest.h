@@ -34,6 +34,7 @@
 #define INGEST_OUT_MAX      (64 * 1024)   /* OKs the scale does not read: close */
 #define INGEST_RESEND_MS    5000          /* unconfirmed this long: send again */
 #define INGEST_REFUSED_MS   1000          /* wait after EVENT_REFUSED store_full */
+#define INGEST_BLOCKED_MS   50            /* retry after the IPC queue was full */
 #define INGEST_MAX_DEVICES  1024
 
 struct conn;
@@ -136,7 +137,7 @@ struct ingest {
 	struct ingest_queue    q;
 	struct device          devs[INGEST_MAX_DEVICES];
 	int                    ndevs;
-	struct event          *flush_ev, *tick_ev, *accept_retry_ev;
+	struct event          *flush_ev, *tick_ev, *accept_retry_ev, *flush_retry_ev;
 	bool                   flush_pending;
 	bool                   paused;         /* reading stopped: queue full */
 	int64_t                refused_until;  /* monotonic: store said full */

@@ -145,8 +145,11 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 		pack_put_u16_at(&pk, countpos, (uint16_t)n);
 		if (!pack_ok(&pk) || worker_send(in->w, CT_MSG_EVENT, 0, buf, pk.len) != 0) {
-			/* Channel full: they stay unsent; the tick tries again. */
+			/* Channel full: they stay unsent and are tried again soon. */
+			struct timeval tv = { 0, INGEST_BLOCKED_MS * 1000 };
 			in->c.send_blocked++;
+			if (!evtimer_pending(in->flush_retry_ev, NULL))
+				evtimer_add(in->flush_retry_ev, &tv);
 			return;
 		}
 		in->c.frames_sent++;
@@ -158,6 +161,14 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 			batch[i]->sent_ms = now;
 		}
 	}
+}
+
+static void
+flush_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	ingest_schedule_flush(arg);
 }
 
 static void
@@ -370,6 +381,7 @@ ingest_configure(struct worker *w, const struct ct_conf *conf, bool first)
 		if (queue_init(&in->q) != 0 ||
 		    (in->flush_ev = event_new(in->base, -1, 0, flush_cb, in)) == NULL ||
 		    (in->tick_ev = event_new(in->base, -1, EV_PERSIST, tick_cb, in)) == NULL ||
+		    (in->flush_retry_ev = evtimer_new(in->base, flush_retry_cb, in)) == NULL ||
 		    event_add(in->tick_ev, &tv) != 0) {
 			log_err("out of memory");
 			return -1;
@@ -455,6 +467,7 @@ finish_shutdown(struct ingest *in)
 	event_free(shutdown_ev);
 	shutdown_ev = NULL;
 	event_free(in->flush_ev);
+	event_free(in->flush_retry_ev);
 	event_free(in->tick_ev);
 	if (in->accept_retry_ev != NULL)
 		event_free(in->accept_retry_ev);

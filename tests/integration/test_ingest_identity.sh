@@ -56,6 +56,20 @@ fi
 touch "$T/release"
 echo "ok: second connection supersedes the first without a disconnect"
 
+# Two physical scales configured alike keep taking the id from each other:
+# reported as a duplicate scale id.
+$PY - "$SCALE_PORT" <<'PY' || fail "duplicate id exchange"
+import socket, sys, time
+port = int(sys.argv[1])
+held = []
+for host in ("127.0.0.1", "::1", "127.0.0.1"):
+    s = socket.create_connection((host, port)); s.sendall(b"SCALE-11HB"); held.append(s)
+    time.sleep(0.2)
+PY
+[ "$(scale_field SCALE-11 duplicateId)" = true ] || fail "duplicate scale id not reported"
+grep -q "duplicate scale id SCALE-11" "$T/daemon.log" || fail "duplicate scale id not logged"
+echo "ok: duplicate scale id reported"
+
 # Data before registration: address mapping (::1 -> SCALE-09), else provisional.
 $PY - "$SCALE_PORT" <<'PY' || fail "unregistered senders"
 import socket, sys
