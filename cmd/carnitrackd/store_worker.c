@@ -207,6 +207,9 @@ sw_status(struct worker *w, json_t *o)
 		return;
 	}
 	json_object_set_new(o, "state", json_string(store_is_full(s->st) ? "store_full" : "ok"));
+	/* the supervisor's overall health: degraded while events are refused
+	 * (the link's health is the cloud worker's to report) */
+	json_object_set_new(o, "health", json_string(store_is_full(s->st) ? "degraded" : "ok"));
 	json_object_set_new(o, "link", json_string(s->link_up ? "up" : "down"));
 	json_object_set_new(o, "pending", json_integer((json_int_t)st.pending));
 	json_object_set_new(o, "oldest_pending_age_s", json_integer(st.oldest_pending_ms ?
