@@ -157,10 +157,9 @@ edge_up() {
 	SP=$(free_port); WP=$(free_port); CP=$(free_port)
 	edge_conf "$extra"
 	if [ -n "${PREFILL:-}" ]; then
-		local t0; t0=$(now_ns)
-		"$B/tests/bench_fill" "$D/data" "$PREFILL" 50 "$MAP_BYTES" > "$D/fill.log" 2>&1 ||
-			{ log "bench_fill failed: $(tail -n 3 "$D/fill.log")"; return 1; }
-		FILL_S=$(awk -v a="$t0" -v b="$(now_ns)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
+		# a copy of the backlog written once by bench_fill (LMDB files copied
+		# while no process has them open)
+		cp -a "$PREFILL" "$D/data" || { log "copying the backlog failed"; return 1; }
 	fi
 	CSPID=
 	if [ "${NOCLOUD:-0}" != 1 ]; then
@@ -241,6 +240,16 @@ na_row() {      # na_row FIGURE GOAL WHY
 	ROWS+=("| $1 | n/a ($3) | | | $2 | - | |")
 }
 
+# cpu_per_record WATCH_LINE N: CPU microseconds the four edge processes
+# spent per record over the watched window (load-independent, unlike rates)
+cpu_per_record() {
+	awk -v w="$(kv "$1" wall_s)" -v n="$2" -v a="$(kv "$1" cpu_sup)" -v b="$(kv "$1" cpu_ingest)" \
+	    -v c="$(kv "$1" cpu_store)" -v d="$(kv "$1" cpu_cloud)" 'BEGIN { print (a + b + c + d) * w / n * 1e6 }'
+}
+cloudsim_per_record() {
+	awk -v w="$(kv "$1" wall_s)" -v n="$2" -v a="$(kv "$1" cpu_cloudsim)" 'BEGIN { print a * w / n * 1e6 }'
+}
+
 # ------------------------------------------------------------ figures
 
 bench_fsync() {
@@ -299,7 +308,7 @@ ingest_once() {
 }
 
 fig_ingest() {
-	local miss v=() loads=() rss=() cpus=() i out
+	local miss v=() loads=() rss=() cpus=() cpr=() cspr=() i out
 	miss=$(need ingest store cloud)
 	if [ -n "$miss" ]; then na_row "ingest throughput (50 scales, stored + acked)" "≥ 25,000 records/s" "worker missing: $miss"; return; fi
 	for i in $(seq 1 "$RUNS"); do
@@ -314,9 +323,13 @@ fig_ingest() {
 		loads+=("$RUN_LOAD")
 		rss+=("$(kv "$out" rss_peak_kb)")
 		cpus+=("$out")
+		cpr+=("$(cpu_per_record "$out" "$(kv "$out" n)")")
+		cspr+=("$(cloudsim_per_record "$out" "$(kv "$out" n)")")
 		log "ingest run $i: $out load=$RUN_LOAD"
 	done
 	row "ingest throughput (50 scales, stored + acked)" "records/s" ge 25000 0 "$(IFS=/; echo "${loads[*]}")" "${v[@]}"
+	[ ${#cpr[@]} -gt 0 ] && row "  edge CPU per record (4 processes)" us none 0 1 "" "${cpr[@]}"
+	[ ${#cspr[@]} -gt 0 ] && row "  reference cloud CPU per record" us none 0 1 "" "${cspr[@]}"
 	LOAD_RSS_KB=("${rss[@]}")
 	ING_CPU=("${cpus[@]}")
 }
@@ -332,12 +345,16 @@ fig_controlled() {
 		out=$("$B/dp401-sim" -n $CTL_SCALES --controlled --rate 0 --records "$CTL_PER" --hb 0 --timeout 300 "127.0.0.1:$SP" 2>"$D/sim.err" | tail -n 1) || true
 		t1=$(now_ns)
 		oks=$(kv "$out" oks)
+		local commits; commits=$(sj '.workers[] | select(.name=="store") | .status.commits // 0')
 		edge_down
-		log "controlled run $i: $out in $(( (t1 - t0) / 1000000 )) ms"
+		log "controlled run $i: $out in $(( (t1 - t0) / 1000000 )) ms; store commits $commits ($(awk -v c="$commits" -v a="$t0" -v b="$t1" 'BEGIN { if (c > 0) printf "%.2f ms wall per commit", (b - a) / 1e6 / c }'))"
+		CTL_COMMITS+=("$(awk -v c="$commits" -v a="$t0" -v b="$t1" 'BEGIN { if (c > 0) print (b - a) / 1e6 / c }')")
 		[ -n "$oks" ] && [ "$oks" -gt 0 ] && v+=("$(awk -v k="$oks" -v a="$t0" -v b="$t1" 'BEGIN { print k / ((b - a) / 1e9) }')")
 		[ "${oks:-0}" -eq $((CTL_SCALES * CTL_PER)) ] || log "controlled run $i: $oks of $((CTL_SCALES * CTL_PER)) OKs"
 	done
 	row "controlled transfer (20 scales, record+prompt+OK)" "OKs/s" ge 10000 0 "$(IFS=/; echo "${loads[*]}")" "${v[@]}"
+	# an OK waits for a synced commit: 20 scales give at most 20 OKs per commit
+	[ ${#CTL_COMMITS[@]} -gt 0 ] && row "  wall time per store commit in those runs" ms none 0 2 "" "${CTL_COMMITS[@]}"
 }
 
 fig_latency() {
@@ -372,27 +389,36 @@ fig_latency() {
 }
 
 fig_drain() {
-	local miss v=() loads=() reg=() i out t_reg t_done
+	local miss v=() loads=() reg=() cpu=() i out t_reg t_done t0 tpl=$W/backlog
 	miss=$(need store cloud)
 	if [ -n "$miss" ]; then na_row "backlog drain ($(fmt $DRAIN_N 0) events)" "≥ 50,000 events/s" "worker missing: $miss"; return; fi
+	t0=$(now_ns)
+	mkdir -p "$tpl"
+	if ! "$B/tests/bench_fill" "$tpl/data" "$DRAIN_N" 50 "$MAP_BYTES" > "$tpl/fill.log" 2>&1; then
+		log "bench_fill failed: $(tail -n 3 "$tpl/fill.log")"
+		na_row "backlog drain ($(fmt $DRAIN_N 0) events)" "≥ 50,000 events/s" "bench_fill failed"
+		return
+	fi
+	log "backlog of $DRAIN_N offline events written in $(awk -v a="$t0" -v b="$(now_ns)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }') s"
 	for i in $(seq 1 "$RUNS"); do
-		# the backlog is written before the daemon starts; the cloud is up
-		D=$W/drain$i; mkdir -p "$D"
 		loads+=("$(loadavg)")
-		if ! PREFILL=$DRAIN_N edge_up "drain$i"; then log "drain run $i: edge did not start"; edge_down; continue; fi
+		if ! PREFILL=$tpl/data edge_up "drain$i"; then log "drain run $i: edge did not start"; edge_down; continue; fi
 		out=$("$B/tests/bench_watch" --events "$DRAIN_N" --pending0 --cloud-port "$CP" --since-ns "$DSTART_NS" \
 		    --rss "$(edge_pids)" --cpu "$(edge_cpu)" --timeout $((DRAIN_N / 5000 + 60)) "$D/data") || true
 		edge_down
-		log "drain run $i: fill ${FILL_S}s; $out"
+		log "drain run $i: $out"
 		t_reg=$(kv "$out" registered_s); t_done=$(kv "$out" done_s)
 		if awk -v a="$t_reg" -v b="$t_done" 'BEGIN { exit !(a >= 0 && b > a) }'; then
 			v+=("$(awk -v n="$DRAIN_N" -v a="$t_reg" -v b="$t_done" 'BEGIN { print n / (b - a) }')")
 			reg+=("$t_reg")
+			cpu+=("$(cpu_per_record "$out" "$DRAIN_N")")
 		fi
 		DRAIN_CPU=$out
 	done
+	rm -rf "$tpl"
 	row "backlog drain ($(fmt $DRAIN_N 0) events, from registration)" "events/s" ge 50000 0 "$(IFS=/; echo "${loads[*]}")" "${v[@]}"
 	[ ${#reg[@]} -gt 0 ] && row "  (daemon start -> registered at the cloud)" s none 0 2 "" "${reg[@]}"
+	[ ${#cpu[@]} -gt 0 ] && row "  edge CPU per drained event (4 processes)" us none 0 1 "" "${cpu[@]}"
 	return 0
 }
 
@@ -506,7 +532,7 @@ log "mode $MODE, $RUNS runs per figure, work dir $W"
 log "workers in this build: $(for w in ingest store cloud; do have_worker $w && printf '%s ' $w || printf '(%s missing) ' $w; done)"
 
 bench_fsync
-LOAD_RSS_KB=(); ING_CPU=(); LAT_LAST=; DRAIN_CPU=
+LOAD_RSS_KB=(); ING_CPU=(); LAT_LAST=; DRAIN_CPU=; CTL_COMMITS=()
 fig_ingest
 fig_controlled
 fig_latency
@@ -515,12 +541,16 @@ fig_memory
 fig_recovery
 fig_connections
 
-# CPU shares (CPU seconds / wall seconds) during the ingest runs
+# CPU shares during a run: CPU seconds / wall seconds (100% = one core), and
+# in brackets the share of the run the process sat runnable waiting for a CPU
 cpu_line() {
-	local o=$1 s="" k
-	for k in sup ingest store cloud cloudsim sim; do
-		local c; c=$(kv "$o" "cpu_$k")
-		[ -n "$c" ] && [ "${c#-}" = "$c" ] && s+="$k $(awk -v c="$c" 'BEGIN { printf "%.0f%%", c * 100 }'), "
+	local o=$1 s="" k c q
+	for k in sup ingest store cloud cloudsim; do
+		c=$(kv "$o" "cpu_$k"); q=$(kv "$o" "runq_$k")
+		[ -n "$c" ] && [ "${c#-}" = "$c" ] || continue
+		s+="$k $(awk -v c="$c" 'BEGIN { printf "%.0f%%", c * 100 }')"
+		[ -n "$q" ] && [ "${q#-}" = "$q" ] && s+=" ($(awk -v c="$q" 'BEGIN { printf "%.0f%%", c * 100 }') waiting)"
+		s+=", "
 	done
 	echo "${s%, }"
 }
@@ -540,10 +570,11 @@ TABLE=$(
 	echo "$TABLE"
 	echo
 	if [ ${#ING_CPU[@]} -gt 0 ]; then
-		echo "CPU share (CPU s / wall s; 100% = one core) during each ingest run:"
+		echo "CPU share (CPU s / wall s; 100% = one core; in brackets: share of the run spent runnable, waiting for a CPU) during each ingest run:"
 		for o in "${ING_CPU[@]}"; do echo "  $(cpu_line "$o")"; done
 	fi
 	[ -n "$DRAIN_CPU" ] && echo "CPU share during the last drain run: $(cpu_line "$DRAIN_CPU")"
+	echo "Reference cloud CPU share: see 'cloudsim' above (it must stay well below one core for the edge to be what is measured)."
 	[ -n "$LAT_LAST" ] && echo "Last latency run: $LAT_LAST"
 	echo "Total time $((SECONDS - START)) s."
 } | tee "$W/table.txt"

@@ -14,8 +14,10 @@
  *   --cloud-port P      also note when the reference cloud first counts a
  *                       registration (its control port, "stats")
  *   --rss PID,PID,...   sum of RssAnon, sampled every 50 ms: peak and last
- *   --cpu NAME=PID,...  CPU seconds / wall seconds per process
+ *   --cpu NAME=PID,...  per process: CPU seconds / wall seconds, and seconds
+ *                       spent waiting for a CPU (run queue) / wall seconds
  *   --timeout S         [300]
+ *   --series FILE       every 20 ms: "seconds events pending" (a time line)
  * Prints one line of key=value (times in seconds since T); exit 0 when the
  * condition was met, 1 on timeout.
  */
@@ -39,6 +41,7 @@ struct cpu_pid {
 	char   name[32];
 	int    pid;
 	double t0;               /* CPU seconds at the start */
+	double w0;               /* run-queue wait seconds at the start */
 };
 
 static double
@@ -72,6 +75,24 @@ cpu_seconds(int pid)
 	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &stt) != 2)
 		return -1;
 	return (double)(ut + stt) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Seconds spent runnable but waiting for a CPU (schedstat's run_delay): on
+ * a shared machine this says how much of a stage's time others took. */
+static double
+runq_wait_seconds(int pid)
+{
+	char path[64];
+	unsigned long long on, wait;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fscanf(f, "%llu %llu", &on, &wait);
+	fclose(f);
+	return n == 2 ? (double)wait / 1e9 : -1;
 }
 
 static long
@@ -138,7 +159,8 @@ main(int argc, char **argv)
 		{ "events", required_argument, NULL, 'e' }, { "pending0", no_argument, NULL, 'p' },
 		{ "since-ns", required_argument, NULL, 's' }, { "cloud-port", required_argument, NULL, 'c' },
 		{ "rss", required_argument, NULL, 'r' }, { "cpu", required_argument, NULL, 'u' },
-		{ "timeout", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 },
+		{ "timeout", required_argument, NULL, 't' }, { "series", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct cpu_pid cpu[MAX_PIDS];
 	int rss_pid[MAX_PIDS], nrss = 0, ncpu = 0, cloud_port = 0, cfd = -1, c;
@@ -151,6 +173,8 @@ main(int argc, char **argv)
 	struct store_stats ss = { 0 };
 	struct store *st = NULL;
 	char err[512], *tok, *save;
+	FILE *series = NULL;
+	double last_series = 0;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -159,6 +183,12 @@ main(int argc, char **argv)
 		case 's': since = (double)strtoll(optarg, NULL, 10) / 1e9; break;
 		case 'c': cloud_port = atoi(optarg); break;
 		case 't': timeout = atof(optarg); break;
+		case 'S':
+			if ((series = fopen(optarg, "w")) == NULL) {
+				perror(optarg);
+				return 2;
+			}
+			break;
 		case 'r':
 			for (tok = strtok_r(optarg, ",", &save); tok && nrss < MAX_PIDS;
 			    tok = strtok_r(NULL, ",", &save))
@@ -174,6 +204,7 @@ main(int argc, char **argv)
 				cpu[ncpu].name[eq - tok] = '\0';
 				cpu[ncpu].pid = atoi(eq + 1);
 				cpu[ncpu].t0 = cpu_seconds(cpu[ncpu].pid);
+				cpu[ncpu].w0 = runq_wait_seconds(cpu[ncpu].pid);
 				ncpu++;
 			}
 			break;
@@ -214,6 +245,11 @@ main(int argc, char **argv)
 			last_rss = now;
 		}
 		if (st != NULL && store_stats_get(st, &ss) == STORE_OK) {
+			if (series != NULL && now - last_series >= 0.02) {
+				fprintf(series, "%.3f %llu %llu\n", now - since,
+				    (unsigned long long)ss.events, (unsigned long long)ss.pending);
+				last_series = now;
+			}
 			if (t_stored < 0 && ss.events >= target)
 				t_stored = now - since;
 			if (t_stored >= 0 && (!pending0 || ss.pending == 0) &&
@@ -230,12 +266,17 @@ main(int argc, char **argv)
 	    (unsigned long long)ss.events, (unsigned long long)ss.pending, rss_peak, rss_last, wall);
 	for (int i = 0; i < ncpu; i++) {
 		double t1 = cpu_seconds(cpu[i].pid);
+		double w1 = runq_wait_seconds(cpu[i].pid);
 		printf(" cpu_%s=%.3f", cpu[i].name,
 		    cpu[i].t0 >= 0 && t1 >= 0 && wall > 0 ? (t1 - cpu[i].t0) / wall : -1.0);
+		printf(" runq_%s=%.3f", cpu[i].name,
+		    cpu[i].w0 >= 0 && w1 >= 0 && wall > 0 ? (w1 - cpu[i].w0) / wall : -1.0);
 	}
 	printf("\n");
 	if (st != NULL)
 		store_close(st);
+	if (series != NULL)
+		fclose(series);
 	if (cfd >= 0)
 		close(cfd);
 	return t_done >= 0 ? 0 : 1;
