@@ -36,11 +36,42 @@ if [ "$what" = unit ] || [ "$what" = all ]; then
 		run "replay_$n" 300 "$r" "tests/fuzz/corpus/$n"
 	done
 fi
+# Integration tests mostly wait (on outages, timeouts, scales): run
+# CT_JOBS of them at once; each has its own temp dir and ports.
 if [ "$what" = integration ] || [ "$what" = all ]; then
+	jobs_max=${CT_JOBS:-3}
+	declare -A running=()
+	reap() {   # waits for one finished job
+		local pid name rc
+		while :; do
+			for pid in "${!running[@]}"; do
+				if ! kill -0 "$pid" 2>/dev/null; then
+					name=${running[$pid]}
+					unset "running[$pid]"
+					rc=0; wait "$pid" || rc=$?
+					if [ "$rc" -eq 0 ]; then
+						passed=$((passed + 1)); printf 'PASS %-40s %s\n' "$name" "$(cat "$logdir/$name.time")"
+					else
+						failed=$((failed + 1)); failures+=("$name")
+						printf 'FAIL %-40s %s (log: %s)\n' "$name" "$(cat "$logdir/$name.time")" "$logdir/$name.log"
+						tail -n 30 "$logdir/$name.log" | sed 's/^/    /'
+					fi
+					return
+				fi
+			done
+			sleep 0.2
+		done
+	}
 	for t in tests/integration/test_*.sh; do
 		[ -f "$t" ] || continue
-		run "$(basename "$t" .sh)" 300 bash "$t"
+		name=$(basename "$t" .sh)
+		while [ "${#running[@]}" -ge "$jobs_max" ]; do reap; done
+		( start=$SECONDS; rc=0
+		  timeout --kill-after=10 300 bash "$t" >"$logdir/$name.log" 2>&1 || rc=$?
+		  printf '%3ds' $((SECONDS - start)) > "$logdir/$name.time"; exit $rc ) &
+		running[$!]=$name
 	done
+	while [ "${#running[@]}" -gt 0 ]; do reap; done
 fi
 
 echo "== $BUILD: $passed passed, $failed failed"

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -10,6 +11,7 @@
 
 static char role[32] = "carnitrackd";
 static bool use_stderr = true;
+static bool to_journal;      /* stderr is the journal: it adds time and pid */
 static enum log_level cur_level = LOG_LVL_INFO;
 
 static const char *lvl_name[] = { "error", "warn", "info", "debug" };
@@ -20,6 +22,7 @@ log_init(const char *r, bool to_stderr, enum log_level level)
 {
 	log_set_role(r);
 	use_stderr = to_stderr;
+	to_journal = getenv("JOURNAL_STREAM") != NULL;
 	cur_level = level;
 	if (!use_stderr)
 		openlog("carnitrackd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
@@ -71,7 +74,10 @@ vlog(enum log_level lvl, const char *fmt, va_list ap, const char *suffix)
 	for (char *p = msg; *p; p++)
 		if ((unsigned char)*p < 0x20 && *p != '\t')
 			*p = '?';
-	if (use_stderr) {
+	if (use_stderr && to_journal) {
+		fprintf(stderr, "<%d>%s: %s: %s%s%s\n", lvl_prio[lvl], role, lvl_name[lvl], msg,
+		    suffix ? ": " : "", suffix ? suffix : "");
+	} else if (use_stderr) {
 		struct timespec ts;
 		struct tm tm;
 		char tbuf[32];
