@@ -14,7 +14,9 @@ NREC=$(scaled 500)
 echo "load: $NSCALES scales x $NREC records, controlled transfer"
 
 cs_start --auto-session
-e2e_conf
+# offline_grace 0: every cloud kill puts the scales into offline batches, so
+# batch counts are tested under kills too, not only the event stream.
+E2E_GRACE=0s e2e_conf
 ct_start 10
 wait_for 15 "edge registered with the cloud" cloud_link_up
 wait_for 10 "store sees the link up" link_up
