@@ -26,6 +26,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+
 #include "control.h"
 #include "event/event.h"
 #include "ipc/channel.h"
@@ -43,6 +45,7 @@
 #define STOP_GRACE_MS      4000     /* SHUTDOWN -> SIGKILL */
 #define STATUS_WAIT_MS     1000
 #define MAX_WAITERS        8
+#define HOLD_MAX           (8u * 1024 * 1024)
 
 struct slot {
 	enum ct_proc       id;
@@ -61,6 +64,10 @@ struct slot {
 	bool               restart_now;
 	struct ctl_client *waiters[MAX_WAITERS];
 	int                nwaiters;
+	/* Frames for this worker while it is (re)starting, delivered after
+	 * its READY; bounded by HOLD_MAX, newer frames are dropped past it. */
+	struct evbuffer   *held;
+	uint64_t           held_dropped;
 };
 
 struct status_req {
@@ -169,6 +176,57 @@ answer_waiters(struct slot *s, bool ok, const char *err)
 	s->nwaiters = 0;
 }
 
+
+/*
+ * A worker that is restarting misses nothing sent to it meanwhile (a session
+ * from the cloud, acks, events): frames wait here and go out after READY.
+ * Senders still re-send what was not confirmed (PEER_UP), so the bound only
+ * costs a re-send, never data. A worker that failed for good gets nothing.
+ */
+static void
+hold_frame(struct slot *d, struct slot *from, const struct frame *f)
+{
+	const struct ct_msg_info *m = ct_msg_lookup(f->hdr.type);
+
+	if (d->state == SLOT_FAILED || S.stopping || f->fd >= 0 ||
+	    (d->held == NULL && (d->held = evbuffer_new()) == NULL) ||
+	    evbuffer_get_length(d->held) + f->hdr.len > HOLD_MAX ||
+	    frame_append(d->held, f->hdr.type, f->hdr.flags & ~CT_FRAME_F_FD, f->hdr.id,
+	    f->payload, f->plen) != 0) {
+		d->held_dropped++;
+		log_warn("%s -> %s: %s dropped, %s is %s", ct_proc_name(from->id),
+		    ct_proc_name(d->id), m ? m->name : "?", ct_proc_name(d->id), slot_state_name(d->state));
+		return;
+	}
+	log_debug("%s -> %s: %s held until %s is ready", ct_proc_name(from->id),
+	    ct_proc_name(d->id), m ? m->name : "?", ct_proc_name(d->id));
+}
+
+static void
+release_held(struct slot *d)
+{
+	uint8_t raw[CT_FRAME_HDR_LEN];
+	unsigned n = 0;
+
+	while (d->held && d->ch && evbuffer_get_length(d->held) >= CT_FRAME_HDR_LEN) {
+		struct frame f = { .fd = -1 };
+		evbuffer_copyout(d->held, raw, sizeof(raw));
+		frame_hdr_decode(raw, &f.hdr);
+		f.plen = f.hdr.len - CT_FRAME_HDR_LEN;
+		f.payload = evbuffer_pullup(d->held, f.hdr.len);
+		if (f.payload == NULL)
+			break;
+		f.payload += CT_FRAME_HDR_LEN;
+		if (channel_forward(d->ch, &f) != 0)
+			log_warn("held %s for %s dropped, channel full", ct_msg_name(f.hdr.type),
+			    ct_proc_name(d->id));
+		evbuffer_drain(d->held, f.hdr.len);
+		n++;
+	}
+	if (n)
+		log_info("%s: delivered %u frames held while it started", ct_proc_name(d->id), n);
+}
+
 static void
 on_ready(struct slot *s)
 {
@@ -187,6 +245,7 @@ on_ready(struct slot *s)
 			send_ctl(s, CT_MSG_PEER_UP, &p, 1);
 		}
 	}
+	release_held(s);
 	tell_peers(s, true);
 	answer_waiters(s, true, NULL);
 	if (!S.notified_ready && all_running()) {
@@ -234,6 +293,7 @@ status_req_finish(struct status_req *r)
 			    (now - s->ready_ms) / 1000 : 0));
 			json_object_set_new(w, "restarts", json_integer(s->restarts));
 			json_object_set_new(w, "last_exit", last[0] ? json_string(last) : json_null());
+			json_object_set_new(w, "frames_dropped", json_integer((json_int_t)s->held_dropped));
 			if (s->why[0])
 				json_object_set_new(w, "why", json_string(s->why));
 			if (s->state == SLOT_BACKOFF)
@@ -466,6 +526,8 @@ on_death(struct slot *s, int status)
 	}
 	if (!s->last_sig && s->last_code == CT_EXIT_CONFIG) {
 		s->state = SLOT_FAILED;
+		if (s->held)
+			evbuffer_drain(s->held, evbuffer_get_length(s->held));
 		snprintf(s->why, sizeof(s->why), "configuration error (exit %d), see the log; "
 		    "fix %s and reload (SIGHUP)", CT_EXIT_CONFIG, S.opts.conf_path);
 		log_err("%s: %s; not restarting", ct_proc_name(s->id), s->why);
@@ -570,8 +632,7 @@ on_worker_frame(struct channel *ch, const struct frame *f, void *arg)
 		}
 		d = &S.slots[m->to];
 		if (d->state != SLOT_RUNNING || d->ch == NULL) {
-			log_debug("%s -> %s: %s dropped, %s is %s", ct_proc_name(s->id),
-			    ct_proc_name(m->to), m->name, ct_proc_name(m->to), slot_state_name(d->state));
+			hold_frame(d, s, f);
 			if (f->fd >= 0)
 				close(f->fd);
 			return;
@@ -849,9 +910,12 @@ supervisor_run(const struct sup_opts *o, struct ct_conf *conf, char *text, size_
 	control_close();
 	while (S.reqs)
 		status_req_finish(S.reqs);
-	for (int i = P_INGEST; i < P_NPROC; i++)
+	for (int i = P_INGEST; i < P_NPROC; i++) {
 		if (S.slots[i].ch)
 			channel_free(S.slots[i].ch);
+		if (S.slots[i].held)
+			evbuffer_free(S.slots[i].held);
+	}
 	event_free(S.ev_chld);
 	event_free(S.ev_term);
 	event_free(S.ev_int);
