@@ -34,26 +34,42 @@ reader_check(struct sw *s, const char *why)
 		log_info("reader check (%s): cleared %d stale reader slot(s)", why, cleared);
 }
 
-/* One small housekeeping txn: a prune slice and, when due, session expiry. */
+/* One small housekeeping txn: a prune slice and, when due, session expiry.
+ * Deleting needs fresh pages too (copy-on-write), so in a map that is close
+ * to full a slice can itself hit MDB_MAP_FULL: it is then retried at once
+ * with a quarter of the size, down to one event, and grows back while
+ * slices succeed. */
 static void
 housekeeping(struct sw *s, bool prune, bool expire)
 {
 	unsigned pruned = 0, expired = 0;
 	bool more = false;
-	int e;
+	int e = STORE_OK;
 
-	if (store_begin(s->st, ct_now_ms()) != STORE_OK) {
-		log_err("housekeeping: %s", store_errmsg(s->st));
-		return;
+	for (int attempt = 0; attempt < 6; attempt++) {
+		if (store_begin(s->st, ct_now_ms()) != STORE_OK) {
+			log_err("housekeeping: %s", store_errmsg(s->st));
+			return;
+		}
+		if (prune)
+			e = store_prune(s->st, s->retention_ms, s->prune_slice, &pruned, &more);
+		if (e == STORE_OK && expire && (e = store_sessions_expire(s->st, &expired)) != 0)
+			log_warn("session expiry: %s", store_errmsg(s->st));
+		if (e == STORE_OK && (e = store_commit(s->st)) == STORE_OK)
+			break;
+		store_abort(s->st);
+		if (e != STORE_FULL || s->prune_slice == 1) {
+			log_err("housekeeping: %s", store_errmsg(s->st));
+			return;
+		}
+		s->prune_slice = s->prune_slice > 4 ? s->prune_slice / 4 : 1;
+		log_info("prune slice hit the map limit; retrying with %u items", s->prune_slice);
+		pruned = expired = 0;
 	}
-	if (prune && (e = store_prune(s->st, s->retention_ms, SW_PRUNE_SLICE, &pruned, &more)) != 0)
-		log_warn("prune: %s", store_errmsg(s->st));
-	if (expire && (e = store_sessions_expire(s->st, &expired)) != 0)
-		log_warn("session expiry: %s", store_errmsg(s->st));
-	if (store_commit(s->st) != STORE_OK) {
-		log_err("housekeeping commit: %s", store_errmsg(s->st));
+	if (e != STORE_OK)
 		return;
-	}
+	if (pruned >= s->prune_slice && s->prune_slice < SW_PRUNE_SLICE)
+		s->prune_slice *= 2;
 	s->prune_more = more;
 	s->pruned += pruned;
 	s->sessions_expired += expired;
@@ -88,9 +104,10 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		s->next_readers_s = now + SW_READERS_EVERY_S;
 	}
 	if (store_is_full(s->st) && s->full_since_ms != 0) {
-		/* re-measure: a prune may have made room without any new event */
-		if (store_begin(s->st, ct_now_ms()) == STORE_OK)
-			store_abort(s->st);
+		/* re-measure: a prune may have made room without any new event
+		 * (the commit tells readers too) */
+		if (store_begin(s->st, ct_now_ms()) == STORE_OK && store_commit(s->st) != STORE_OK)
+			log_warn("store: %s", store_errmsg(s->st));
 		if (!store_is_full(s->st)) {
 			s->full_since_ms = 0;
 			log_info("store has room again: accepting events");
@@ -154,6 +171,7 @@ sw_configure(struct worker *w, const struct ct_conf *conf, bool first)
 	}
 	s->w = w;
 	s->retention_ms = conf->retention * 1000;
+	s->prune_slice = SW_PRUNE_SLICE;
 	if (open_store(s, conf) != 0) {
 		free(s->ops);
 		free(s);

@@ -62,6 +62,7 @@ struct sw {
 	struct event   *ev_flush, *ev_tick;
 	int64_t         next_prune_s, next_expire_s, next_readers_s;
 	bool            prune_more;
+	unsigned        prune_slice;     /* shrinks when a slice hits the map limit */
 	/* figures for status */
 	uint64_t        events_stored, events_dup, events_refused, commits, commit_failures;
 	uint64_t        acks, rejects, acks_unknown, pruned, sessions_expired;

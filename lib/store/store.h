@@ -9,7 +9,8 @@
  * store_commit() returned STORE_OK.
  *
  * Capacity: store_begin() measures how much of the map is in use. Above the
- * high-water mark (opts.full_pct) store_put_event() refuses with STORE_FULL
+ * high-water mark (opts.full_pct, 80%: acks of everything pending, which
+ * write sync records, and the copy-on-write pages of pruning must still fit) store_put_event() refuses with STORE_FULL
  * *without* touching the transaction, so acks, rejects and prunes in the same
  * transaction still commit and free space; the state clears by itself once
  * a later store_begin() measures 5% of the map freed since refusing began. Should LMDB itself run
@@ -50,7 +51,7 @@ struct store_opts {
 	uint64_t    map_size;          /* bytes; 0 = 1 GiB (writer) / as on disk (reader) */
 	bool        readonly;          /* MDB_RDONLY: works while the writer runs */
 	int64_t     session_expiry_ms; /* sessions idle this long stop tagging; 0 = never */
-	unsigned    full_pct;          /* refuse events above this map use; 0 = 90 */
+	unsigned    full_pct;          /* refuse events above this map use; 0 = 80 */
 	const char *site_id;           /* for globalDeviceId until identity is known */
 };
 

@@ -36,6 +36,7 @@ struct store {
 	uint64_t  txn_first_seq;      /* next_seq at begin, to roll back on abort */
 	bool      full;               /* events refused (high-water check) */
 	size_t    full_pages;         /* pages in use when refusing began */
+	bool      full_saved;         /* what meta "full" says, for readers */
 	size_t    max_pages, used_pages_at_begin, psize;
 	bool      used_exact;         /* used_pages_at_begin counts the free list */
 	size_t    txn_bytes;          /* estimate of what this txn added */
@@ -55,6 +56,8 @@ int store_seterr(struct store *st, int e, const char *fmt, ...)
 int store_wfail(struct store *st, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Pages above which events are refused (store_txn.c). */
+size_t store_limit_pages(const struct store *st);
 /* Capacity estimate for adding bytes in the current txn (store_txn.c). */
 bool store_room_for(struct store *st, size_t bytes);
 

@@ -120,6 +120,13 @@ check_schema(struct store *st, MDB_txn *txn)
 			return rc;
 	}
 
+	{
+		MDB_val k = store_val("full", 4), d;
+
+		st->full_saved = mdb_get(txn, st->dbi[DB_META], &k, &d) == 0 && d.mv_size == 1 &&
+		    *(const char *)d.mv_data == '1';
+	}
+
 	/* next sequence: the larger of what meta says and the last event + 1,
 	 * so a lost meta write can never reuse a sequence. */
 	if ((rc = meta_get_u64(st, txn, "next_seq", &seq, &found)) != 0)
@@ -220,7 +227,7 @@ store_open(struct store **out, const char *data_dir, const struct store_opts *o,
 		st->opts = *o;
 	st->opts.site_id = NULL;            /* not kept: caller's memory */
 	if (st->opts.full_pct == 0 || st->opts.full_pct > 99)
-		st->opts.full_pct = 90;
+		st->opts.full_pct = 80;
 	st->readonly = st->opts.readonly;
 	if (o != NULL && o->site_id != NULL)
 		snprintf(st->site_id, sizeof(st->site_id), "%s", o->site_id);

@@ -20,6 +20,22 @@ count_open_batches(const struct store_batch *b, void *arg)
 	return 0;
 }
 
+/* A reader learns the writer's refusing state from meta (store_txn.c). */
+static bool
+full_in_meta(struct store *st)
+{
+	MDB_txn *txn;
+	MDB_val k = store_val("full", 4), v;
+	bool full = false;
+
+	if (store_rtxn_begin(st, &txn) != STORE_OK)
+		return false;
+	if (mdb_get(txn, st->dbi[DB_META], &k, &v) == 0 && v.mv_size == 1)
+		full = *(const char *)v.mv_data == '1';
+	store_rtxn_end(st, txn);
+	return full;
+}
+
 int
 store_stats_get(struct store *st, struct store_stats *s)
 {
@@ -84,7 +100,7 @@ store_stats_get(struct store *st, struct store_stats *s)
 		return e;
 	s->open_batches = nb[0];
 	s->batches = nb[1];
-	s->full = st->full;
+	s->full = st->readonly ? full_in_meta(st) : st->full;
 	s->last_commit_ms = st->last_commit_ms;
 	s->commits = st->commits;
 	return STORE_OK;

@@ -52,8 +52,8 @@ free_pages(struct store *st, size_t *out)
 	return STORE_OK;
 }
 
-static size_t
-limit_pages(const struct store *st)
+size_t
+store_limit_pages(const struct store *st)
 {
 	size_t lim = st->max_pages * st->opts.full_pct / 100;
 
@@ -74,7 +74,7 @@ used_pages(struct store *st, bool force_exact, size_t *used, bool *exact)
 
 	mdb_env_info(st->env, &ei);
 	hw = ei.me_last_pgno + 1;
-	*exact = force_exact || hw >= limit_pages(st);
+	*exact = force_exact || hw >= store_limit_pages(st);
 	if (*exact && (e = free_pages(st, &fp)) != 0)
 		return e;
 	*used = fp < hw ? hw - fp : 0;
@@ -95,12 +95,12 @@ store_room_for(struct store *st, size_t bytes)
 {
 	bool exact;
 
-	if (estimate(st, bytes) < limit_pages(st))
+	if (estimate(st, bytes) < store_limit_pages(st))
 		return true;
 	/* the cheap bound says no: measure before refusing anything */
 	if (!st->used_exact && used_pages(st, true, &st->used_pages_at_begin, &exact) == 0)
 		st->used_exact = true;
-	if (estimate(st, bytes) < limit_pages(st))
+	if (estimate(st, bytes) < store_limit_pages(st))
 		return true;
 	if (!st->full)
 		st->full_pages = st->used_pages_at_begin;
@@ -133,10 +133,10 @@ store_begin(struct store *st, int64_t now_ms)
 	if (st->full) {
 		size_t gap = st->max_pages / 20 < 4 ? 4 : st->max_pages / 20;
 
-		st->full = st->used_pages_at_begin >= limit_pages(st) ||
+		st->full = st->used_pages_at_begin >= store_limit_pages(st) ||
 		    st->used_pages_at_begin + gap > st->full_pages;
 	} else
-		st->full = st->used_pages_at_begin >= limit_pages(st);
+		st->full = st->used_pages_at_begin >= store_limit_pages(st);
 	if (st->full && st->full_pages == 0)
 		st->full_pages = st->used_pages_at_begin;
 	if (!st->full)
@@ -157,6 +157,19 @@ save_next_seq(struct store *st)
 	return STORE_OK;
 }
 
+/* Readers cannot see the writer's memory: the refusing state goes to meta
+ * on each change, in the same commit. */
+static int
+save_full(struct store *st)
+{
+	MDB_val k = store_val("full", 4), v = store_val(st->full ? "1" : "0", 1);
+	int rc;
+
+	if ((rc = mdb_put(st->wtxn, st->dbi[DB_META], &k, &v, 0)) != 0)
+		return store_wfail(st, rc, "meta full");
+	return STORE_OK;
+}
+
 int
 store_commit(struct store *st)
 {
@@ -172,6 +185,10 @@ store_commit(struct store *st)
 		store_abort(st);
 		return e;
 	}
+	if (st->full != st->full_saved && (e = save_full(st)) != 0) {
+		store_abort(st);
+		return e;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = mdb_txn_commit(st->wtxn);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -181,6 +198,7 @@ store_commit(struct store *st)
 		st->prune_mark = st->prune_mark_at_begin;
 		return store_fail(st, rc, "%s: commit", st->path);
 	}
+	st->full_saved = st->full;
 	st->last_commit_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	st->commits++;

@@ -898,6 +898,96 @@ START_TEST(test_ops_without_txn_are_state_errors)
 }
 END_TEST
 
+
+START_TEST(test_link_state_survives_reopen)
+{
+	bool up = false;
+
+	ck_assert_int_eq(store_link_get(st, &up), STORE_OK);
+	ck_assert(up);                       /* never told: up */
+	ck_assert_int_eq(store_begin(st, T0), STORE_OK);
+	ck_assert_int_eq(store_link_put(st, false), STORE_OK);
+	ck_assert_int_eq(store_commit(st), STORE_OK);
+	store_close(st);
+	st = open_store(0, 0);
+	ck_assert_int_eq(store_link_get(st, &up), STORE_OK);
+	ck_assert(!up);
+}
+END_TEST
+
+START_TEST(test_batch_reported_for_unknown_batch_is_notfound)
+{
+	uint8_t id[CT_UUID_LEN];
+
+	ct_uuid_new(id);
+	ck_assert_int_eq(store_begin(st, T0), STORE_OK);
+	ck_assert_int_eq(store_batch_reported(st, id, CT_BATCH_END_SENT), STORE_NOTFOUND);
+	ck_assert_int_eq(store_commit(st), STORE_OK);
+}
+END_TEST
+
+START_TEST(test_resumed_after_expiry_tags_again)
+{
+	struct ct_event ev = mkev("SCALE-01", 1, T0 + 10 * MIN);
+	unsigned n;
+
+	store_close(st);
+	st = open_store(0, 5 * MIN);
+	session(CT_SESS_STARTED, "SCALE-01", "sess-1", T0);
+	ck_assert_int_eq(store_begin(st, T0 + 10 * MIN), STORE_OK);
+	ck_assert_int_eq(store_sessions_expire(st, &n), STORE_OK);
+	ck_assert_int_eq(store_commit(st), STORE_OK);
+	session(CT_SESS_RESUMED, "SCALE-01", "sess-1", T0 + 10 * MIN);
+	ev = stored(put1(&ev, true, T0 + 10 * MIN), NULL);
+	ck_assert_str_eq(ev.cloud_session_id, "sess-1");
+}
+END_TEST
+
+START_TEST(test_bad_plu_code_and_missing_identity)
+{
+	struct store_identity id;
+	char json[8];
+
+	ck_assert_int_eq(store_identity_get(st, &id), STORE_NOTFOUND);
+	ck_assert_int_eq(store_begin(st, T0), STORE_OK);
+	ck_assert_int_eq(store_plu_put(st, "", "{}"), STORE_INVAL);
+	ck_assert_int_eq(store_plu_put(st, "00002", "{\"name\":\"a long product name\"}"), STORE_OK);
+	ck_assert_int_eq(store_commit(st), STORE_OK);
+	/* a buffer too small is an error, never a truncation */
+	ck_assert_int_eq(store_plu_get(st, "00002", json, sizeof(json)), STORE_INVAL);
+	ck_assert_int_eq(store_plu_get(st, "00003", json, sizeof(json)), STORE_NOTFOUND);
+}
+END_TEST
+
+START_TEST(test_reader_sees_store_full)
+{
+	struct store_opts ro = { .readonly = true };
+	struct store *r = NULL;
+	struct store_stats s;
+	struct ct_event ev;
+	char err[512];
+	bool dup;
+	int e = STORE_OK;
+
+	store_close(st);
+	rm_tree();
+	snprintf(dir, sizeof(dir), "/tmp/test_store.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	st = open_store(256 * 1024, 0);
+	while (e == STORE_OK) {
+		ck_assert_int_eq(store_begin(st, T0), STORE_OK);
+		ev = mkev("SCALE-01", 100, T0);
+		e = store_put_event(st, &ev, true, &dup);
+		ck_assert_int_eq(store_commit(st), STORE_OK);
+	}
+	ck_assert_int_eq(e, STORE_FULL);
+	ck_assert_int_eq(store_open(&r, dir, &ro, err, sizeof(err)), STORE_OK);
+	ck_assert_int_eq(store_stats_get(r, &s), STORE_OK);
+	ck_assert_msg(s.full, "reader: map use %.1f%% not full", s.map_use_pct);
+	store_close(r);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -940,6 +1030,11 @@ store_suite(void)
 	tcase_add_test(tc, test_device_registry_follows_frames);
 	tcase_add_test(tc, test_aborted_txn_leaves_nothing_and_reuses_seq);
 	tcase_add_test(tc, test_ops_without_txn_are_state_errors);
+	tcase_add_test(tc, test_link_state_survives_reopen);
+	tcase_add_test(tc, test_batch_reported_for_unknown_batch_is_notfound);
+	tcase_add_test(tc, test_resumed_after_expiry_tags_again);
+	tcase_add_test(tc, test_bad_plu_code_and_missing_identity);
+	tcase_add_test(tc, test_reader_sees_store_full);
 	suite_add_tcase(s, tc);
 	return s;
 }
