@@ -49,6 +49,18 @@ cw_tell_link(struct cw *c, bool up)
 }
 
 int
+cw_send_text(struct cw *c, const char *text, size_t len)
+{
+	if (c->ws == NULL || c->link < CW_REGISTERING)
+		return -1;
+	if (ws_client_send_text(c->ws, text, len) != 0) {
+		c->send_blocked = true;   /* on_drain clears it */
+		return -1;
+	}
+	return 0;
+}
+
+int
 cw_send(struct cw *c, const char *type, json_t *payload)
 {
 	size_t len;

@@ -76,11 +76,13 @@ cw_batch_mark_reported(struct cw *c, const uint8_t id[CT_UUID_LEN])
 
 /* ------------------------------------------------------------ reading */
 
+/* One slice: events read in one short read transaction, their text joined
+ * by commas in c->body (ends[i] is where event i's text ends). */
 struct slice {
 	struct cw *c;
-	json_t    *events;       /* payloads, in seq order */
 	uint8_t  (*ids)[CT_UUID_LEN];
 	uint64_t  *seqs;
+	size_t    *ends;
 	unsigned   n, max;
 	bool       offline;      /* any offline event in this slice */
 	bool       blocked;
@@ -94,19 +96,24 @@ global_id(const struct cw *c, const char *device, char *out, size_t cap)
 	cm_global_device_id(c->site_id[0] ? c->site_id : c->conf_site_id, device, out, cap);
 }
 
+static void
+add_event(struct cw *c, const struct ct_event *ev)
+{
+	char gid[CT_DEVICE_ID_MAX * 2];
+
+	global_id(c, ev->device_id, gid, sizeof(gid));
+	if (c->body.len > 0)
+		cm_buf_raw(&c->body, ",");
+	cm_buf_event(&c->body, ev, gid);
+}
+
 static int
 collect_cb(const struct ct_event *ev, const struct store_sync *sy, void *arg)
 {
 	struct slice *s = arg;
 	struct cw *c = s->c;
-	char gid[CT_DEVICE_ID_MAX * 2];
-	json_t *p;
 
-	if (sy != NULL && sy->status != SYNC_PENDING) {
-		s->next_cursor = ev->seq + 1;
-		return 0;
-	}
-	if (cwf_has(&c->fl, ev->local_id)) {
+	if ((sy != NULL && sy->status != SYNC_PENDING) || cwf_has(&c->fl, ev->local_id)) {
 		s->next_cursor = ev->seq + 1;
 		return 0;
 	}
@@ -115,43 +122,61 @@ collect_cb(const struct ct_event *ev, const struct store_sync *sy, void *arg)
 		memcpy(s->blocked_id, ev->offline_batch_id, CT_UUID_LEN);
 		return 1;
 	}
-	global_id(c, ev->device_id, gid, sizeof(gid));
-	if ((p = cm_event_payload(ev, gid)) == NULL || json_array_append_new(s->events, p) != 0)
-		return 1;        /* out of memory: send what we have */
+	add_event(c, ev);
+	if (c->body.oom)
+		return 1;        /* out of memory: the slice is dropped, read again later */
 	memcpy(s->ids[s->n], ev->local_id, CT_UUID_LEN);
 	s->seqs[s->n] = ev->seq;
+	s->ends[s->n] = c->body.len;
 	s->n++;
 	s->offline |= ev->offline;
 	s->next_cursor = ev->seq + 1;
 	return s->n >= s->max ? 1 : 0;
 }
 
+/* The message around c->body[from, to): one event, or an event_batch. */
+static int
+send_events(struct cw *c, const char *type, size_t from, size_t to)
+{
+	bool batch = strcmp(type, "event_batch") == 0;
+
+	cm_buf_reset(&c->msg);
+	cm_buf_open(&c->msg, type, c->edge_id);
+	if (batch)
+		cm_buf_raw(&c->msg, "{\"events\":[");
+	cm_buf_rawn(&c->msg, c->body.p + from, to - from);
+	if (batch)
+		cm_buf_raw(&c->msg, "]}");
+	cm_buf_close(&c->msg);
+	if (c->msg.oom) {
+		log_err("out of memory encoding a %s message", type);
+		return -1;
+	}
+	return cw_send_text(c, c->msg.p, c->msg.len);
+}
+
 /* Sends the slice's events: singly when few and live, else as one
- * event_batch. Returns how many went out (0 or all). */
+ * event_batch. Returns how many went out. */
 static unsigned
 send_slice(struct cw *c, struct slice *s)
 {
 	int64_t now = ct_now_ms_mono();
 	unsigned sent = 0;
 
-	if (s->n == 0)
+	if (s->n == 0 || c->body.oom)
 		return 0;
 	if (s->n <= CW_LIVE_MAX && !s->offline) {
 		for (unsigned i = 0; i < s->n; i++) {
-			json_t *p = json_array_get(s->events, i);
-			json_incref(p);
-			if (cw_send(c, "event", p) != 0)
+			size_t from = i == 0 ? 0 : s->ends[i - 1] + 1;   /* past the comma */
+			if (send_events(c, "event", from, s->ends[i]) != 0)
 				break;
 			cwf_add(&c->fl, s->ids[i], s->seqs[i], now);
 			sent++;
 		}
-	} else {
-		json_incref(s->events);
-		if (cw_send(c, "event_batch", cm_event_batch_payload(s->events)) == 0) {
-			for (unsigned i = 0; i < s->n; i++)
-				cwf_add(&c->fl, s->ids[i], s->seqs[i], now);
-			sent = s->n;
-		}
+	} else if (send_events(c, "event_batch", 0, c->body.len) == 0) {
+		for (unsigned i = 0; i < s->n; i++)
+			cwf_add(&c->fl, s->ids[i], s->seqs[i], now);
+		sent = s->n;
 	}
 	c->events_sent += sent;
 	return sent;
@@ -163,9 +188,22 @@ unblock(struct cw *c)
 {
 	struct store_batch b;
 
+	int e;
+
 	if (!c->blocked_batch)
 		return;
-	if (store_batch_get(c->st, c->blocked_batch_id, &b) != STORE_OK)
+	e = store_batch_get(c->st, c->blocked_batch_id, &b);
+	if (e == STORE_NOTFOUND) {
+		/* No record to report (pruned, or never written): holding its
+		 * events back would hold them forever. */
+		char id[CT_UUID_STR];
+		ct_uuid_fmt(c->blocked_batch_id, id);
+		log_warn("offline batch %s has no record in the store; sending its events unreported", id);
+		cw_batch_mark_reported(c, c->blocked_batch_id);
+		c->blocked_batch = false;
+		return;
+	}
+	if (e != STORE_OK)
 		return;
 	if (b.reported & CT_BATCH_END_SENT) {
 		cw_batch_mark_reported(c, b.id);
@@ -195,9 +233,11 @@ cw_fill(struct cw *c)
 	max = (unsigned)c->batch_size;
 	s.ids = malloc(max * sizeof(*s.ids));
 	s.seqs = malloc(max * sizeof(*s.seqs));
-	if (s.ids == NULL || s.seqs == NULL) {
+	s.ends = malloc(max * sizeof(*s.ends));
+	if (s.ids == NULL || s.seqs == NULL || s.ends == NULL) {
 		free(s.ids);
 		free(s.seqs);
+		free(s.ends);
 		log_err("out of memory reading events");
 		return;
 	}
@@ -219,16 +259,17 @@ cw_fill(struct cw *c)
 		s.offline = s.blocked = false;
 		s.max = room < max ? room : max;
 		s.next_cursor = c->cursor;
-		if ((s.events = json_array()) == NULL)
-			break;
+		cm_buf_reset(&c->body);
 		e = store_pending_iter(c->st, c->cursor, s.max, collect_cb, &s);
 		if (e != STORE_OK && e != STORE_NOTFOUND) {
 			log_warn("reading pending events: %s", store_errmsg(c->st));
-			json_decref(s.events);
+			break;
+		}
+		if (c->body.oom) {
+			log_err("out of memory encoding events");
 			break;
 		}
 		unsigned n = s.n, sent = send_slice(c, &s);
-		json_decref(s.events);
 		if (sent < n) {
 			/* The rest stays unsent: read it again after on_drain. */
 			c->cursor = sent > 0 ? s.seqs[sent - 1] + 1 : c->cursor;
@@ -248,30 +289,17 @@ cw_fill(struct cw *c)
 	}
 	free(s.ids);
 	free(s.seqs);
+	free(s.ends);
 }
 
 /* ------------------------------------------------------------ resends */
-
-/* Sends one batch of re-sends; returns a fresh array, NULL when the link
- * refused (the events stay in the window, re-sent at the next timeout). */
-static json_t *
-resend_batch(struct cw *c, json_t *batch)
-{
-	size_t k = json_array_size(batch);
-
-	if (cw_send(c, "event_batch", cm_event_batch_payload(batch)) != 0)
-		return NULL;
-	c->events_resent += k;
-	return json_array();
-}
 
 void
 cw_resend_expired(struct cw *c)
 {
 	int64_t now = ct_now_ms_mono(), limit = (int64_t)c->ack_timeout * 1000;
 	uint64_t *seqs;
-	unsigned n = 0;
-	json_t *batch;
+	unsigned n = 0, k = 0, resent = 0;
 
 	if (c->link != CW_UP || c->fl.n == 0 || c->send_blocked || c->st == NULL)
 		return;
@@ -280,17 +308,16 @@ cw_resend_expired(struct cw *c)
 	for (uint32_t i = 0; i < c->fl.cap && n < CW_RESEND_MAX; i++)
 		if (c->fl.slots[i].used && now - c->fl.slots[i].sent_ms >= limit)
 			seqs[n++] = c->fl.slots[i].seq;
-	batch = json_array();
-	for (unsigned i = 0; i < n && batch != NULL; i++) {
+	cm_buf_reset(&c->body);
+	for (unsigned i = 0; i < n; i++) {
 		struct ct_event ev;
 		struct store_sync sy;
-		char gid[CT_DEVICE_ID_MAX * 2];
 
 		if (store_event_get(c->st, seqs[i], &ev, &sy) != STORE_OK) {
 			/* pruned: nothing to wait for; the slot is found by seq */
-			for (uint32_t k = 0; k < c->fl.cap; k++)
-				if (c->fl.slots[k].used && c->fl.slots[k].seq == seqs[i]) {
-					cwf_remove(&c->fl, c->fl.slots[k].id, NULL);
+			for (uint32_t j = 0; j < c->fl.cap; j++)
+				if (c->fl.slots[j].used && c->fl.slots[j].seq == seqs[i]) {
+					cwf_remove(&c->fl, c->fl.slots[j].id, NULL);
 					break;
 				}
 			continue;
@@ -298,16 +325,23 @@ cw_resend_expired(struct cw *c)
 		cwf_remove(&c->fl, ev.local_id, NULL);
 		if (sy.status != SYNC_PENDING)
 			continue;        /* answered meanwhile */
-		global_id(c, ev.device_id, gid, sizeof(gid));
-		json_array_append_new(batch, cm_event_payload(&ev, gid));
+		add_event(c, &ev);
 		cwf_add(&c->fl, ev.local_id, ev.seq, now);
-		if (json_array_size(batch) >= (size_t)c->batch_size)
-			batch = resend_batch(c, batch);
+		k++;
+		if (k == (unsigned)c->batch_size || (i + 1 == n)) {
+			/* A refused send leaves them in the window with a fresh
+			 * time: they go again at the next timeout. */
+			if (send_events(c, "event_batch", 0, c->body.len) != 0)
+				break;
+			resent += k;
+			k = 0;
+			cm_buf_reset(&c->body);
+		}
 	}
-	if (batch != NULL && json_array_size(batch) > 0)
-		batch = resend_batch(c, batch);
-	json_decref(batch);
+	if (k > 0 && send_events(c, "event_batch", 0, c->body.len) == 0)
+		resent += k;
+	c->events_resent += resent;
 	if (n > 0)
-		log_info("re-sent %u events unanswered for %d s", n, c->ack_timeout);
+		log_info("re-sent %u events unanswered for %d s", resent, c->ack_timeout);
 	free(seqs);
 }

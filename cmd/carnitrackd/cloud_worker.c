@@ -342,6 +342,8 @@ cw_shutdown(struct worker *w)
 			store_close(c->st);
 		c->st = NULL;
 		cwf_free(&c->fl);
+		cm_buf_free(&c->body);
+		cm_buf_free(&c->msg);
 		worker_set_data(w, NULL);
 		free(c);
 	}

@@ -113,6 +113,7 @@ struct cw {
 
 	/* streaming */
 	struct cw_inflight fl;
+	struct cm_buf body, msg;         /* events text, the message around it (reused) */
 	uint64_t cursor;                 /* next seq to read from pending */
 	bool     blocked_batch;          /* next event's batch not reported yet */
 	uint8_t  blocked_batch_id[CT_UUID_LEN];
@@ -140,6 +141,7 @@ void cw_link_start(struct cw *c);             /* first connect (or DISABLED) */
 void cw_link_stop(struct cw *c);              /* shutdown: drop the link, no retry */
 void cw_link_lost(struct cw *c, const char *why);
 int  cw_send(struct cw *c, const char *type, json_t *payload);  /* steals payload */
+int  cw_send_text(struct cw *c, const char *text, size_t len);
 void cw_on_registered(struct cw *c);
 void cw_on_pong(struct cw *c);
 void cw_tell_link(struct cw *c, bool up);

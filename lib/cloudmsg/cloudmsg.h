@@ -173,8 +173,42 @@ struct cm_msg {
  * cm_msg_clear() after a successful decode. */
 int  cm_decode(const char *buf, size_t len, struct cm_msg *m, char *err, size_t errlen);
 void cm_msg_clear(struct cm_msg *m);
+/* cm_decode answers the commonest message, a plain event_ack, without
+ * building a JSON tree (cm_ack_fast.c) and hands everything else, and
+ * anything unusual in an ack, to jansson. These are the two halves, for
+ * tests that hold them to the same answers: the fast one returns 1 when it
+ * decoded, 0 when the message is not for it (m untouched then). */
+int  cm_decode_tree(const char *buf, size_t len, struct cm_msg *m, char *err, size_t errlen);
+int  cm_decode_ack_fast(const char *buf, size_t len, struct cm_msg *m);
 
 /* 0 if buf nests arrays/objects no deeper than max (strings skipped). */
 int  cm_check_depth(const char *buf, size_t len, int max);
 
 #endif
+
+/* ------------------------------------------------------------ fast path */
+
+/*
+ * The stream's encoder: events written straight into text, no JSON tree,
+ * several times cheaper than cm_event_payload + cm_encode (the edge sends
+ * tens of thousands a second). Same fields, same values: the unit tests
+ * hold the two to json_equal. Strings are escaped; one that is not valid
+ * UTF-8 has its non-ASCII bytes replaced by '?', as the tree builder does.
+ *
+ *   cm_buf_open(b, "event_batch", edge_id); cm_buf_raw(b, "{\"events\":[");
+ *   cm_buf_event(b, ev, gid) ... (cm_buf_raw(b, ",") between)
+ *   cm_buf_raw(b, "]}"); cm_buf_close(b);
+ */
+struct cm_buf {
+	char  *p;
+	size_t len, cap;
+	bool   oom;              /* an append failed: the text is unusable */
+};
+void cm_buf_reset(struct cm_buf *b);      /* len = 0, oom cleared; keeps memory */
+void cm_buf_free(struct cm_buf *b);
+void cm_buf_raw(struct cm_buf *b, const char *s);
+void cm_buf_rawn(struct cm_buf *b, const char *s, size_t n);
+/* Envelope up to the payload: {"type":..,"timestamp":..,"messageId":..[,"edgeId":..],"payload": */
+void cm_buf_open(struct cm_buf *b, const char *type, const char *edge_id);
+void cm_buf_close(struct cm_buf *b);      /* the envelope's closing brace */
+void cm_buf_event(struct cm_buf *b, const struct ct_event *ev, const char *global_device_id);

@@ -225,6 +225,14 @@ dec_plu(const json_t *p, struct cm_msg *m, char *err, size_t errlen)
 int
 cm_decode(const char *buf, size_t len, struct cm_msg *m, char *err, size_t errlen)
 {
+	if (cm_decode_ack_fast(buf, len, m) == 1)
+		return 0;
+	return cm_decode_tree(buf, len, m, err, errlen);
+}
+
+int
+cm_decode_tree(const char *buf, size_t len, struct cm_msg *m, char *err, size_t errlen)
+{
 	json_t *root, *jtype, *payload, *v;
 	json_error_t jerr;
 	int rc = -1;

@@ -263,6 +263,102 @@ START_TEST(test_status_and_pong_payloads)
 }
 END_TEST
 
+/* ------------------------------------------------------------ fast path */
+
+/* The text encoder must say exactly what the tree builder says. */
+static void
+assert_fast_equals_tree(const struct ct_event *ev, const char *gid)
+{
+	struct cm_buf b = { 0 };
+	json_t *fast, *tree = cm_event_payload(ev, gid);
+	json_error_t e;
+
+	cm_buf_event(&b, ev, gid);
+	ck_assert(!b.oom);
+	fast = json_loadb(b.p, b.len, 0, &e);
+	ck_assert_msg(fast != NULL, "fast output does not parse: %s: %s", e.text, b.p);
+	ck_assert_msg(json_equal(fast, tree), "fast %s", b.p);
+	json_decref(fast);
+	json_decref(tree);
+	cm_buf_free(&b);
+}
+
+START_TEST(test_fast_event_equals_tree_event)
+{
+	struct ct_event ev;
+
+	sample_event(&ev);
+	assert_fast_equals_tree(&ev, "SITE01-SCALE-01");
+	strcpy(ev.cloud_session_id, "sess-9");
+	assert_fast_equals_tree(&ev, NULL);
+}
+END_TEST
+
+START_TEST(test_fast_offline_event_equals_tree_event)
+{
+	struct ct_event ev;
+
+	sample_event(&ev);
+	ev.offline = true;
+	ct_uuid_parse("11111111-2222-4333-8444-555555555555", ev.offline_batch_id);
+	ev.operator_name[0] = '\0';
+	ev.net_g = -25;
+	assert_fast_equals_tree(&ev, "G");
+}
+END_TEST
+
+START_TEST(test_fast_escapes_like_jansson)
+{
+	struct ct_event ev;
+
+	sample_event(&ev);
+	strcpy(ev.product, "a\"b\\c\n\t\x01/\xc4\x9f");   /* quote, backslash, controls, ğ */
+	strcpy(ev.barcode, "\x7f");
+	assert_fast_equals_tree(&ev, NULL);
+}
+END_TEST
+
+START_TEST(test_fast_invalid_utf8_replaced_like_tree)
+{
+	struct ct_event ev;
+
+	sample_event(&ev);
+	strcpy(ev.product, "BAD\xff\xfe \xc4\x9f");        /* invalid: every high byte goes */
+	strcpy(ev.operator_name, "\xed\xa0\x80");            /* a surrogate: invalid too */
+	assert_fast_equals_tree(&ev, NULL);
+}
+END_TEST
+
+START_TEST(test_fast_batch_envelope_parses_and_decodes)
+{
+	struct cm_buf b = { 0 };
+	struct ct_event ev;
+	json_t *j;
+
+	sample_event(&ev);
+	cm_buf_open(&b, "event_batch", "edge-1");
+	cm_buf_raw(&b, "{\"events\":[");
+	for (int i = 0; i < 3; i++) {
+		if (i > 0)
+			cm_buf_raw(&b, ",");
+		cm_buf_event(&b, &ev, NULL);
+	}
+	cm_buf_raw(&b, "]}");
+	cm_buf_close(&b);
+	j = json_loadb(b.p, b.len, JSON_REJECT_DUPLICATES, NULL);
+	ck_assert_msg(j != NULL, "%s", b.p);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "type")), "event_batch");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "edgeId")), "edge-1");
+	ck_assert_uint_eq(strlen(json_string_value(json_object_get(j, "messageId"))), 36);
+	ck_assert(json_is_string(json_object_get(j, "timestamp")));
+	ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(j, "payload"), "events")), 3);
+	json_decref(j);
+	cm_buf_reset(&b);
+	ck_assert_uint_eq(b.len, 0);
+	cm_buf_free(&b);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- decode */
 
 static int
@@ -409,6 +505,54 @@ START_TEST(test_decode_event_ack_accepted_and_duplicate)
 	    "\"cloudEventId\":\"existing\",\"status\":\"duplicate\"}}", &m, err), 0);
 	ck_assert_int_eq(m.u.ack.status, CT_ACK_DUPLICATE);
 	ck_assert_mem_eq(m.u.ack.local_id, want, CT_UUID_LEN);
+}
+END_TEST
+
+START_TEST(test_ack_fast_path_takes_the_plain_ack)
+{
+	struct cm_msg m;
+	const char *s = " {\"type\":\"event_ack\",\n\"payload\":{\"status\":\"duplicate\",\"localEventId\":"
+	    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"cloudEventId\":\"c-1\"},\"messageId\":\"m-9\","
+	    "\"timestamp\":\"2026-01-30T10:00:00Z\",\"edgeId\":\"e\"} ";
+	uint8_t want[CT_UUID_LEN];
+
+	ct_uuid_parse(ID1, want);
+	ck_assert_int_eq(cm_decode_ack_fast(s, strlen(s), &m), 1);
+	ck_assert_int_eq(m.type, CM_EVENT_ACK);
+	ck_assert_int_eq(m.u.ack.status, CT_ACK_DUPLICATE);
+	ck_assert_mem_eq(m.u.ack.local_id, want, CT_UUID_LEN);
+	ck_assert_str_eq(m.u.ack.cloud_event_id, "c-1");
+	ck_assert_str_eq(m.message_id, "m-9");
+	ck_assert_str_eq(m.type_name, "event_ack");
+}
+END_TEST
+
+START_TEST(test_ack_fast_path_leaves_the_unusual_to_jansson)
+{
+	static const char *const declined[] = {
+		/* unknown key */
+		"{\"type\":\"event_ack\",\"x\":\"1\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"status\":\"accepted\"}}",
+		/* escape in a value */
+		"{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"status\":\"acc\\u0065pted\"}}",
+		/* duplicate key */
+		"{\"type\":\"event_ack\",\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"status\":\"accepted\"}}",
+		/* null value */
+		"{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"cloudEventId\":null,\"status\":\"accepted\"}}",
+		/* bad status, bad id, another type, trailing garbage */
+		"{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"status\":\"maybe\"}}",
+		"{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"x\",\"status\":\"accepted\"}}",
+		"{\"type\":\"ping\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"status\":\"accepted\"}}",
+		"{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"status\":\"accepted\"}}x",
+	};
+	struct cm_msg m;
+
+	for (size_t i = 0; i < sizeof(declined) / sizeof(declined[0]); i++)
+		ck_assert_msg(cm_decode_ack_fast(declined[i], strlen(declined[i]), &m) == 0, "took #%zu", i);
+	/* ... and the full decoder still answers them as before */
+	char err[CM_ERR_MAX];
+	ck_assert_int_eq(cm_decode(declined[1], strlen(declined[1]), &m, err, sizeof(err)), 0);
+	ck_assert_int_eq(m.u.ack.status, CT_ACK_ACCEPTED);
+	ck_assert_int_eq(cm_decode(declined[2], strlen(declined[2]), &m, err, sizeof(err)), -1);
 }
 END_TEST
 
@@ -620,6 +764,11 @@ suite(void)
 	tcase_add_test(enc, test_device_messages_fields);
 	tcase_add_test(enc, test_global_device_id_joins_site_and_scale);
 	tcase_add_test(enc, test_status_and_pong_payloads);
+	tcase_add_test(enc, test_fast_event_equals_tree_event);
+	tcase_add_test(enc, test_fast_offline_event_equals_tree_event);
+	tcase_add_test(enc, test_fast_escapes_like_jansson);
+	tcase_add_test(enc, test_fast_invalid_utf8_replaced_like_tree);
+	tcase_add_test(enc, test_fast_batch_envelope_parses_and_decodes);
 	tcase_add_test(d, test_decode_edge_registered);
 	tcase_add_test(d, test_decode_edge_registered_without_edge_id_fails);
 	tcase_add_test(d, test_decode_config_update_edge_id_optional);
@@ -630,6 +779,8 @@ suite(void)
 	tcase_add_test(d, test_decode_session_empty_device_fails);
 	tcase_add_test(d, test_decode_session_id_too_long_fails);
 	tcase_add_test(d, test_decode_event_ack_accepted_and_duplicate);
+	tcase_add_test(d, test_ack_fast_path_takes_the_plain_ack);
+	tcase_add_test(d, test_ack_fast_path_leaves_the_unusual_to_jansson);
 	tcase_add_test(d, test_decode_event_ack_bad_status_fails);
 	tcase_add_test(d, test_decode_event_ack_bad_local_id_fails);
 	tcase_add_test(d, test_decode_event_rejected_keeps_reason);
