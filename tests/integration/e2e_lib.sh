@@ -20,6 +20,16 @@ scaled() {   # scaled N: N * E2E_SCALE / 100, at least 1
 	echo "$n"
 }
 
+# Every test finishes (passes or fails) within E2E_BUDGET seconds: long
+# waits take $(left N), N capped by what is left of the budget.
+E2E_BUDGET=${E2E_BUDGET:-115}
+E2E_END=$((SECONDS + E2E_BUDGET))
+left() {
+	local l=$((E2E_END - SECONDS))
+	[ "$l" -ge 1 ] || l=1
+	[ "$l" -lt "$1" ] && echo "$l" || echo "$1"
+}
+
 CLOUD_PORT=${CLOUD_PORT:-$(free_port)}
 CLOUD_CTL=${CLOUD_CTL:-$(free_port)}
 CS_PID=
@@ -88,6 +98,16 @@ sim_wait() {
 	wait_for "$t" "$what" bash -c "! kill -0 $pid 2>/dev/null"
 	SIM_RC=0
 	wait "$pid" 2>/dev/null || SIM_RC=$?
+}
+
+# poll_until SECONDS COMMAND...: like wait_for, but returns 1 on timeout
+# instead of failing the test (for retrying a racy fault injection).
+poll_until() {
+	local end=$((SECONDS + $1)); shift
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.05
+	done
 }
 
 e2e_check() { $PY -I "$E2E_CHECK" "$@"; }

@@ -31,19 +31,19 @@ for round in 1 2; do
 	# The outage itself is the fault under test: it lasts OUTAGE_S seconds
 	# of wall time, and the scales must keep getting OKs all along.
 	outage_over() { [ $((SECONDS - t0)) -ge "$OUTAGE_S" ] && [ "$(oks)" -gt "$ok0" ]; }
-	wait_for $((OUTAGE_S + 5)) "outage $round: $OUTAGE_S s with OKs flowing" outage_over
+	wait_for "$(left $((OUTAGE_S + 5)))" "outage $round: $OUTAGE_S s with OKs flowing" outage_over
 	echo "outage $round: $(( $(oks) - ok0 )) records OK'd while the cloud was down"
 	cs listen | grep -q '^ok listening' || fail "cloudsim listen"
-	wait_for 40 "outage $round: edge back (register $((round + 1)))" cloud_link_up $((round + 1))
+	wait_for "$(left 40)" "outage $round: edge back (register $((round + 1)))" cloud_link_up $((round + 1))
 	wait_for 10 "outage $round: store sees the link up" link_up
 done
 
 kill -TERM "$SIM_PID"
-sim_wait "$SIM_PID" 15 "simulator wound up"
+sim_wait "$SIM_PID" "$(left 15)" "simulator wound up"
 tail -n 1 "$T/load.log"
 resent=$(sed -n 's/.* resent=\([0-9]*\).*/\1/p' "$T/load.log" | tail -n 1)
 [ -n "$resent" ] || fail "no summary line from dp401-sim"
-wait_for 60 "backlog drained (pending 0)" pending_zero
+wait_for "$(left 60)" "backlog drained (pending 0)" pending_zero
 no_crashes 0
 cs batches >"$T/batches.json"
 e2e_check delivery --events "$T/events.log" --ok "$T/load.ok" --max-extra "$resent" || fail "delivery check"

@@ -39,11 +39,11 @@ for msg in 'not json at all' '{"type":"event_ack","payload":{"localEventId":"' \
 	cs "send $msg" | grep -q '^ok sent to 1' || fail "cloudsim send $msg"
 done
 
-sim_wait "$SIM_PID" 90 "simulator finished"
+sim_wait "$SIM_PID" "$(left 90)" "simulator finished"
 tail -n 1 "$T/load.log"
 [ "$SIM_RC" = 0 ] || fail "dp401-sim exit $SIM_RC: not every record got its OK"
 resent=$(sed -n 's/.* resent=\([0-9]*\).*/\1/p' "$T/load.log" | tail -n 1)
-wait_for 60 "backlog drained (pending 0)" pending_zero
+wait_for "$(left 60)" "backlog drained (pending 0)" pending_zero
 
 [ "$(cat "$T/daemon.pid")" = "$dpid" ] && kill -0 "$dpid" || fail "carnitrackd is gone"
 no_crashes 0

@@ -51,13 +51,13 @@ total_kills=$((KILLS[ingest] + KILLS[store] + KILLS[cloud]))
 echo "kills: ingest=${KILLS[ingest]} store=${KILLS[store]} cloud=${KILLS[cloud]}"
 [ "$total_kills" -ge 5 ] || fail "only $total_kills kills during the load: not a fault test"
 
-sim_wait "$SIM_PID" 5 "simulator exited"
+sim_wait "$SIM_PID" "$(left 5)" "simulator exited"
 tail -n 1 "$T/load.log"
 [ "$SIM_RC" = 0 ] || fail "dp401-sim exit $SIM_RC: not every record got its OK"
 resent=$(sed -n 's/.* resent=\([0-9]*\).*/\1/p' "$T/load.log" | tail -n 1)
 [ -n "$resent" ] || fail "no summary line from dp401-sim"
 
-wait_for 60 "backlog drained (pending 0)" pending_zero
+wait_for "$(left 60)" "backlog drained (pending 0)" pending_zero
 wait_for 15 "link up" link_up
 no_crashes "$total_kills"
 cs batches >"$T/batches.json"

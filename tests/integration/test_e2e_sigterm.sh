@@ -36,11 +36,11 @@ ct_start 10
 backlog_back() { backlog_at_least 1; }
 wait_for 10 "the backlog is still there after the restart" backlog_back
 cs "ack on" | grep -q '^ok ack on' || fail "cloudsim ack on"
-sim_wait "$SIM_PID" 90 "simulator finished"
+sim_wait "$SIM_PID" "$(left 90)" "simulator finished"
 tail -n 1 "$T/load.log"
 [ "$SIM_RC" = 0 ] || fail "dp401-sim exit $SIM_RC: not every record got its OK"
 resent=$(sed -n 's/.* resent=\([0-9]*\).*/\1/p' "$T/load.log" | tail -n 1)
-wait_for 60 "backlog drained (pending 0)" pending_zero
+wait_for "$(left 60)" "backlog drained (pending 0)" pending_zero
 no_crashes 0
 cs batches >"$T/batches.json"
 e2e_check delivery --events "$T/events.log" --ok "$T/load.ok" --records "$NREC" \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `carnitrackctl status` as a monitoring script uses it: exit 0 healthy,
 # 1 degraded (a worker in restart backoff; the cloud link down is in
-# test_e2e_status_cloud_down.sh), 2 daemon unreachable; and the `--json` fields such a script reads: .health,
+# test_e2e_status_cloud_down.sh), 2 daemon unreachable; and the `--json`
+# fields such a script reads: .health,
 # .workers[].{name,pid,state,uptime_s,restarts,last_exit}, store
 # .status.{state,link,pending,oldest_pending_age_s,map_use_pct}, cloud
 # .status.link_state, ingest .status.connections.
@@ -53,22 +54,30 @@ PY
 # 1: a worker in restart backoff (killed again right after its restart).
 served() { [ "$(worker_field ingest uptime_s)" -ge 2 ]; }
 wait_for 10 "ingest up for 2 s" served
-old=$(worker_field ingest pid)
-kill -9 "$old"
-fresh() { local p; p=$(worker_field ingest pid); [ "$p" != "$old" ] && [ "$p" != null ] \
-	&& [ "$(worker_field ingest state)" = running ]; }
-wait_for 5 "ingest restarted" fresh
-kill -9 "$(worker_field ingest pid)"   # dies within a second of READY: backoff
+# Killed again within a second of its restart, ingest is backed off. Under a
+# loaded machine the second kill may come too late; try a few times.
 in_backoff() {
 	ct status --json >"$T/bo.json" 2>/dev/null; local rc=$?
 	[ "$(jq -r '.workers[] | select(.name=="ingest") | .state' "$T/bo.json")" = backoff ] && [ $rc = 1 ]
 }
-wait_for 5 "status shows ingest in backoff with exit 1" in_backoff
+respawned() { local p; p=$(worker_field ingest pid); [ "$p" != "$last" ] && [ "$p" != null ]; }
+last=$(worker_field ingest pid)
+kill -9 "$last"
+seen=no
+for try in 1 2 3 4 5; do
+	wait_for 10 "ingest respawned (try $try)" respawned >/dev/null
+	last=$(worker_field ingest pid)
+	kill -9 "$last"
+	if poll_until 3 in_backoff; then seen=yes; break; fi
+done
+[ $seen = yes ] || fail "ingest never showed in backoff with status exit 1 after 5 quick kills"
+echo "ok: status shows ingest in backoff with exit 1 (try $try)"
 jq -e '.health == "degraded" and (.workers[] | select(.name=="ingest") | .retry_in_ms >= 0
-	and .last_exit == "signal 9" and .restarts == 1 and .pid == null)' "$T/bo.json" >/dev/null \
+	and .last_exit == "signal 9" and .restarts >= 1 and .pid == null)' "$T/bo.json" >/dev/null \
 	|| { cat "$T/bo.json" >&2; fail "backoff fields"; }
-wait_for 15 "status healthy again (exit 0) after the backoff" rc_is 0
-[ "$(worker_field ingest restarts)" = 2 ] || fail "ingest restarts $(worker_field ingest restarts), want 2"
+wait_for 35 "status healthy again (exit 0) after the backoff" rc_is 0
+[ "$(worker_field ingest restarts)" = $((try + 1)) ] \
+	|| fail "ingest restarts $(worker_field ingest restarts) after $((try + 1)) kills"
 
 # 2: the daemon stopped.
 ct_stop

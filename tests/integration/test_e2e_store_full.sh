@@ -40,14 +40,14 @@ store_full || fail "store no longer full with the cloud down"
 cs listen | grep -q '^ok listening' || fail "cloudsim listen"
 wait_for 40 "edge registered with the cloud" cloud_link_up
 oks_grew() { [ "$(oks)" -gt "$ok2" ]; }
-wait_for 30 "OKs flow again after ack + prune" oks_grew
+wait_for "$(left 30)" "OKs flow again after ack + prune" oks_grew
 pruned() { [ "$(worker_status store pruned)" -gt 0 ]; }
 pruned || fail "OKs resumed but the store pruned nothing"
-sim_wait "$SIM_PID" 90 "simulator finished"
+sim_wait "$SIM_PID" "$(left 90)" "simulator finished"
 tail -n 1 "$T/load.log"
 [ "$SIM_RC" = 0 ] || fail "dp401-sim exit $SIM_RC: not every record got its OK"
 resent=$(sed -n 's/.* resent=\([0-9]*\).*/\1/p' "$T/load.log" | tail -n 1)
-wait_for 60 "backlog drained (pending 0)" pending_zero
+wait_for "$(left 60)" "backlog drained (pending 0)" pending_zero
 no_crashes 0
 e2e_check delivery --events "$T/events.log" --ok "$T/load.ok" --records "$NREC" \
 	--expect-all-scales "$NSCALES" --max-extra "$resent" || fail "delivery check"
