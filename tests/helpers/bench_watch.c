@@ -13,7 +13,8 @@
  *                       [the watcher's start]
  *   --cloud-port P      also note when the reference cloud first counts a
  *                       registration (its control port, "stats")
- *   --rss PID,PID,...   sum of RssAnon, sampled every 50 ms: peak and last
+ *   --rss PID,PID,...   sum of RssAnon, sampled every 50 ms: peak and last,
+ *                       each process's share at the peak and its own peak
  *   --cpu NAME=PID,...  per process: CPU seconds / wall seconds, and seconds
  *                       spent waiting for a CPU (run queue) / wall seconds
  *   --timeout S         [300]
@@ -168,7 +169,7 @@ main(int argc, char **argv)
 	bool pending0 = false;
 	double since = real_s(), timeout = 300, t_start, t_stored = -1, t_done = -1, t_reg = -1;
 	double last_rss = 0;
-	long rss_peak = 0, rss_last = 0;
+	long rss_peak = 0, rss_last = 0, rss_at_peak[MAX_PIDS] = { 0 }, rss_max[MAX_PIDS] = { 0 };
 	struct store_opts so = { .readonly = true };
 	struct store_stats ss = { 0 };
 	struct store *st = NULL;
@@ -234,14 +235,20 @@ main(int argc, char **argv)
 				t_reg = now - since;
 		}
 		if (nrss > 0 && now - last_rss >= 0.05) {
-			long sum = 0;
+			long sum = 0, kb[MAX_PIDS];
 			for (int i = 0; i < nrss; i++) {
-				long kb = rss_anon_kb(rss_pid[i]);
-				sum += kb > 0 ? kb : 0;
+				kb[i] = rss_anon_kb(rss_pid[i]);
+				if (kb[i] < 0)
+					kb[i] = 0;
+				sum += kb[i];
+				if (kb[i] > rss_max[i])
+					rss_max[i] = kb[i];
 			}
 			rss_last = sum;
-			if (sum > rss_peak)
+			if (sum > rss_peak) {
 				rss_peak = sum;
+				memcpy(rss_at_peak, kb, sizeof(long) * (size_t)nrss);
+			}
 			last_rss = now;
 		}
 		if (st != NULL && store_stats_get(st, &ss) == STORE_OK) {
@@ -264,6 +271,11 @@ main(int argc, char **argv)
 	printf("watch stored_s=%.3f done_s=%.3f registered_s=%.3f events=%llu pending=%llu "
 	    "rss_peak_kb=%ld rss_last_kb=%ld wall_s=%.3f", t_stored, t_done, t_reg,
 	    (unsigned long long)ss.events, (unsigned long long)ss.pending, rss_peak, rss_last, wall);
+	/* who held the memory at the peak, and each one's own peak (kB) */
+	for (int i = 0; i < nrss; i++)
+		printf("%s%ld", i == 0 ? " rss_at_peak_kb=" : "/", rss_at_peak[i]);
+	for (int i = 0; i < nrss; i++)
+		printf("%s%ld", i == 0 ? " rss_max_kb=" : "/", rss_max[i]);
 	for (int i = 0; i < ncpu; i++) {
 		double t1 = cpu_seconds(cpu[i].pid);
 		double w1 = runq_wait_seconds(cpu[i].pid);
