@@ -171,6 +171,7 @@ void conn_counters(struct ingest *in, struct dp401_counters *sum);
 /* ingest_device.c */
 struct device *device_get(struct ingest *in, const char *id, bool create);
 void device_count_event(struct device *d, int64_t scale_ts);
-void device_status_json(struct ingest *in, void *json_array);
+/* Fills the array; returns how many rows did not fit. */
+int  device_status_json(struct ingest *in, void *json_array);
 
 #endif

@@ -68,17 +68,30 @@ status_name(enum dev_status s)
 	return s == DEV_ONLINE ? "online" : s == DEV_STALE ? "stale" : "offline";
 }
 
-void
+/* Rows shown: a status reply must fit one frame (64 KiB); a site has at
+ * most ~50 scales, and connected ones are listed first. */
+#define STATUS_MAX_ROWS 128
+
+int
 device_status_json(struct ingest *in, void *json_array)
 {
 	json_t *arr = json_array;
 	char iso1[CT_ISO_MAX], iso2[CT_ISO_MAX];
-	int today = day_of(ct_now_ms() / 1000);
+	int today = day_of(ct_now_ms() / 1000), rows = 0, omitted = 0;
 
+	for (int pass = 0; pass < 2; pass++)
 	for (int i = 0; i < in->ndevs; i++) {
 		struct device *d = &in->devs[i];
 		char global[CT_DEVICE_ID_MAX + 80];
 		json_t *o;
+
+		if ((pass == 0) != (d->nconns > 0))
+			continue;
+		if (rows >= STATUS_MAX_ROWS) {
+			omitted++;
+			continue;
+		}
+		rows++;
 
 		if (in->site_id[0] != '\0')
 			snprintf(global, sizeof(global), "%s-%s", in->site_id, d->id);
@@ -101,4 +114,5 @@ device_status_json(struct ingest *in, void *json_array)
 		if (o != NULL)
 			json_array_append_new(arr, o);
 	}
+	return omitted;
 }

@@ -419,8 +419,10 @@ ingest_status(struct worker *w, json_t *obj)
 			unsent++;
 	conn_counters(in, &live);
 	if (scales != NULL) {
-		device_status_json(in, scales);
+		int omitted = device_status_json(in, scales);
 		json_object_set_new(obj, "scales", scales);
+		if (omitted > 0)
+			json_object_set_new(obj, "scalesOmitted", json_integer(omitted));
 	}
 	cnt = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
 	    " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
