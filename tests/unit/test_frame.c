@@ -47,7 +47,7 @@ collect(struct channel *ch, const struct frame *f, void *arg)
 
 /* Runs the loop until cond or ~2 s. */
 #define RUN_UNTIL(base, cond) do { \
-	for (int _i = 0; _i < 2000 && !(cond); _i++) \
+	for (int spin_ = 0; spin_ < 2000 && !(cond); spin_++) \
 		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(1000); \
 } while (0)
 
