@@ -2,7 +2,8 @@
 # program under cmd/, every unit test under tests/unit and every fuzz target.
 #   make            build/carnitrackd, build/carnitrackctl and the tools
 #   make check      install missing build deps, build, run all tests, then
-#                   all tests again under ASan+UBSan (build/asan)
+#                   all tests again under ASan+UBSan (build/asan), then
+#                   build everything with clang (warnings are errors)
 #   make fuzz       libFuzzer targets, FUZZ_TIME seconds each
 #   make deb        Debian package into build/
 #   make bench      benchmarks (bench/)
@@ -92,6 +93,7 @@ deps:
 check: deps
 	$(MAKE) test
 	$(MAKE) BUILD=build/asan SAN=1 test
+	$(MAKE) BUILD=build/clang CC=clang test-build
 
 FUZZ_TIME ?= 60
 FUZZ_BUILD := build/fuzz
