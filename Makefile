@@ -45,7 +45,7 @@ REPLAYS  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
 HELPERS_SRC := $(sort $(wildcard tests/helpers/*.c))
 HELPERS  := $(HELPERS_SRC:tests/helpers/%.c=$(BUILD)/tests/%)
 
-.PHONY: all check test unit integration deps clean install fuzz bench bench-quick deb demo
+.PHONY: all check test test-build unit integration deps clean install fuzz bench bench-quick deb demo
 all: $(BINS)
 
 $(BUILD)/obj/%.o: %.c
