@@ -129,9 +129,18 @@ ctl_cmd_batches(const struct ct_conf *conf, int argc, char **argv)
 
 /* ---- events ---- */
 
+/* Listing state: events go out in chunks, each its own short read txn, so
+ * a slow terminal or pager never pins old pages of a running store. */
+#define EVENTS_CHUNK 500
+struct ev_list {
+	int      n;           /* printed in this chunk */
+	uint64_t last_seq;
+};
+
 static int
 print_event(const struct ct_event *ev, const struct store_sync *sy, void *arg)
 {
+	struct ev_list *l = arg;
 	char id[CT_UUID_STR], tag[CT_UUID_STR + 8], t[CT_ISO_MAX];
 
 	ct_uuid_fmt(ev->local_id, id);
@@ -149,8 +158,39 @@ print_event(const struct ct_event *ev, const struct store_sync *sy, void *arg)
 	    (unsigned long long)ev->seq, id, ev->device_id, ev->plu[0] ? ev->plu : "-",
 	    (long long)ev->net_g, t, tag, store_sync_name(sy->status),
 	    sy->status == SYNC_REJECTED ? ": " : "", sy->status == SYNC_REJECTED ? sy->reason : "");
-	(*(int *)arg)++;
+	l->n++;
+	l->last_seq = ev->seq;
 	return 0;
+}
+
+/* Newest first (all events) or oldest first (the backlog, in sending order),
+ * at most limit (0 = all). */
+static int
+list_events(struct store *st, bool pending, long limit, long *total)
+{
+	uint64_t from = 0;          /* reverse from 0 = from the newest */
+	int e;
+
+	*total = 0;
+	for (;;) {
+		struct ev_list l = { 0, 0 };
+		unsigned want = EVENTS_CHUNK;
+
+		if (limit > 0 && limit - *total < (long)want)
+			want = (unsigned)(limit - *total);
+		if (want == 0)
+			return STORE_OK;
+		if (pending)
+			e = store_pending_iter(st, from, want, print_event, &l);
+		else
+			e = store_events_iter(st, from, true, want, print_event, &l);
+		if (e != STORE_OK)
+			return e;
+		*total += l.n;
+		if ((unsigned)l.n < want || (!pending && l.last_seq <= 1))
+			return STORE_OK;
+		from = pending ? l.last_seq + 1 : l.last_seq - 1;
+	}
 }
 
 int
@@ -162,10 +202,10 @@ ctl_cmd_events(const struct ct_conf *conf, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	bool pending = false;
-	long limit = 20;
+	long limit = 20, n = 0;
 	char *end;
 	struct store *st;
-	int ch, n = 0, e;
+	int ch, e;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "pn:", longopts, NULL)) != -1) {
@@ -194,11 +234,7 @@ ctl_cmd_events(const struct ct_conf *conf, int argc, char **argv)
 		return CTL_EXIT_DOWN;
 	printf("%10s %-36s %-16s %-5s %9s %-20s %-36s %s\n", "SEQ", "LOCAL_EVENT_ID", "DEVICE",
 	    "PLU", "NET_G", "SCALE_TIME", "SESSION/BATCH", "SYNC");
-	/* the backlog oldest first (the order it is sent), otherwise newest first */
-	if (pending)
-		e = store_pending_iter(st, 0, (unsigned)limit, print_event, &n);
-	else
-		e = store_events_iter(st, 0, true, (unsigned)limit, print_event, &n);
+	e = list_events(st, pending, limit, &n);
 	if (e == STORE_OK && n == 0)
 		printf("(no %sevents)\n", pending ? "pending " : "");
 	return done(st, e, "events");

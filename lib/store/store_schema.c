@@ -185,7 +185,10 @@ do_open(struct store *st, const char *data_dir)
 		if ((rc = mdb_env_set_mapsize(st->env, (size_t)ms)) != 0)
 			return store_fail(st, rc, "map size %llu", (unsigned long long)ms);
 	}
-	if ((rc = mdb_env_open(st->env, st->path, flags, 0640)) != 0)
+	/* 0660: LMDB readers write their slot into lock.mdb, so operators in
+	 * the daemon's group running carnitrackctl need group write (umask
+	 * permitting); the 0750 directory still keeps everyone else out. */
+	if ((rc = mdb_env_open(st->env, st->path, flags, 0660)) != 0)
 		return store_fail(st, rc, "open %s%s", st->path, st->readonly ? " read-only" : "");
 	if ((rc = mdb_reader_check(st->env, &e)) != 0)
 		return store_fail(st, rc, "%s: reader check", st->path);
