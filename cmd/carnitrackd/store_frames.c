@@ -36,6 +36,27 @@ sw_op_free(struct sw_op *op)
 	free(op);
 }
 
+/* Free text (reasons, names, errors): kept up to the buffer, cut beyond it,
+ * never a reason to drop the frame. Identifiers use unpack_str: they must
+ * fit whole. */
+static void
+unpack_text(struct unpack *u, char *out, size_t cap)
+{
+	size_t n;
+	const uint8_t *p = unpack_blob(u, &n);
+	const uint8_t *nul;
+
+	out[0] = '\0';
+	if (p == NULL)
+		return;
+	if ((nul = memchr(p, '\0', n)) != NULL)
+		n = (size_t)(nul - p);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
 static void
 bad_frame(struct sw *s, const struct frame *f, const char *what)
 {
@@ -97,7 +118,7 @@ on_acked(struct sw *s, const struct frame *f, bool rejected)
 			return;
 		if (rejected) {
 			unpack_bytes(&u, op->u.rej.id, CT_UUID_LEN);
-			unpack_str(&u, op->u.rej.reason, sizeof(op->u.rej.reason));
+			unpack_text(&u, op->u.rej.reason, sizeof(op->u.rej.reason));
 		} else {
 			unpack_bytes(&u, op->u.ack.id, CT_UUID_LEN);
 			op->u.ack.status = unpack_u8(&u);
@@ -126,11 +147,11 @@ on_session(struct sw *s, const struct frame *f)
 	m->kind = unpack_u8(&u);
 	unpack_str(&u, m->device_id, sizeof(m->device_id));
 	unpack_str(&u, m->cloud_session_id, sizeof(m->cloud_session_id));
-	unpack_str(&u, m->animal_id, sizeof(m->animal_id));
-	unpack_str(&u, m->animal_tag, sizeof(m->animal_tag));
-	unpack_str(&u, m->animal_species, sizeof(m->animal_species));
-	unpack_str(&u, m->operator_id, sizeof(m->operator_id));
-	unpack_str(&u, m->reason, sizeof(m->reason));
+	unpack_text(&u, m->animal_id, sizeof(m->animal_id));
+	unpack_text(&u, m->animal_tag, sizeof(m->animal_tag));
+	unpack_text(&u, m->animal_species, sizeof(m->animal_species));
+	unpack_text(&u, m->operator_id, sizeof(m->operator_id));
+	unpack_text(&u, m->reason, sizeof(m->reason));
 	if (!unpack_done(&u) || m->kind < CT_SESS_STARTED || m->kind > CT_SESS_ENDED) {
 		sw_op_free(op);
 		bad_frame(s, f, "bad layout, field too long or unknown kind");
@@ -152,9 +173,9 @@ on_device(struct sw *s, const struct frame *f)
 	unpack_init(&u, f->payload, f->plen);
 	m->kind = unpack_u8(&u);
 	unpack_str(&u, m->device_id, sizeof(m->device_id));
-	unpack_str(&u, m->source_ip, sizeof(m->source_ip));
-	unpack_str(&u, m->device_type, sizeof(m->device_type));
-	unpack_str(&u, m->reason, sizeof(m->reason));
+	unpack_text(&u, m->source_ip, sizeof(m->source_ip));
+	unpack_text(&u, m->device_type, sizeof(m->device_type));
+	unpack_text(&u, m->reason, sizeof(m->reason));
 	m->at_ms = unpack_i64(&u);
 	m->heartbeats = unpack_u32(&u);
 	(void)unpack_u32(&u);        /* ingest's connection id: not kept */
@@ -205,7 +226,7 @@ on_identity(struct sw *s, const struct frame *f)
 	unpack_init(&u, f->payload, f->plen);
 	unpack_str(&u, op->u.ident.edge_id, sizeof(op->u.ident.edge_id));
 	unpack_str(&u, op->u.ident.site_id, sizeof(op->u.ident.site_id));
-	unpack_str(&u, op->u.ident.site_name, sizeof(op->u.ident.site_name));
+	unpack_text(&u, op->u.ident.site_name, sizeof(op->u.ident.site_name));
 	if (!unpack_done(&u)) {
 		sw_op_free(op);
 		bad_frame(s, f, "bad layout or field too long");
@@ -243,8 +264,8 @@ on_link(struct sw *s, const struct frame *f)
 		return;
 	unpack_init(&u, f->payload, f->plen);
 	op->u.link.up = unpack_u8(&u) != 0;
-	unpack_str(&u, op->u.link.url, sizeof(op->u.link.url));
-	unpack_str(&u, op->u.link.error, sizeof(op->u.link.error));
+	unpack_text(&u, op->u.link.url, sizeof(op->u.link.url));
+	unpack_text(&u, op->u.link.error, sizeof(op->u.link.error));
 	if (!unpack_done(&u)) {
 		sw_op_free(op);
 		bad_frame(s, f, "bad layout or field too long");

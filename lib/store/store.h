@@ -32,6 +32,10 @@
 #include "ipc_proto.h"
 
 #define STORE_SCHEMA_VERSION 1
+/* Largest strings kept, NUL included: the cloud message limits (CM_ID_MAX,
+ * CM_NAME_MAX in lib/cloudmsg), so nothing the cloud accepts is refused here. */
+#define STORE_ID_MAX   128
+#define STORE_TEXT_MAX 256
 
 enum store_err {
 	STORE_OK = 0,
@@ -97,8 +101,9 @@ struct store_session_msg {
 	enum ct_session_change kind;
 	char device_id[CT_DEVICE_ID_MAX];
 	char cloud_session_id[CT_SESSION_ID_MAX];
-	char animal_id[64], animal_tag[64], animal_species[64], operator_id[64];
-	char reason[128];
+	char animal_id[STORE_ID_MAX], animal_tag[STORE_ID_MAX], animal_species[STORE_ID_MAX];
+	char operator_id[STORE_ID_MAX];
+	char reason[STORE_TEXT_MAX];
 };
 int  store_session_apply(struct store *st, const struct store_session_msg *m);
 /* Marks active/paused sessions idle longer than session_expiry as expired. */
@@ -108,8 +113,8 @@ struct store_device_msg {
 	enum ct_device_change kind;
 	char     device_id[CT_DEVICE_ID_MAX];
 	char     source_ip[CT_IP_MAX];
-	char     device_type[64];
-	char     reason[128];
+	char     device_type[STORE_ID_MAX];
+	char     reason[STORE_TEXT_MAX];
 	int64_t  at_ms;
 	uint32_t heartbeats;
 };
@@ -153,8 +158,8 @@ struct store_sync {
 	uint8_t  status;                 /* enum store_sync_status */
 	uint32_t attempts;               /* answers received from the cloud */
 	int64_t  updated_at_ms;
-	char     cloud_event_id[64];
-	char     reason[256];
+	char     cloud_event_id[STORE_ID_MAX];
+	char     reason[STORE_TEXT_MAX];
 };
 
 /* cb returns 0 to continue, non-zero to stop (that value is not an error). */
@@ -177,8 +182,9 @@ const char *store_session_status_name(uint8_t status);
 struct store_session {
 	char    device_id[CT_DEVICE_ID_MAX];
 	char    cloud_session_id[CT_SESSION_ID_MAX];
-	char    animal_id[64], animal_tag[64], animal_species[64], operator_id[64];
-	char    reason[128];
+	char    animal_id[STORE_ID_MAX], animal_tag[STORE_ID_MAX], animal_species[STORE_ID_MAX];
+	char    operator_id[STORE_ID_MAX];
+	char    reason[STORE_TEXT_MAX];
 	uint8_t status;                  /* enum store_session_status */
 	int64_t started_at_ms, updated_at_ms;
 };
@@ -192,8 +198,8 @@ struct store_device {
 	char     device_id[CT_DEVICE_ID_MAX];
 	char     global_device_id[CT_DEVICE_ID_MAX * 2];
 	char     source_ip[CT_IP_MAX];
-	char     device_type[64];
-	char     reason[128];                 /* of the last disconnect */
+	char     device_type[STORE_ID_MAX];
+	char     reason[STORE_TEXT_MAX];      /* of the last disconnect */
 	uint8_t  status;                      /* enum store_dev_status */
 	uint32_t heartbeats, connects;
 	uint64_t events;
@@ -205,7 +211,7 @@ int  store_device_get(struct store *st, const char *device_id, struct store_devi
 
 int  store_plu_get(struct store *st, const char *plu_code, char *json, size_t cap);
 struct store_identity {
-	char edge_id[64], site_id[64], site_name[256];
+	char edge_id[STORE_ID_MAX], site_id[STORE_ID_MAX], site_name[STORE_TEXT_MAX];
 };
 int  store_identity_get(struct store *st, struct store_identity *id);
 
