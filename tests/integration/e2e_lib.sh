@@ -133,6 +133,9 @@ e2e_exit() {
 	if [ -n "${E2E_KEEP:-}" ]; then
 		mkdir -p "$E2E_KEEP" && cp "$T"/*.log "$T"/*.ok "$E2E_KEEP"/ 2>/dev/null || true
 	fi
+	# errexit would end this trap at the "(exit $rc)" of a failed test and
+	# skip the cleanup: switch it off, then hand ct_cleanup the status in $?.
+	set +e
 	(exit $rc)
 	ct_cleanup
 }

@@ -23,6 +23,9 @@ store_full() { [ "$(worker_status store state)" = store_full ]; }
 ingest_full() { [ "$(worker_status ingest storeFull)" = true ]; }
 wait_for 60 "store_full in status" store_full
 wait_for 10 "ingest knows the store is full" ingest_full
+rc=0; ct status >/dev/null 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "carnitrackctl status exit $rc with the store full, want 1 (degraded)"
+[ "$(sj .health)" = degraded ] || fail "status health $(sj .health) with the store full"
 echo "full after $(oks) OKs; store: $(sj '.workers[1].status | {events, pending, map_use_pct}' | tr -d ' \n')"
 kill -0 "$SIM_PID" 2>/dev/null || fail "simulator finished before the store filled: raise NREC"
 
