@@ -265,10 +265,11 @@ bench_fsync() {
 	log "fsync 4 KiB: median $FSYNC_MED us (min $FSYNC_MIN, max $FSYNC_MAX)"
 }
 
-# open_idle N: N silent connections, opened 100 at a time. All at once
-# would overflow the listen backlog (128): the kernel then completes the
-# client's handshake but drops the connection on the server side, and a
-# client that never speaks never learns it (so the count is checked).
+# open_idle N: N silent connections, opened 100 at a time, each step checked
+# against ingest's own count. A burst beyond the listen backlog is completed
+# by the kernel on the client side and dropped on the server side, and a
+# client that never speaks never learns it: this figure is about holding
+# connections, not about accepting a burst.
 open_idle() {
 	local n=$1 k=0 b
 	while [ $k -lt "$n" ]; do
@@ -569,22 +570,25 @@ TABLE=$(
 {
 	echo
 	echo "CarniTrack Edge benchmark ($MODE, $RUNS runs per figure, median with min and max), commit $COMMIT, $(date -u '+%F %H:%M UTC')"
-	echo "Machine: $CORES cores ($CPU), $MEM RAM, Linux $KERNEL; data dir on $FS"
-	echo "Storage: write+fdatasync of 4 KiB in the data dir: median $(fmt "$FSYNC_MED" 0) us (min $(fmt "$FSYNC_MIN" 0), max $(fmt "$FSYNC_MAX" 0), 200 samples)"
-	echo "Load average at start: $LOAD0 (other work on this machine shares the cores)"
-	[ -n "${BENCH_NICE:-}" ] && echo "Diagnostic run: every benchmark process at nice $BENCH_NICE (BENCH_NICE), ahead of the machine's other work"
+	echo
+	echo "- Machine: $CORES cores ($CPU), $MEM RAM, Linux $KERNEL; data dir on $FS"
+	echo "- Storage: write+fdatasync of 4 KiB in the data dir: median $(fmt "$FSYNC_MED" 0) us (min $(fmt "$FSYNC_MIN" 0), max $(fmt "$FSYNC_MAX" 0), 200 samples)"
+	echo "- Load average at start: $LOAD0 (other work on this machine shares the cores)"
+	[ -n "${BENCH_NICE:-}" ] && echo "- Diagnostic run: every benchmark process at nice $BENCH_NICE (BENCH_NICE), ahead of the machine's other work"
 	echo
 	echo "$TABLE"
 	echo
 	if [ ${#ING_CPU[@]} -gt 0 ]; then
 		echo "CPU share (CPU s / wall s; 100% = one core; in brackets: share of the run spent runnable, waiting for a CPU) during each ingest run:"
-		for o in "${ING_CPU[@]}"; do echo "  $(cpu_line "$o")"; done
+		echo
+		for o in "${ING_CPU[@]}"; do echo "- $(cpu_line "$o")"; done
+		echo
 	fi
-	[ ${#RSS_SPLIT[@]} -gt 0 ] && echo "RssAnon at the peak of each ingest run, supervisor/ingest/store/cloud (MiB): ${RSS_SPLIT[*]}"
-	[ -n "$DRAIN_CPU" ] && echo "CPU share during the last drain run: $(cpu_line "$DRAIN_CPU")"
-	echo "Reference cloud CPU share: see 'cloudsim' above (it must stay well below one core for the edge to be what is measured)."
-	[ -n "$LAT_LAST" ] && echo "Last latency run: $LAT_LAST"
-	echo "Total time $((SECONDS - START)) s."
+	[ ${#RSS_SPLIT[@]} -gt 0 ] && echo "- RssAnon at the peak of each ingest run, supervisor/ingest/store/cloud (MiB): ${RSS_SPLIT[*]}"
+	[ -n "$DRAIN_CPU" ] && echo "- CPU share during the last drain run: $(cpu_line "$DRAIN_CPU")"
+	echo "- The reference cloud is 'cloudsim' above: it must stay well below one core for the edge to be what is measured."
+	[ -n "$LAT_LAST" ] && echo "- Last latency run: \`$LAT_LAST\`"
+	echo "- Total time $((SECONDS - START)) s."
 } | tee "$W/table.txt"
 
 if [ -n "$RESULTS" ]; then
