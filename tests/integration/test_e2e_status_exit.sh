@@ -54,19 +54,23 @@ PY
 # 1: a worker in restart backoff (killed again right after its restart).
 served() { [ "$(worker_field ingest uptime_s)" -ge 2 ]; }
 wait_for 10 "ingest up for 2 s" served
-# Killed again within a second of its restart, ingest is backed off. Under a
-# loaded machine the second kill may come too late; try a few times.
+# Killed again within a second of its restart, ingest is backed off. The
+# new pid is read from the process table (status answers take too long on a
+# loaded machine to be sure of the second); retried a few times all the same.
+dpid=$(cat "$T/daemon.pid")
+ingest_pid() { pgrep -P "$dpid" -f -- "--worker=ingest" | head -n 1; }
 in_backoff() {
 	ct status --json >"$T/bo.json" 2>/dev/null; local rc=$?
 	[ "$(jq -r '.workers[] | select(.name=="ingest") | .state' "$T/bo.json")" = backoff ] && [ $rc = 1 ]
 }
-respawned() { local p; p=$(worker_field ingest pid); [ "$p" != "$last" ] && [ "$p" != null ]; }
-last=$(worker_field ingest pid)
+respawned() { local p; p=$(ingest_pid); [ -n "$p" ] && [ "$p" != "$last" ]; }
+last=$(ingest_pid)
+[ -n "$last" ] || fail "no ingest process under carnitrackd $dpid"
 kill -9 "$last"
 seen=no
 for try in 1 2 3 4 5; do
 	wait_for 10 "ingest respawned (try $try)" respawned >/dev/null
-	last=$(worker_field ingest pid)
+	last=$(ingest_pid)
 	kill -9 "$last"
 	if poll_until 3 in_backoff; then seen=yes; break; fi
 done
