@@ -51,6 +51,10 @@ struct conn_ext {
 	bool     close_pending, close_announce;
 	char     close_reason[128];
 	int      reject_budget;
+	/* Any byte keeps a scale alive (DP401.md), but a peer that trickles
+	 * bytes forming no packet would hold its slot forever: it must send
+	 * one valid packet per close_after heartbeat periods. */
+	int64_t  last_valid_mono;
 };
 
 /* Extension kept next to each conn (ingest.h keeps the shared part small). */
@@ -250,6 +254,8 @@ on_item(void *arg, const struct dp401_item *it)
 
 	if (ext(c)->close_pending)
 		return;
+	if (it->kind != DP401_REJECTED)
+		ext(c)->last_valid_mono = ingest_mono_ms();
 	switch (it->kind) {
 	case DP401_REGISTER:
 		set_identity(c, it->scale_id, ID_REGISTERED);
@@ -532,6 +538,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	c->last_rx_mono = ingest_mono_ms();
 	TAILQ_INIT(&c->evs);
 	cf->x.reject_budget = REJECT_LOG_BUDGET;
+	cf->x.last_valid_mono = c->last_rx_mono;
 	dp401_init(&c->parser, conf->weight_unit_grams, on_item, c);
 	dp401_ack_init(&c->ack);
 	if ((c->bev = bufferevent_socket_new(in->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
@@ -746,9 +753,17 @@ conn_liveness(struct ingest *in)
 		if (in->paused || x->close_pending)
 			continue;
 		int64_t idle = now - c->last_rx_mono;
+		int64_t invalid = now - x->last_valid_mono;
 		if (idle >= close_ms) {
 			snprintf(why, sizeof(why), "nothing received for %lld s",
 			    (long long)(idle / 1000));
+			in->c.closed_idle++;
+			conn_close(c, why, true);
+		} else if (invalid >= close_ms) {
+			snprintf(why, sizeof(why), "no valid DP-401 packet for %lld s, only garbage",
+			    (long long)(invalid / 1000));
+			if (c->id_kind == ID_NONE)   /* registered ones are logged by conn_close */
+				log_info("connection %s closed: %s", c->addr, why);
 			in->c.closed_idle++;
 			conn_close(c, why, true);
 		} else if (idle >= stale_ms && !c->stale) {
