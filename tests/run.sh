@@ -37,9 +37,9 @@ if [ "$what" = unit ] || [ "$what" = all ]; then
 	done
 fi
 # Integration tests mostly wait (on outages, timeouts, scales): run
-# CT_JOBS of them at once; each has its own temp dir and ports.
+# CT_JOBS (4) of them at once; each has its own temp dir and ports.
 if [ "$what" = integration ] || [ "$what" = all ]; then
-	jobs_max=${CT_JOBS:-3}
+	jobs_max=${CT_JOBS:-4}
 	declare -A running=()
 	reap() {   # waits for one finished job
 		local pid name rc
