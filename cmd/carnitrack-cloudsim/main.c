@@ -190,7 +190,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (idset_init(&s->ids) != 0 ||
-	    (s->batches = calloc(SIM_MAX_BATCHES, sizeof(*s->batches))) == NULL) {
+	    (s->batches = calloc(SIM_MAX_BATCHES, sizeof(*s->batches))) == NULL ||
+	    (s->scan = calloc(SIM_SCAN_MAX, sizeof(*s->scan))) == NULL) {
 		log_err("out of memory");
 		return 1;
 	}
@@ -231,5 +232,6 @@ main(int argc, char **argv)
 		SSL_CTX_free(s->ssl);
 	idset_free(&s->ids);
 	free(s->batches);
+	free(s->scan);
 	return s->exit_code;
 }

@@ -112,6 +112,7 @@ struct sim {
 	int                    nbatches;
 	struct sim_stats       st;
 	FILE                  *event_log;
+	struct sim_event      *scan;            /* SIM_SCAN_MAX */
 	bool                   acking;
 	uint64_t               msg_seq;
 	uint8_t                msg_base[8];
@@ -140,6 +141,21 @@ struct upgrade_req {
 };
 int  sim_parse_upgrade(const char *head, size_t len, struct upgrade_req *r);
 void sim_accept_key(const char *key, char out[64]);
+
+/* One event as the cloud judges it. Pointers are NULL when the field is
+ * absent, null or not a string; they point into the *_buf copies (scanner)
+ * or into the JSON tree (jansson path). */
+struct sim_event {
+	const char *lid, *dev, *plu, *sess, *bid;
+	int64_t     weight;
+	bool        weight_ok, offline;
+	char        lid_buf[64], dev_buf[64], plu_buf[32], sess_buf[128], bid_buf[64];
+};
+#define SIM_SCAN_MAX 8192       /* events per message the scanner takes */
+
+/* sim_scan.c: events of a plain `event` / `event_batch` message into out;
+ * returns how many, or -1 to say "parse this one with jansson". */
+int  sim_scan_events(const char *msg, size_t len, bool *batch, struct sim_event *out, int max);
 
 /* sim_cloud.c: the cloud side of the protocol. */
 void sim_on_text(struct conn *c, const char *msg, size_t len);

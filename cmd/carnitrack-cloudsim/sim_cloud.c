@@ -8,6 +8,7 @@
 #include "sim.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -271,13 +272,26 @@ plu_rejected(const struct sim *s, const char *plu)
 }
 
 static void
-process_event(struct conn *c, json_t *ev)
+event_from_json(json_t *j, struct sim_event *ev)
+{
+	json_t *jw = json_object_get(j, "weightGrams");
+
+	memset(ev, 0, offsetof(struct sim_event, lid_buf));
+	ev->lid = jstr(j, "localEventId");
+	ev->dev = jstr(j, "deviceId");
+	ev->plu = jstr(j, "pluCode");
+	ev->sess = jstr(j, "cloudSessionId");
+	ev->bid = jstr(j, "offlineBatchId");
+	ev->weight_ok = json_is_integer(jw);
+	ev->weight = ev->weight_ok ? json_integer_value(jw) : 0;
+	ev->offline = json_is_true(json_object_get(j, "offlineMode"));
+}
+
+static void
+process_event(struct conn *c, const struct sim_event *e)
 {
 	struct sim *s = c->sim;
-	const char *lid = jstr(ev, "localEventId"), *dev = jstr(ev, "deviceId");
-	const char *plu = jstr(ev, "pluCode"), *sess = jstr(ev, "cloudSessionId");
-	const char *bid = jstr(ev, "offlineBatchId");
-	json_t *jw = json_object_get(ev, "weightGrams");
+	const char *lid = e->lid, *dev = e->dev, *plu = e->plu, *sess = e->sess, *bid = e->bid;
 	const char *outcome, *bad = NULL;
 	uint8_t id[16], bidb[16];
 	int64_t w;
@@ -295,7 +309,7 @@ process_event(struct conn *c, json_t *ev)
 		bad = "missing deviceId";
 	else if (plu == NULL)
 		bad = "missing pluCode";
-	else if (!json_is_integer(jw))
+	else if (!e->weight_ok)
 		bad = "missing weightGrams";
 	else if (bid != NULL && ct_uuid_parse(bid, bidb) != 0)
 		bad = "invalid offlineBatchId";
@@ -305,7 +319,7 @@ process_event(struct conn *c, json_t *ev)
 		send_reject(c, lid, bad);
 		return;
 	}
-	w = json_integer_value(jw);
+	w = e->weight;
 	prev = idset_get(&s->ids, id);
 	if (prev == ID_ACCEPTED) {
 		s->st.duplicates++;
@@ -333,7 +347,7 @@ process_event(struct conn *c, json_t *ev)
 		outcome = "accepted";
 		if (sess != NULL)
 			s->st.tagged++;
-		if (json_is_true(json_object_get(ev, "offlineMode")))
+		if (e->offline)
 			s->st.offline_events++;
 		if (bid != NULL) {
 			struct batch *b = batch_get(s, bidb, dev);
@@ -412,10 +426,22 @@ sim_on_text(struct conn *c, const char *msg, size_t len)
 {
 	struct sim *s = c->sim;
 	json_error_t jerr;
-	json_t *root = json_loadb(msg, len, 0, &jerr), *p;
+	json_t *root, *p;
 	const char *type;
+	struct sim_event one;
+	bool batch;
+	int n;
 
 	s->st.messages++;
+	/* The stream's messages, by the thousand: without a tree. */
+	if ((n = sim_scan_events(msg, len, &batch, s->scan, SIM_SCAN_MAX)) >= 0) {
+		if (batch && !s->o.quiet)
+			printf("recv conn=%llu event_batch n=%d\n", (unsigned long long)c->id, n);
+		for (int i = 0; i < n; i++)
+			process_event(c, &s->scan[i]);
+		return;
+	}
+	root = json_loadb(msg, len, 0, &jerr);
 	if (root == NULL || !json_is_object(root) || (type = jstr(root, "type")) == NULL) {
 		s->st.malformed++;
 		printf("recv conn=%llu malformed message (%zu bytes): %s\n", (unsigned long long)c->id,
@@ -425,10 +451,12 @@ sim_on_text(struct conn *c, const char *msg, size_t len)
 	}
 	p = json_object_get(root, "payload");
 	if (strcmp(type, "event") == 0) {
-		if (json_is_object(p))
-			process_event(c, p);
-		else
+		if (json_is_object(p)) {
+			event_from_json(p, &one);
+			process_event(c, &one);
+		} else {
 			s->st.malformed++;
+		}
 	} else if (strcmp(type, "event_batch") == 0) {
 		json_t *evs = json_object_get(p, "events");
 		size_t i;
@@ -436,10 +464,12 @@ sim_on_text(struct conn *c, const char *msg, size_t len)
 		if (!s->o.quiet)
 			printf("recv conn=%llu event_batch n=%zu\n", (unsigned long long)c->id, json_array_size(evs));
 		json_array_foreach(evs, i, ev) {
-			if (json_is_object(ev))
-				process_event(c, ev);
-			else
+			if (json_is_object(ev)) {
+				event_from_json(ev, &one);
+				process_event(c, &one);
+			} else {
 				s->st.malformed++;
+			}
 		}
 	} else if (strcmp(type, "register") == 0) {
 		print_msg(c, type, p);
