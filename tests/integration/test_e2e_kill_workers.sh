@@ -11,7 +11,8 @@
 
 NSCALES=$(scaled 20)
 NREC=$(scaled 500)
-echo "load: $NSCALES scales x $NREC records, controlled transfer"
+RATE=$(scaled 25)   # the load lasts ~20 s whatever the scale: time for kills
+echo "load: $NSCALES scales x $NREC records at $RATE/s, controlled transfer"
 
 cs_start --auto-session
 # offline_grace 0: every cloud kill puts the scales into offline batches, so
@@ -21,7 +22,7 @@ ct_start 10
 wait_for 15 "edge registered with the cloud" cloud_link_up
 wait_for 10 "store sees the link up" link_up
 
-sim_start load --scales "$NSCALES" --records "$NREC" --rate 25 --controlled --reconnect \
+sim_start load --scales "$NSCALES" --records "$NREC" --rate "$RATE" --controlled --reconnect \
 	--hb 5 --timeout 90
 wait_for 10 "all scales connected" grep -q "all $NSCALES connected" "$T/load.log"
 
