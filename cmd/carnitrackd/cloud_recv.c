@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "event/event.h"
 #include "log/log.h"
 
 static void
@@ -75,9 +76,29 @@ cw_on_text(struct cw *c, const char *msg, size_t len)
 	char err[CM_ERR_MAX];
 
 	c->msgs_in++;
+	/* A cloud that floods us costs a bounded amount of CPU per second.
+	 * Dropping is safe: an ack we skip is answered again after a re-send
+	 * (as duplicate), a session or PLU update is re-sent on reconnect. */
+	int64_t now = ct_now_ms_mono();
+	if (now - c->rate_window_ms >= 1000) {
+		if (c->rate_all > CW_MSG_RATE_MAX || c->rate_ctl > CW_CTL_RATE_MAX)
+			log_warn("cloud sent %u messages (%u not acks) in a second; dropped those over "
+			    "%d / %d", c->rate_all, c->rate_ctl, CW_MSG_RATE_MAX, CW_CTL_RATE_MAX);
+		c->rate_window_ms = now;
+		c->rate_all = c->rate_ctl = 0;
+	}
+	if (++c->rate_all > CW_MSG_RATE_MAX) {
+		c->msgs_rate_limited++;
+		return;
+	}
 	if (cm_decode(msg, len, &m, err, sizeof(err)) != 0) {
 		c->msgs_bad++;
 		log_warn("bad message from the cloud (%zu bytes): %s", len, err);
+		return;
+	}
+	if (m.type != CM_EVENT_ACK && m.type != CM_EVENT_REJECTED && ++c->rate_ctl > CW_CTL_RATE_MAX) {
+		c->msgs_rate_limited++;
+		cm_msg_clear(&m);
 		return;
 	}
 	switch (m.type) {

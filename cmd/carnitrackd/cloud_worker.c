@@ -298,6 +298,11 @@ cw_status(struct worker *w, json_t *o)
 	if (c == NULL)
 		return;
 	json_object_set_new(o, "link_state", json_string(cw_link_name(c->link)));
+	/* No cloud configured is a choice, not a fault; a configured link that
+	 * is not up makes the edge degraded (carnitrackctl status exits 1). */
+	json_object_set_new(o, "health", json_string(c->link == CW_UP || c->link == CW_DISABLED ?
+	    "ok" : "degraded"));
+	json_object_set_new(o, "messages_rate_limited", json_integer((json_int_t)c->msgs_rate_limited));
 	json_object_set_new(o, "url", json_string(c->url));
 	if (c->link == CW_UP) {
 		ct_iso_from_ms(c->up_since_ms, since);

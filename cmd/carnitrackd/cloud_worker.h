@@ -32,6 +32,10 @@ struct ws_client;
 #define CW_CONNECT_MS      10000
 #define CW_TOKEN_MAX       4096
 #define CW_RESEND_MAX      4096     /* events re-sent per tick after ack_timeout */
+/* Messages from the cloud handled per second: all kinds (acks arrive one per
+ * event, so this sits well above the drain rate), and everything but acks. */
+#define CW_MSG_RATE_MAX    250000
+#define CW_CTL_RATE_MAX    2000
 
 /* ------------------------------------------------------------ window */
 
@@ -132,6 +136,10 @@ struct cw {
 	/* figures */
 	uint64_t events_sent, events_resent, acked_total, acked_today, duplicates, rejected;
 	uint64_t msgs_in, msgs_bad, msgs_unknown, frames_lost, batches_reported;
+	/* Rate bound on what the cloud sends (cloud_recv.c). */
+	int64_t  rate_window_ms;
+	uint32_t rate_all, rate_ctl;
+	uint64_t msgs_rate_limited;
 	int      today;                  /* day number for acked_today */
 	int64_t  started_ms;             /* monotonic */
 };

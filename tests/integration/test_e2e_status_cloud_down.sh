@@ -2,11 +2,6 @@
 # `carnitrackctl status` with the cloud link down (after offline_grace): exit 1,
 # .health "degraded", cloud .status.link_state not "up"; exit 0 again once the
 # cloud is back. What a monitoring script alerts on when the site is offline.
-# PENDING: not run by tests/run.sh (not named test_*) because it fails today:
-# the cloud worker's STATUS_REP carries no "health", so the supervisor says
-# "ok" with the link down. Rename to test_e2e_status_cloud_down.sh once the
-# cloud worker reports health "degraded" while the link is down past
-# offline_grace.
 . "$CT_TOP/tests/integration/lib.sh"
 . "$CT_TOP/tests/integration/e2e_lib.sh"
 
