@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `carnitrackctl status` as a monitoring script uses it: exit 0 healthy,
 # 1 degraded (a worker in restart backoff; the cloud link down is in
-# e2e_pending_status_cloud_down.sh, pending), 2 daemon unreachable; and the `--json`
+# test_e2e_status_cloud_down.sh), 2 daemon unreachable; and the `--json`
 # fields such a script reads: .health,
 # .workers[].{name,pid,state,uptime_s,restarts,last_exit}, store
 # .status.{state,link,pending,oldest_pending_age_s,map_use_pct}, cloud
