@@ -26,6 +26,8 @@ wait_for 10 "ingest knows the store is full" ingest_full
 rc=0; ct status >/dev/null 2>&1 || rc=$?
 [ "$rc" = 1 ] || fail "carnitrackctl status exit $rc with the store full, want 1 (degraded)"
 [ "$(sj .health)" = degraded ] || fail "status health $(sj .health) with the store full"
+# (the cloud is down too: the store's own health says it is the store)
+[ "$(worker_status store health)" = degraded ] || fail "store health $(worker_status store health) while full"
 echo "full after $(oks) OKs; store: $(sj '.workers[1].status | {events, pending, map_use_pct}' | tr -d ' \n')"
 kill -0 "$SIM_PID" 2>/dev/null || fail "simulator finished before the store filled: raise NREC"
 
