@@ -16,7 +16,12 @@ D=$TOP/var/demo
 SCALES=${DEMO_SCALES:-4}
 DURATION=${DEMO_SECONDS:-0}
 PY=/usr/bin/python3
-port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port() { $PY -c 'import random, socket
+for _ in range(200):
+    p = random.randrange(20000, 32000); s = socket.socket()
+    try: s.bind(("127.0.0.1", p)); print(p); break
+    except OSError: continue
+    finally: s.close()'; }
 
 rm -rf "$D"
 mkdir -p "$D"

@@ -47,8 +47,22 @@ trap ct_cleanup EXIT
 
 # Debian's python3, not a pyenv shim: start-up time matters in polling loops.
 PY=/usr/bin/python3
+# A port below the kernel's ephemeral range (32768-60999), so the outgoing
+# connections of tests running in parallel cannot take it between this pick
+# and the daemon's bind; random, and checked free, so parallel picks differ.
 free_port() {
-	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	$PY -c '
+import random, socket
+for _ in range(200):
+    p = random.randrange(20000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); print(p); break
+    except OSError:
+        continue
+    finally:
+        s.close()
+'
 }
 
 # wait_for SECONDS DESCRIPTION COMMAND... : polls COMMAND every 0.05 s.

@@ -12,7 +12,13 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- cloudsim output"; tail -n 40 "$tmp/sim.out" || true; exit 1; }
-freeport() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# Below the ephemeral range, so parallel tests' outgoing connections cannot take it.
+freeport() { $PY -c 'import random, socket
+for _ in range(200):
+    p = random.randrange(20000, 32000); s = socket.socket()
+    try: s.bind(("127.0.0.1", p)); print(p); break
+    except OSError: continue
+    finally: s.close()'; }
 wait_for() {   # deadline_s, description, command...
 	local end=$((SECONDS + $1)) what=$2; shift 2
 	until "$@"; do [ $SECONDS -lt $end ] || fail "timed out waiting for $what"; sleep 0.05; done
