@@ -392,7 +392,9 @@ ingest_configure(struct worker *w, const struct ct_conf *conf, bool first)
 	if (first || strcmp(conf->listen, in->listen) != 0) {
 		if (conn_listen(in, conf->listen, err, sizeof(err)) != 0) {
 			log_err("%s", err);
-			return -1;
+			/* The port may be held for a moment (a previous ingest
+			 * lingering) or the address not up yet: retry, not fail. */
+			return first ? WORKER_RETRY : -1;
 		}
 	}
 	if (!first)

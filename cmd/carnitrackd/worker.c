@@ -105,9 +105,13 @@ on_config(struct worker *w, const struct frame *f)
 	}
 	if (log_level_parse(nc->log_level, &lvl) == 0)
 		log_set_level(lvl);
-	if (w->ops->configure && w->ops->configure(w, nc, !w->configured) != 0) {
+	int rc = w->ops->configure ? w->ops->configure(w, nc, !w->configured) : 0;
+	if (rc != 0) {
 		free(nc);
-		if (!w->configured) {
+		if (!w->configured && rc == WORKER_RETRY) {
+			log_err("start-up failed, exiting to be restarted");
+			worker_exit(w, CT_EXIT_FAIL);
+		} else if (!w->configured) {
 			log_err("configuration failed, exiting");
 			worker_exit(w, CT_EXIT_CONFIG);
 		} else

@@ -17,13 +17,17 @@
 
 struct worker;
 
+#define WORKER_RETRY (-2)
+
 struct worker_ops {
 	enum ct_proc proc;
 	/* Called with the validated config before READY (first = true) and on
 	 * every reload. Return 0; or -1 after logging, which makes the worker
 	 * exit with CT_EXIT_CONFIG on first start (not restarted) and keep the
-	 * old config on reload. A reload that needs a restart may call
-	 * worker_exit(w, CT_EXIT_RESTART). */
+	 * old config on reload. Return WORKER_RETRY for a failure that may
+	 * pass (a port still held, an interface not up yet): the worker exits
+	 * with CT_EXIT_FAIL and the supervisor tries again with backoff.
+	 * A reload that needs a restart may call worker_exit(w, CT_EXIT_RESTART). */
 	int  (*configure)(struct worker *w, const struct ct_conf *conf, bool first);
 	/* A routed frame from another worker (everything but the control
 	 * types, which worker.c handles). */

@@ -67,4 +67,17 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	[ "$(stat -c %a "$T/run/control.sock")" = 660 ] || fail "control socket mode $(stat -c %a "$T/run/control.sock")"
 	echo "ok: privileges dropped to nobody"
 fi
+
+# The scale port held by someone else at start: ingest is retried with
+# backoff (not failed for good) and runs once the port is free.
+ct_stop
+rm -rf "$T/data" "$T/run"; sed -i 's/^user =.*/user =/' "$CONF"
+$PY -c "import socket,time,sys; s=socket.socket(); s.bind(('127.0.0.1', $SCALE_PORT)); s.listen(1); open(sys.argv[1],'w').close(); time.sleep(3)" "$T/held" &
+CT_PIDS+=($!)
+wait_for 5 "port held" test -e "$T/held"
+"$B/carnitrackd" -f -c "$CONF" >>"$T/daemon.log" 2>&1 &
+echo $! > "$T/daemon.pid"
+ingest_backoff() { [ "$(worker_field ingest state)" = backoff ]; }
+wait_for 5 "ingest in backoff while the port is held" ingest_backoff
+wait_for 20 "ingest running once the port is free" all_running
 echo "policy test passed"
