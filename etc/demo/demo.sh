@@ -81,9 +81,10 @@ start=$SECONDS
 phase="cloud up"
 while :; do
 	t=$((SECONDS - start))
-	if [ $t -eq 20 ] && [ "$phase" = "cloud up" ]; then
+	# The loop's period is not exact: compare with >=, once per phase.
+	if [ $t -ge 20 ] && [ "$phase" = "cloud up" ]; then
 		cloud_cmd stop >/dev/null; phase="cloud DOWN (offline batches)"
-	elif [ $t -ge 35 ] && [ "$phase" != "cloud back (resync)" ] && [ "$phase" != "cloud up" ]; then
+	elif [ $t -ge 30 ] && [ "$phase" = "cloud DOWN (offline batches)" ]; then
 		cloud_cmd listen >/dev/null; phase="cloud back (resync)"
 	fi
 	{
