@@ -568,26 +568,10 @@ on_sigchld(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/* A frame addressed to the supervisor itself (handshake, liveness, status). */
 static void
-on_worker_frame(struct channel *ch, const struct frame *f, void *arg)
+on_control_frame(struct slot *s, const struct frame *f)
 {
-	struct slot *s = arg;
-
-	if (f == NULL) {
-		/* The process may linger; SIGCHLD does the bookkeeping. */
-		if (s->ch == ch) {
-			channel_free(ch);
-			s->ch = NULL;
-		}
-		return;
-	}
-	if (f->fd >= 0 && ct_msg_lookup(f->hdr.type)->to != P_ANY &&
-	    ct_msg_lookup(f->hdr.type)->to != P_SUP) {
-		/* fds are routed with their frame below. */
-	} else if (f->fd >= 0) {
-		close(f->fd);
-		((struct frame *)f)->fd = -1;
-	}
 	switch (f->hdr.type) {
 	case CT_MSG_HELLO: {
 		struct unpack u;
@@ -619,30 +603,51 @@ on_worker_frame(struct channel *ch, const struct frame *f, void *arg)
 	case CT_MSG_STATUS_REP:
 		on_status_rep(s, f);
 		return;
-	default:
-		break;
 	}
-	{
-		const struct ct_msg_info *m = ct_msg_lookup(f->hdr.type);
-		struct slot *d;
+}
 
-		if (m->to >= P_NPROC || m->to == P_SUP) {
-			log_warn("%s sent %s, which is not routable; dropped", ct_proc_name(s->id), m->name);
-			return;
-		}
-		d = &S.slots[m->to];
-		if (d->state != SLOT_RUNNING || d->ch == NULL) {
-			hold_frame(d, s, f);
-			if (f->fd >= 0)
-				close(f->fd);
-			return;
-		}
-		if (channel_forward(d->ch, f) != 0)
-			log_warn("%s -> %s: %s dropped, channel full", ct_proc_name(s->id),
-			    ct_proc_name(m->to), m->name);
-		if (f->fd >= 0)
-			close(f->fd);
+/* A frame for another worker: forwarded, or held while that one starts. */
+static void
+route_frame(struct slot *s, const struct frame *f)
+{
+	const struct ct_msg_info *m = ct_msg_lookup(f->hdr.type);
+	struct slot *d;
+
+	if (m->to >= P_NPROC || m->to == P_SUP) {
+		log_warn("%s sent %s, which is not routable; dropped", ct_proc_name(s->id), m->name);
+		return;
 	}
+	d = &S.slots[m->to];
+	if (d->state != SLOT_RUNNING || d->ch == NULL) {
+		hold_frame(d, s, f);
+		return;
+	}
+	if (channel_forward(d->ch, f) != 0)
+		log_warn("%s -> %s: %s dropped, channel full", ct_proc_name(s->id),
+		    ct_proc_name(m->to), m->name);
+}
+
+static void
+on_worker_frame(struct channel *ch, const struct frame *f, void *arg)
+{
+	struct slot *s = arg;
+
+	if (f == NULL) {
+		/* The process may linger; SIGCHLD does the bookkeeping. */
+		if (s->ch == ch) {
+			channel_free(ch);
+			s->ch = NULL;
+		}
+		return;
+	}
+	/* The channel validated the type, so the lookup cannot fail. */
+	if (ct_msg_lookup(f->hdr.type)->to == P_SUP)
+		on_control_frame(s, f);
+	else
+		route_frame(s, f);
+	/* The supervisor keeps no fd: forwarding took its own copy. */
+	if (f->fd >= 0)
+		close(f->fd);
 }
 
 static void
