@@ -1,6 +1,11 @@
 #ifndef CT_CTL_H
 #define CT_CTL_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
 #include "conf/conf.h"
 
 /* Exit codes: status uses all three. */
@@ -26,6 +31,21 @@ int ctl_cmd_devices(const struct ct_conf *conf, int argc, char **argv);
 int ctl_cmd_sessions(const struct ct_conf *conf, int argc, char **argv);
 int ctl_cmd_batches(const struct ct_conf *conf, int argc, char **argv);
 int ctl_cmd_events(const struct ct_conf *conf, int argc, char **argv);
+
+/* ctl_json.c: --json output of the listing commands, one document each:
+ * {"<head keys>":..., "<key>":[item, item, ...], "error": only on failure}. */
+struct ctl_out {
+	bool json;
+	long n;          /* items written */
+	bool failed;     /* an item could not be built */
+};
+void ctl_json_begin(struct ctl_out *o, const char *key, json_t *head);   /* steals head */
+void ctl_json_item(struct ctl_out *o, json_t *item);                     /* steals item */
+void ctl_json_end(struct ctl_out *o, const char *error);
+json_t *ctl_jstr(const char *s);            /* invalid UTF-8 bytes become '?' */
+json_t *ctl_jstr_or_null(const char *s);    /* "" -> null */
+json_t *ctl_jtime_ms(int64_t ms);           /* ISO 8601 UTC with ms; <= 0 -> null */
+json_t *ctl_juuid(const uint8_t id[16]);    /* nil -> null */
 
 /* Control socket path in use (-s, or run_dir/control.sock). */
 extern const char *ctl_socket;

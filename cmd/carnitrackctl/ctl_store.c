@@ -1,8 +1,8 @@
 /*
  * carnitrackctl sessions | batches | events | devices: read the LMDB store
  * directly, read-only (MDB_RDONLY: works while the daemon's store worker
- * writes), and print one table each. Short read transactions; nothing here
- * can change the store.
+ * writes), and print one table each, or with --json one JSON document
+ * (ctl_json.c). Short read transactions; nothing here can change the store.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -36,39 +36,82 @@ fmt_time(int64_t ms, char out[CT_ISO_MAX])
 		ct_iso_from_sec(ms / 1000, out);
 }
 
+/* Ends a listing: the JSON document is closed (with "error" when the store
+ * failed part way), and a failed write to stdout is an error too. */
 static int
-done(struct store *st, int e, const char *what)
+done(struct store *st, struct ctl_out *o, int e, const char *what)
 {
-	if (e != STORE_OK)
-		fprintf(stderr, "carnitrackctl: %s: %s\n", what, store_errmsg(st));
+	char err[700];
+	int rc = CTL_EXIT_OK;
+
+	if (e != STORE_OK) {
+		snprintf(err, sizeof(err), "%s: %s", what, store_errmsg(st));
+		fprintf(stderr, "carnitrackctl: %s\n", err);
+		rc = CTL_EXIT_DOWN;
+	}
+	if (o->json) {
+		ctl_json_end(o, e != STORE_OK ? err : NULL);
+		if (o->failed)
+			rc = CTL_EXIT_DOWN;
+	}
 	store_close(st);
-	return e == STORE_OK ? CTL_EXIT_OK : CTL_EXIT_DOWN;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "carnitrackctl: %s: writing the output failed\n", what);
+		rc = CTL_EXIT_DOWN;
+	}
+	return rc;
 }
 
+/* The commands that take nothing but --json. */
 static int
-no_args(int argc, char **argv)
+json_only_args(int argc, char **argv, struct ctl_out *o)
 {
-	if (argc > 1) {
-		fprintf(stderr, "carnitrackctl: %s takes no arguments\n", argv[0]);
-		return -1;
+	memset(o, 0, sizeof(*o));
+	for (int a = 1; a < argc; a++) {
+		if (strcmp(argv[a], "--json") != 0) {
+			fprintf(stderr, "usage: carnitrackctl %s [--json]\n", argv[0]);
+			return -1;
+		}
+		o->json = true;
 	}
 	return 0;
 }
 
 /* ---- sessions ---- */
 
+static json_t *
+session_json(const struct store_session *s)
+{
+	return json_pack("{s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	    "device_id", ctl_jstr(s->device_id),
+	    "cloud_session_id", ctl_jstr_or_null(s->cloud_session_id),
+	    "status", store_session_status_name(s->status),
+	    "animal_id", ctl_jstr_or_null(s->animal_id),
+	    "animal_tag", ctl_jstr_or_null(s->animal_tag),
+	    "animal_species", ctl_jstr_or_null(s->animal_species),
+	    "operator_id", ctl_jstr_or_null(s->operator_id),
+	    "reason", ctl_jstr_or_null(s->reason),
+	    "started_at", ctl_jtime_ms(s->started_at_ms),
+	    "updated_at", ctl_jtime_ms(s->updated_at_ms));
+}
+
 static int
 print_session(const struct store_session *s, void *arg)
 {
+	struct ctl_out *o = arg;
 	char t[CT_ISO_MAX];
 
+	if (o->json) {
+		ctl_json_item(o, session_json(s));
+		return 0;
+	}
 	fmt_time(s->updated_at_ms, t);
 	printf("%-16s %-36s %-8s %-12s %-10s %-36s %s\n", s->device_id,
 	    s->cloud_session_id[0] ? s->cloud_session_id : "-",
 	    store_session_status_name(s->status), s->animal_tag[0] ? s->animal_tag : "-",
 	    s->animal_species[0] ? s->animal_species : "-",
 	    s->operator_id[0] ? s->operator_id : "-", t);
-	(*(int *)arg)++;
+	o->n++;
 	return 0;
 }
 
@@ -76,27 +119,53 @@ int
 ctl_cmd_sessions(const struct ct_conf *conf, int argc, char **argv)
 {
 	struct store *st;
-	int n = 0, e;
+	struct ctl_out o;
+	int e;
 
-	if (no_args(argc, argv) != 0)
+	if (json_only_args(argc, argv, &o) != 0)
 		return CTL_EXIT_USAGE;
 	if ((st = open_ro(conf)) == NULL)
 		return CTL_EXIT_DOWN;
-	printf("%-16s %-36s %-8s %-12s %-10s %-36s %s\n", "DEVICE", "SESSION", "STATUS",
-	    "ANIMAL TAG", "SPECIES", "OPERATOR", "UPDATED");
-	e = store_sessions_iter(st, print_session, &n);
-	if (e == STORE_OK && n == 0)
+	if (o.json)
+		ctl_json_begin(&o, "sessions", NULL);
+	else
+		printf("%-16s %-36s %-8s %-12s %-10s %-36s %s\n", "DEVICE", "SESSION", "STATUS",
+		    "ANIMAL TAG", "SPECIES", "OPERATOR", "UPDATED");
+	e = store_sessions_iter(st, print_session, &o);
+	if (e == STORE_OK && o.n == 0 && !o.json)
 		printf("(no sessions)\n");
-	return done(st, e, "sessions");
+	return done(st, &o, e, "sessions");
 }
 
 /* ---- batches ---- */
 
+static json_t *
+batch_json(const struct store_batch *b)
+{
+	return json_pack("{s:o, s:o, s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:b, s:b}",
+	    "batch_id", ctl_juuid(b->id),
+	    "device_id", ctl_jstr(b->device_id),
+	    "state", store_batch_state_name(b->state),
+	    "event_count", (json_int_t)b->event_count,
+	    "unacked", (json_int_t)b->unacked,
+	    "total_weight_g", (json_int_t)b->total_weight_g,
+	    "started_at", ctl_jtime_ms(b->started_at_ms),
+	    "ended_at", ctl_jtime_ms(b->ended_at_ms),
+	    "done_at", ctl_jtime_ms(b->done_at_ms),
+	    "start_reported", (b->reported & CT_BATCH_START_SENT) != 0,
+	    "end_reported", (b->reported & CT_BATCH_END_SENT) != 0);
+}
+
 static int
 print_batch(const struct store_batch *b, void *arg)
 {
+	struct ctl_out *o = arg;
 	char id[CT_UUID_STR], t0[CT_ISO_MAX], t1[CT_ISO_MAX];
 
+	if (o->json) {
+		ctl_json_item(o, batch_json(b));
+		return 0;
+	}
 	ct_uuid_fmt(b->id, id);
 	fmt_time(b->started_at_ms, t0);
 	fmt_time(b->ended_at_ms, t1);
@@ -105,7 +174,7 @@ print_batch(const struct store_batch *b, void *arg)
 	    (long long)b->total_weight_g, t0, t1,
 	    b->reported & CT_BATCH_START_SENT ? "start" : "-",
 	    b->reported & CT_BATCH_END_SENT ? ",end" : "");
-	(*(int *)arg)++;
+	o->n++;
 	return 0;
 }
 
@@ -113,18 +182,22 @@ int
 ctl_cmd_batches(const struct ct_conf *conf, int argc, char **argv)
 {
 	struct store *st;
-	int n = 0, e;
+	struct ctl_out o;
+	int e;
 
-	if (no_args(argc, argv) != 0)
+	if (json_only_args(argc, argv, &o) != 0)
 		return CTL_EXIT_USAGE;
 	if ((st = open_ro(conf)) == NULL)
 		return CTL_EXIT_DOWN;
-	printf("%-36s %-16s %-6s %7s %7s %12s %-20s %-20s %s\n", "BATCH", "DEVICE", "STATE",
-	    "EVENTS", "UNACKED", "WEIGHT_G", "STARTED", "ENDED", "REPORTED");
-	e = store_batches_iter(st, print_batch, &n);
-	if (e == STORE_OK && n == 0)
+	if (o.json)
+		ctl_json_begin(&o, "batches", NULL);
+	else
+		printf("%-36s %-16s %-6s %7s %7s %12s %-20s %-20s %s\n", "BATCH", "DEVICE", "STATE",
+		    "EVENTS", "UNACKED", "WEIGHT_G", "STARTED", "ENDED", "REPORTED");
+	e = store_batches_iter(st, print_batch, &o);
+	if (e == STORE_OK && o.n == 0 && !o.json)
 		printf("(no batches)\n");
-	return done(st, e, "batches");
+	return done(st, &o, e, "batches");
 }
 
 /* ---- events ---- */
@@ -133,9 +206,42 @@ ctl_cmd_batches(const struct ct_conf *conf, int argc, char **argv)
  * a slow terminal or pager never pins old pages of a running store. */
 #define EVENTS_CHUNK 500
 struct ev_list {
+	struct ctl_out *out;
 	int      n;           /* printed in this chunk */
 	uint64_t last_seq;
 };
+
+static json_t *
+event_json(const struct ct_event *ev, const struct store_sync *sy)
+{
+	char t[CT_ISO_MAX];
+
+	ct_iso_from_sec(ev->scale_ts, t);
+	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I,"
+	    " s:b, s:o, s:o, s:s, s:I, s:o, s:o, s:o}",
+	    "seq", (json_int_t)ev->seq,
+	    "local_event_id", ctl_juuid(ev->local_id),
+	    "device_id", ctl_jstr(ev->device_id),
+	    "source_ip", ctl_jstr_or_null(ev->source_ip),
+	    "received_at", ctl_jtime_ms(ev->received_at_ms),
+	    "scale_time", t,
+	    "plu", ctl_jstr_or_null(ev->plu),
+	    "product", ctl_jstr_or_null(ev->product),
+	    "barcode", ctl_jstr_or_null(ev->barcode),
+	    "operator", ctl_jstr_or_null(ev->operator_name),
+	    "company", ctl_jstr_or_null(ev->company),
+	    "gross_g", (json_int_t)ev->gross_g,
+	    "tare_g", (json_int_t)ev->tare_g,
+	    "net_g", (json_int_t)ev->net_g,
+	    "offline", ev->offline,
+	    "cloud_session_id", ctl_jstr_or_null(ev->cloud_session_id),
+	    "offline_batch_id", ctl_juuid(ev->offline_batch_id),
+	    "sync", store_sync_name(sy->status),
+	    "sync_attempts", (json_int_t)sy->attempts,
+	    "sync_updated_at", ctl_jtime_ms(sy->updated_at_ms),
+	    "cloud_event_id", ctl_jstr_or_null(sy->cloud_event_id),
+	    "sync_reason", ctl_jstr_or_null(sy->reason));
+}
 
 static int
 print_event(const struct ct_event *ev, const struct store_sync *sy, void *arg)
@@ -143,6 +249,12 @@ print_event(const struct ct_event *ev, const struct store_sync *sy, void *arg)
 	struct ev_list *l = arg;
 	char id[CT_UUID_STR], tag[CT_UUID_STR + 8], t[CT_ISO_MAX];
 
+	l->n++;
+	l->last_seq = ev->seq;
+	if (l->out->json) {
+		ctl_json_item(l->out, event_json(ev, sy));
+		return 0;
+	}
 	ct_uuid_fmt(ev->local_id, id);
 	if (ev->offline) {
 		char b[CT_UUID_STR];
@@ -158,22 +270,20 @@ print_event(const struct ct_event *ev, const struct store_sync *sy, void *arg)
 	    (unsigned long long)ev->seq, id, ev->device_id, ev->plu[0] ? ev->plu : "-",
 	    (long long)ev->net_g, t, tag, store_sync_name(sy->status),
 	    sy->status == SYNC_REJECTED ? ": " : "", sy->status == SYNC_REJECTED ? sy->reason : "");
-	l->n++;
-	l->last_seq = ev->seq;
 	return 0;
 }
 
 /* Newest first (all events) or oldest first (the backlog, in sending order),
  * at most limit (0 = all). */
 static int
-list_events(struct store *st, bool pending, long limit, long *total)
+list_events(struct store *st, struct ctl_out *out, bool pending, long limit, long *total)
 {
 	uint64_t from = 0;          /* reverse from 0 = from the newest */
 	int e;
 
 	*total = 0;
 	for (;;) {
-		struct ev_list l = { 0, 0 };
+		struct ev_list l = { out, 0, 0 };
 		unsigned want = EVENTS_CHUNK;
 
 		if (limit > 0 && limit - *total < (long)want)
@@ -193,25 +303,33 @@ list_events(struct store *st, bool pending, long limit, long *total)
 	}
 }
 
+#define EVENTS_USAGE "usage: carnitrackctl events [--pending] [--limit N] [--json]\n"
+
 int
 ctl_cmd_events(const struct ct_conf *conf, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "pending", no_argument, NULL, 'p' },
 		{ "limit", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool pending = false;
 	long limit = 20, n = 0;
 	char *end;
 	struct store *st;
+	struct ctl_out o;
 	int ch, e;
 
+	memset(&o, 0, sizeof(o));
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "pn:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
 			pending = true;
+			break;
+		case 'j':
+			o.json = true;
 			break;
 		case 'n':
 			limit = strtol(optarg, &end, 10);
@@ -222,37 +340,65 @@ ctl_cmd_events(const struct ct_conf *conf, int argc, char **argv)
 			}
 			break;
 		default:
-			fprintf(stderr, "usage: carnitrackctl events [--pending] [--limit N]\n");
+			fprintf(stderr, EVENTS_USAGE);
 			return CTL_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "usage: carnitrackctl events [--pending] [--limit N]\n");
+		fprintf(stderr, EVENTS_USAGE);
 		return CTL_EXIT_USAGE;
 	}
 	if ((st = open_ro(conf)) == NULL)
 		return CTL_EXIT_DOWN;
-	printf("%10s %-36s %-16s %-5s %9s %-20s %-36s %s\n", "SEQ", "LOCAL_EVENT_ID", "DEVICE",
-	    "PLU", "NET_G", "SCALE_TIME", "SESSION/BATCH", "SYNC");
-	e = list_events(st, pending, limit, &n);
-	if (e == STORE_OK && n == 0)
+	if (o.json)
+		ctl_json_begin(&o, "events", json_pack("{s:b, s:I, s:s}", "pending_only", pending,
+		    "limit", (json_int_t)limit, "order", pending ? "oldest_first" : "newest_first"));
+	else
+		printf("%10s %-36s %-16s %-5s %9s %-20s %-36s %s\n", "SEQ", "LOCAL_EVENT_ID",
+		    "DEVICE", "PLU", "NET_G", "SCALE_TIME", "SESSION/BATCH", "SYNC");
+	e = list_events(st, &o, pending, limit, &n);
+	if (e == STORE_OK && n == 0 && !o.json)
 		printf("(no %sevents)\n", pending ? "pending " : "");
-	return done(st, e, "events");
+	return done(st, &o, e, "events");
 }
 
 /* ---- devices ---- */
 
+static json_t *
+device_json(const struct store_device *d)
+{
+	return json_pack("{s:o, s:o, s:s, s:o, s:o, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o}",
+	    "device_id", ctl_jstr(d->device_id),
+	    "global_device_id", ctl_jstr_or_null(d->global_device_id),
+	    "status", store_dev_status_name(d->status),
+	    "source_ip", ctl_jstr_or_null(d->source_ip),
+	    "device_type", ctl_jstr_or_null(d->device_type),
+	    "heartbeats", (json_int_t)d->heartbeats,
+	    "connects", (json_int_t)d->connects,
+	    "events", (json_int_t)d->events,
+	    "first_seen", ctl_jtime_ms(d->first_seen_ms),
+	    "last_seen", ctl_jtime_ms(d->last_seen_ms),
+	    "connected_at", ctl_jtime_ms(d->connected_at_ms),
+	    "disconnected_at", ctl_jtime_ms(d->disconnected_at_ms),
+	    "reason", ctl_jstr_or_null(d->reason));
+}
+
 static int
 print_device(const struct store_device *d, void *arg)
 {
+	struct ctl_out *o = arg;
 	char t[CT_ISO_MAX];
 
+	if (o->json) {
+		ctl_json_item(o, device_json(d));
+		return 0;
+	}
 	fmt_time(d->last_seen_ms, t);
 	printf("%-16s %-24s %-12s %-16s %10u %8u %10llu %-20s %s\n", d->device_id,
 	    d->global_device_id, store_dev_status_name(d->status),
 	    d->source_ip[0] ? d->source_ip : "-", d->heartbeats, d->connects,
 	    (unsigned long long)d->events, t, d->reason[0] ? d->reason : "-");
-	(*(int *)arg)++;
+	o->n++;
 	return 0;
 }
 
@@ -260,16 +406,20 @@ int
 ctl_cmd_devices(const struct ct_conf *conf, int argc, char **argv)
 {
 	struct store *st;
-	int n = 0, e;
+	struct ctl_out o;
+	int e;
 
-	if (no_args(argc, argv) != 0)
+	if (json_only_args(argc, argv, &o) != 0)
 		return CTL_EXIT_USAGE;
 	if ((st = open_ro(conf)) == NULL)
 		return CTL_EXIT_DOWN;
-	printf("%-16s %-24s %-12s %-16s %10s %8s %10s %-20s %s\n", "DEVICE", "GLOBAL_ID", "STATUS",
-	    "SOURCE_IP", "HEARTBEATS", "CONNECTS", "EVENTS", "LAST_SEEN", "REASON");
-	e = store_devices_iter(st, print_device, &n);
-	if (e == STORE_OK && n == 0)
+	if (o.json)
+		ctl_json_begin(&o, "devices", NULL);
+	else
+		printf("%-16s %-24s %-12s %-16s %10s %8s %10s %-20s %s\n", "DEVICE", "GLOBAL_ID",
+		    "STATUS", "SOURCE_IP", "HEARTBEATS", "CONNECTS", "EVENTS", "LAST_SEEN", "REASON");
+	e = store_devices_iter(st, print_device, &o);
+	if (e == STORE_OK && o.n == 0 && !o.json)
 		printf("(no devices)\n");
-	return done(st, e, "devices");
+	return done(st, &o, e, "devices");
 }

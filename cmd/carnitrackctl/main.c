@@ -17,10 +17,10 @@ const char *ctl_socket;
 static const struct ctl_command commands[] = {
 	{ "status",   ctl_cmd_status,   "status [--json]" },
 	{ "restart",  ctl_cmd_restart,  "restart ingest|store|cloud" },
-	{ "devices",  ctl_cmd_devices,  "devices" },
-	{ "sessions", ctl_cmd_sessions, "sessions" },
-	{ "batches",  ctl_cmd_batches,  "batches" },
-	{ "events",   ctl_cmd_events,   "events [--pending] [--limit N]" },
+	{ "devices",  ctl_cmd_devices,  "devices [--json]" },
+	{ "sessions", ctl_cmd_sessions, "sessions [--json]" },
+	{ "batches",  ctl_cmd_batches,  "batches [--json]" },
+	{ "events",   ctl_cmd_events,   "events [--pending] [--limit N] [--json]" },
 };
 
 static void
