@@ -21,6 +21,7 @@
 #include "dp401/dp401.h"
 #include "dp401/dp401_ack.h"
 #include "event/event.h"
+#include "log/log_flap.h"
 #include "worker.h"
 
 /* Unconfirmed events: at this many, scale sockets stop being read (TCP
@@ -140,6 +141,7 @@ struct ingest {
 	struct event          *flush_ev, *tick_ev, *accept_retry_ev, *flush_retry_ev;
 	bool                   flush_pending;
 	bool                   paused;         /* reading stopped: queue full */
+	struct log_flap        pause_log;      /* paused/resumed flaps under load */
 	int64_t                refused_until;  /* monotonic: store said full */
 	bool                   store_full;
 	bool                   stopping;

@@ -25,6 +25,7 @@
 #define TICK_MS            1000
 #define SHUTDOWN_WAIT_MS   3000
 #define SHUTDOWN_POLL_MS   50
+#define PAUSE_LOG_EVERY_MS 5000   /* pausing flaps every ~10 ms under load */
 
 static struct event *shutdown_ev;
 static int64_t shutdown_deadline;
@@ -175,7 +176,8 @@ static void
 maybe_resume(struct ingest *in)
 {
 	if (in->paused && in->q.n < INGEST_QUEUE_LOW && !in->stopping) {
-		log_info("%zu events unconfirmed: reading from scales again", in->q.n);
+		log_flap_set(&in->pause_log, false, ingest_mono_ms(),
+		    "%zu events unconfirmed: reading from scales again", in->q.n);
 		conn_set_paused(in, false);
 	}
 }
@@ -198,8 +200,8 @@ ingest_event(struct ingest *in, struct conn *c, struct ct_event *ev)
 	in->c.records++;
 	if (in->q.n >= INGEST_QUEUE_HIGH && !in->paused) {
 		in->c.paused_times++;
-		log_warn("%zu events not yet confirmed by store: no longer reading from scales",
-		    in->q.n);
+		log_flap_set(&in->pause_log, true, ingest_mono_ms(),
+		    "%zu events not yet confirmed by store: no longer reading from scales", in->q.n);
 		conn_set_paused(in, true);
 	}
 	ingest_schedule_flush(in);
@@ -357,6 +359,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 			ingest_schedule_flush(in);
 	}
 	maybe_resume(in);
+	log_flap_tick(&in->pause_log, now);
 }
 
 static int
@@ -387,6 +390,11 @@ ingest_configure(struct worker *w, const struct ct_conf *conf, bool first)
 			return -1;
 		}
 		in->budget_reset_ms = ingest_mono_ms();
+		in->pause_log = (struct log_flap){
+			.on_text = "no longer reading from scales", .on_level = LOG_LVL_WARN,
+			.off_text = "reading from scales", .off_level = LOG_LVL_INFO,
+			.interval_ms = PAUSE_LOG_EVERY_MS,
+		};
 		worker_set_data(w, in);
 	}
 	if (first || strcmp(conf->listen, in->listen) != 0) {
