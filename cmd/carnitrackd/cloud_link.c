@@ -82,6 +82,31 @@ cw_send(struct cw *c, const char *type, json_t *payload)
 	return rc;
 }
 
+/* Frees the client (deferred by ws_client when inside its callback),
+ * keeping its flood counters for status. */
+static void
+drop_client(struct cw *c)
+{
+	if (c->ws == NULL)
+		return;
+	c->ctrl_limited += ws_client_stats(c->ws)->ctrl_limited;
+	c->backlog_drops += ws_client_stats(c->ws)->backlog_drops;
+	ws_client_free(c->ws);
+	c->ws = NULL;
+}
+
+uint64_t
+cw_ctrl_limited(const struct cw *c)
+{
+	return c->ctrl_limited + (c->ws ? ws_client_stats(c->ws)->ctrl_limited : 0);
+}
+
+uint64_t
+cw_backlog_drops(const struct cw *c)
+{
+	return c->backlog_drops + (c->ws ? ws_client_stats(c->ws)->backlog_drops : 0);
+}
+
 /* ------------------------------------------------------------ ws callbacks */
 
 static void
@@ -146,10 +171,7 @@ connect_now(struct cw *c)
 	};
 	char err[WS_ERR_MAX] = "";
 
-	if (c->ws != NULL) {
-		ws_client_free(c->ws);
-		c->ws = NULL;
-	}
+	drop_client(c);
 	c->connects++;
 	c->link = CW_CONNECTING;
 	c->ws = ws_client_new(c->base, NULL, &o, &ws_cbs, c, err, sizeof(err));
@@ -266,10 +288,7 @@ cw_link_lost(struct cw *c, const char *why)
 	if (c->link == CW_DISABLED)
 		return;
 	snprintf(c->last_error, sizeof(c->last_error), "%s", why);
-	if (c->ws != NULL) {
-		ws_client_free(c->ws);   /* deferred by ws_client when inside its callback */
-		c->ws = NULL;
-	}
+	drop_client(c);
 	event_del(c->ev_ping);
 	event_del(c->ev_deadline);
 	c->ping_outstanding = false;
@@ -322,10 +341,7 @@ cw_link_start(struct cw *c)
 void
 cw_link_stop(struct cw *c)
 {
-	if (c->ws != NULL) {
-		ws_client_free(c->ws);
-		c->ws = NULL;
-	}
+	drop_client(c);
 	if (c->link != CW_DISABLED)
 		c->link = CW_RETRYING;
 	if (c->ev_retry) event_free(c->ev_retry);

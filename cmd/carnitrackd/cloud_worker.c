@@ -303,6 +303,8 @@ cw_status(struct worker *w, json_t *o)
 	json_object_set_new(o, "health", json_string(c->link == CW_UP || c->link == CW_DISABLED ?
 	    "ok" : "degraded"));
 	json_object_set_new(o, "messages_rate_limited", json_integer((json_int_t)c->msgs_rate_limited));
+	json_object_set_new(o, "ctrl_frames_limited", json_integer((json_int_t)cw_ctrl_limited(c)));
+	json_object_set_new(o, "dropped_not_reading", json_integer((json_int_t)cw_backlog_drops(c)));
 	json_object_set_new(o, "url", json_string(c->url));
 	if (c->link == CW_UP) {
 		ct_iso_from_ms(c->up_since_ms, since);

@@ -140,6 +140,8 @@ struct cw {
 	int64_t  rate_window_ms;
 	uint32_t rate_all, rate_ctl;
 	uint64_t msgs_rate_limited;
+	/* ws_client's own bounds, summed over the links freed (cloud_link.c). */
+	uint64_t ctrl_limited, backlog_drops;
 	int      today;                  /* day number for acked_today */
 	int64_t  started_ms;             /* monotonic */
 };
@@ -153,6 +155,8 @@ int  cw_send_text(struct cw *c, const char *text, size_t len);
 void cw_on_registered(struct cw *c);
 void cw_on_pong(struct cw *c);
 void cw_tell_link(struct cw *c, bool up);
+uint64_t cw_ctrl_limited(const struct cw *c);
+uint64_t cw_backlog_drops(const struct cw *c);
 
 /* cloud_recv.c */
 void cw_on_text(struct cw *c, const char *msg, size_t len);

@@ -11,6 +11,15 @@
  * depth > 0 only marks the client dead and the outermost entry frees it.
  * wslay is never re-entered: sends requested from inside a callback are
  * queued and flushed when control returns here.
+ *
+ * Bounds (see ws_client.h): wslay queues a pong for every ping without
+ * asking, one malloc'd message each, and its queue has no limit; a peer
+ * flooding pings faster than it reads the pongs grew it without end. So
+ * recv_cb feeds wslay one frame at a time and looks at each header first
+ * (frame_gate): past the control frame rate it stops feeding for the rest
+ * of the second. The backlog, with a per-message cost for wslay's queue, is
+ * checked after every read; a write timeout on the bufferevent catches a
+ * peer that takes nothing at all.
  */
 #include "ws/ws_client.h"
 
@@ -21,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -48,6 +58,9 @@
 #define CLOSE_WAIT_MS   2000
 #define READ_CHUNK      4096
 #define READ_HIGH       (256 * 1024)
+/* What one message queued in wslay costs beyond its payload: its struct,
+ * the queue entry, malloc's headers, and the frame header on the wire. */
+#define MSG_COST        64
 
 struct ws_client {
 	struct event_base *base;
@@ -58,7 +71,8 @@ struct ws_client {
 
 	char *url_str, *token, *edge_id, *site_id, *client_version;
 	int connect_timeout_ms;
-	size_t max_msg, max_queued;
+	size_t max_msg, max_queued, max_backlog;
+	int max_ctrl_per_s, write_stall_ms;
 	struct ws_url url;
 	char peer[WS_URL_HOST_MAX + 16];      /* "host:port" for messages */
 	SSL_CTX *ssl_ctx;
@@ -71,6 +85,7 @@ struct ws_client {
 	struct ws_upgrade_parser *up;
 	struct event *timer;                  /* connect deadline, then close deadline */
 	struct event *later;                  /* delivers on_close */
+	struct event *resume;                 /* ends a pause of reading (control rate) */
 	char key[WS_KEY_LEN + 1];
 
 	bool close_pending;                   /* on_close owed from `later` */
@@ -87,6 +102,12 @@ struct ws_client {
 
 	char *msgbuf;                         /* NUL-terminated copy for on_text */
 	size_t msgcap;
+
+	int64_t ctrl_window_ms;               /* monotonic start of the current second */
+	int ctrl_in_window;
+	bool read_paused;                     /* control rate reached: wslay gets no bytes */
+	uint64_t frame_left;                  /* bytes of the current frame not yet fed */
+	struct ws_client_stats stats;
 
 	int depth;
 	bool dead;
@@ -124,6 +145,16 @@ host_is_numeric(const char *host)
 
 static void later_cb(evutil_socket_t fd, short what, void *arg);
 static void timer_cb(evutil_socket_t fd, short what, void *arg);
+static void resume_cb(evutil_socket_t fd, short what, void *arg);
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 struct ws_client *
 ws_client_new(struct event_base *base, struct evdns_base *dns, const struct ws_client_opts *opts,
@@ -149,7 +180,9 @@ ws_client_new(struct event_base *base, struct evdns_base *dns, const struct ws_c
 	c->client_version = dup_opt(opts->client_version ? opts->client_version : CT_VERSION, &ok);
 	c->timer = evtimer_new(base, timer_cb, c);
 	c->later = event_new(base, -1, 0, later_cb, c);
-	if (!ok || c->url_str == NULL || c->timer == NULL || c->later == NULL) {
+	c->resume = evtimer_new(base, resume_cb, c);
+	if (!ok || c->url_str == NULL || c->timer == NULL || c->later == NULL ||
+	    c->resume == NULL) {
 		snprintf(err, errlen, "ws client: out of memory");
 		goto fail;
 	}
@@ -157,6 +190,11 @@ ws_client_new(struct event_base *base, struct evdns_base *dns, const struct ws_c
 	    : WS_CONNECT_TIMEOUT_MS_DEFAULT;
 	c->max_msg = opts->max_msg ? opts->max_msg : WS_MAX_MSG_DEFAULT;
 	c->max_queued = opts->max_queued ? opts->max_queued : WS_MAX_QUEUED_DEFAULT;
+	c->max_backlog = opts->max_backlog ? opts->max_backlog : c->max_queued + WS_BACKLOG_SLACK;
+	c->max_ctrl_per_s = opts->max_ctrl_per_s > 0 ? opts->max_ctrl_per_s
+	    : WS_MAX_CTRL_PER_S_DEFAULT;
+	c->write_stall_ms = opts->write_stall_ms > 0 ? opts->write_stall_ms
+	    : WS_WRITE_STALL_MS_DEFAULT;
 	snprintf(c->peer, sizeof(c->peer), "%s%s%s:%u", c->url.ipv6 ? "[" : "", c->url.host,
 	    c->url.ipv6 ? "]" : "", (unsigned)c->url.port);
 
@@ -215,9 +253,12 @@ teardown(struct ws_client *c)
 	}
 	if (c->timer != NULL)
 		evtimer_del(c->timer);
+	if (c->resume != NULL)
+		evtimer_del(c->resume);
 	free(c->up);
 	c->up = NULL;
 	c->flushing = false;
+	c->read_paused = false;
 }
 
 static void
@@ -284,22 +325,105 @@ later_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- wslay callbacks ---- */
 
+/* Starts a new second of the control frame count when the last is over. */
+static void
+ctrl_window_roll(struct ws_client *c, int64_t now)
+{
+	if (now - c->ctrl_window_ms < 1000)
+		return;
+	c->ctrl_window_ms = now;
+	c->ctrl_in_window = 0;
+}
+
+/* Stops feeding wslay until the current second is over. */
+static void
+ctrl_pause(struct ws_client *c, int64_t now)
+{
+	int64_t left = c->ctrl_window_ms + 1000 - now;
+	struct timeval tv;
+
+	if (left < 1)
+		left = 1;
+	tv.tv_sec = (time_t)(left / 1000);
+	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+	if (evtimer_add(c->resume, &tv) != 0)
+		return;       /* cannot time the pause: better unpaused than stuck */
+	c->read_paused = true;
+	c->stats.ctrl_limited++;
+	log_warn("ws %s: over %d control frames in a second; not reading until the second is over",
+	    c->peer, c->max_ctrl_per_s);
+}
+
+/* At a frame boundary: looks at the next frame's header in the input (RFC
+ * 6455 5.2) and returns its whole length (header + payload) in *len: 1 go
+ * on, 0 the header is not all here yet or a control frame is over the rate.
+ * wslay validates the frame itself; this only needs its length and kind. */
+static int
+frame_gate(struct ws_client *c, struct evbuffer *in, uint64_t *len)
+{
+	uint8_t h[14];
+	size_t have = evbuffer_get_length(in), hl = 2;
+	uint64_t plen;
+	int64_t now;
+
+	if (have < 2)
+		return 0;
+	evbuffer_copyout(in, h, have < sizeof(h) ? have : sizeof(h));
+	plen = h[1] & 0x7f;
+	if (plen == 126)
+		hl += 2;
+	else if (plen == 127)
+		hl += 8;
+	if (h[1] & 0x80)
+		hl += 4;      /* a masked server frame: wslay refuses it */
+	if (have < hl)
+		return 0;
+	if (plen == 126) {
+		plen = (uint64_t)h[2] << 8 | h[3];
+	} else if (plen == 127) {
+		plen = 0;
+		for (int i = 2; i < 10; i++)
+			plen = plen << 8 | h[i];
+	}
+	if (h[0] & 0x08) {            /* control frame: ping, pong, close */
+		now = mono_ms();
+		ctrl_window_roll(c, now);
+		if (c->ctrl_in_window >= c->max_ctrl_per_s) {
+			ctrl_pause(c, now);
+			return 0;
+		}
+		c->ctrl_in_window++;
+		c->stats.ctrl_frames++;
+	}
+	*len = plen > UINT64_MAX - hl ? UINT64_MAX : plen + hl;
+	return 1;
+}
+
+/* wslay parses whatever it was given, past any pause of ours, so it gets
+ * one frame at a time: every header passes frame_gate first, and wslay
+ * answers at most max_ctrl_per_s pings a second with a pong. */
 static ssize_t
 recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user)
 {
 	struct ws_client *c = user;
+	struct evbuffer *in;
 	int n;
 
-	if (c->dead || c->bev == NULL) {
-		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-		return -1;
-	}
-	n = evbuffer_remove(bufferevent_get_input(c->bev), buf, len);
-	if (n <= 0) {
-		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-		return -1;
-	}
+	if (c->dead || c->bev == NULL || c->read_paused)
+		goto wouldblock;
+	in = bufferevent_get_input(c->bev);
+	if (c->frame_left == 0 && frame_gate(c, in, &c->frame_left) == 0)
+		goto wouldblock;
+	if (len > c->frame_left)
+		len = (size_t)c->frame_left;
+	n = evbuffer_remove(in, buf, len);
+	if (n <= 0)
+		goto wouldblock;
+	c->frame_left -= (uint64_t)n;
 	return n;
+wouldblock:
+	wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+	return -1;
 }
 
 static ssize_t
@@ -436,11 +560,31 @@ close_reason(struct ws_client *c, char *buf, size_t len)
 	}
 }
 
+/* What the peer has not taken yet, in memory terms: bytes, plus the cost of
+ * each message in wslay's queue (an empty pong is 0 bytes to wslay). */
+static size_t
+backlog(const struct ws_client *c)
+{
+	size_t n = ws_client_queued(c);
+
+	if (c->ws != NULL)
+		n += wslay_event_get_queued_msg_count(c->ws) * MSG_COST;
+	return n;
+}
+
+static void
+drop_not_reading(struct ws_client *c, const char *how)
+{
+	c->stats.backlog_drops++;
+	finish(c, "%s does not read what we send: %s, %zu bytes queued (cap %zu)", c->peer, how,
+	    backlog(c), c->max_backlog);
+}
+
 static void
 maybe_drain(struct ws_client *c)
 {
 	if (c->send_refused && c->state == WS_STATE_OPEN &&
-	    ws_client_queued(c) <= c->max_queued / 2) {
+	    backlog(c) <= c->max_queued / 2) {
 		c->send_refused = false;
 		if (c->cbs.on_drain)
 			c->cbs.on_drain(c->arg);
@@ -466,6 +610,10 @@ pump(struct ws_client *c, bool do_read)
 			finish(c, "websocket receive from %s failed (%d)", c->peer, r);
 			return false;
 		}
+	}
+	if (backlog(c) > c->max_backlog) {
+		drop_not_reading(c, "backlog over the cap");
+		return false;
 	}
 	if (wslay_event_want_write(c->ws)) {
 		r = wslay_event_send(c->ws);
@@ -510,6 +658,7 @@ open_link(struct ws_client *c)
 		.genmask_callback = genmask_cb,
 		.on_msg_recv_callback = msg_cb,
 	};
+	struct timeval stall = { c->write_stall_ms / 1000, (c->write_stall_ms % 1000) * 1000 };
 
 	if (wslay_event_context_client_init(&c->ws, &wcb, c) != 0) {
 		c->ws = NULL;
@@ -521,6 +670,15 @@ open_link(struct ws_client *c)
 	c->up = NULL;
 	evtimer_del(c->timer);
 	bufferevent_setwatermark(c->bev, EV_WRITE, OUT_LOW, 0);
+	/* libevent times the write side only while output waits: a peer
+	 * that takes nothing for this long is not reading. */
+	if (bufferevent_set_timeouts(c->bev, NULL, &stall) != 0) {
+		finish(c, "websocket to %s: cannot arm the write timeout", c->peer);
+		return -1;
+	}
+	c->ctrl_window_ms = mono_ms();
+	c->ctrl_in_window = 0;
+	c->frame_left = 0;
 	c->state = WS_STATE_OPEN;
 	c->err[0] = '\0';
 	return 0;
@@ -676,6 +834,12 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (c->state == WS_STATE_OPEN || c->state == WS_STATE_CLOSING) {
 		char why[WS_ERR_MAX];
+		if (what & BEV_EVENT_TIMEOUT) {
+			char how[64];
+			snprintf(how, sizeof(how), "nothing written for %d ms", c->write_stall_ms);
+			drop_not_reading(c, how);
+			goto out;
+		}
 		if (!pump(c, true) && (c->dead || c->state == WS_STATE_IDLE))
 			goto out;
 		if (c->state == WS_STATE_IDLE)
@@ -805,8 +969,8 @@ ws_client_send_text(struct ws_client *c, const char *msg, size_t len)
 		errno = ENOTCONN;
 		return -1;
 	}
-	q = ws_client_queued(c);
-	if (len > c->max_queued || q + len > c->max_queued) {
+	q = backlog(c);
+	if (len > c->max_queued || q + len + MSG_COST > c->max_queued) {
 		c->send_refused = true;
 		errno = ENOBUFS;
 		return -1;
@@ -841,6 +1005,25 @@ ws_client_ping(struct ws_client *c)
 	else
 		bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 	return 0;
+}
+
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ws_client *c = arg;
+
+	c->read_paused = false;
+	if (c->state != WS_STATE_OPEN && c->state != WS_STATE_CLOSING)
+		return;
+	enter(c);
+	pump(c, true);   /* what waits in the input buffer: no new read event may come */
+	leave(c);
+}
+
+const struct ws_client_stats *
+ws_client_stats(const struct ws_client *c)
+{
+	return &c->stats;
 }
 
 size_t
@@ -904,6 +1087,8 @@ ws_client_free(struct ws_client *c)
 		event_free(c->timer);
 	if (c->later)
 		event_free(c->later);
+	if (c->resume)
+		event_free(c->resume);
 	if (c->ssl_ctx)
 		SSL_CTX_free(c->ssl_ctx);
 	if (c->own_dns)   /* after teardown: the bufferevent's lookup is cancelled */

@@ -20,6 +20,14 @@
  * from inside ws_client_new/connect/send_text/ping/close/free: they only queue
  * work and report failure by return value.
  *
+ * Bounds against a hostile peer: wslay answers every ping with a pong by
+ * itself, so control frames (ping, pong, close) are read at most
+ * max_ctrl_per_s a second: past that the client stops reading until the
+ * second is over (the peer's bytes wait in its own socket). A peer that does
+ * not read what is written to it is dropped when the backlog (bytes queued,
+ * with a per-frame cost for what wslay queues, pongs included) passes
+ * max_backlog, or when nothing could be written for write_stall_ms.
+ *
  * Secrets: the token is sent in "Authorization: Bearer" and never logged nor
  * copied into an error message.
  */
@@ -36,6 +44,9 @@ struct ws_client;
 #define WS_CONNECT_TIMEOUT_MS_DEFAULT 10000
 #define WS_MAX_MSG_DEFAULT            (1024 * 1024)
 #define WS_MAX_QUEUED_DEFAULT         (8 * 1024 * 1024)
+#define WS_MAX_CTRL_PER_S_DEFAULT     50
+#define WS_BACKLOG_SLACK              (256 * 1024)  /* max_backlog default: max_queued + this */
+#define WS_WRITE_STALL_MS_DEFAULT     60000
 #define WS_ERR_MAX                    256
 
 struct ws_client_opts {
@@ -50,8 +61,15 @@ struct ws_client_opts {
 	int connect_timeout_ms;     /* DNS+TCP+TLS+upgrade; <= 0: default 10 s */
 	size_t max_msg;             /* largest message accepted from the peer; a bigger
 	                               one closes the link with 1009; 0: 1 MiB */
-	size_t max_queued;          /* ws_client_send_text refuses when ws_client_queued()
-	                               would exceed this; 0: 8 MiB */
+	size_t max_queued;          /* ws_client_send_text refuses when the backlog (bytes
+	                               queued plus 64 per message still in wslay) would
+	                               exceed this; 0: 8 MiB */
+	int max_ctrl_per_s;         /* control frames read per second before reading
+	                               pauses until the second is over; <= 0: 50 */
+	size_t max_backlog;         /* the peer is dropped when the backlog passes this;
+	                               0: max_queued + 256 KiB */
+	int write_stall_ms;         /* ... or when no byte could be written for this
+	                               long while some wait; <= 0: 60 s */
 };
 /* All strings are copied by ws_client_new(). */
 
@@ -100,6 +118,14 @@ int ws_client_ping(struct ws_client *c);
 
 /* Bytes accepted by send_text/ping and not yet handed to the kernel. */
 size_t ws_client_queued(const struct ws_client *c);
+
+/* Counters over the client's life (all its connections), for status. */
+struct ws_client_stats {
+	uint64_t ctrl_frames;       /* control frames received */
+	uint64_t ctrl_limited;      /* times reading paused for the control frame rate */
+	uint64_t backlog_drops;     /* links dropped because the peer did not read */
+};
+const struct ws_client_stats *ws_client_stats(const struct ws_client *c);
 
 /* Starts a clean close (close frame with code and reason, then waits up to
  * 2 s for the peer's close). Before OPEN it simply aborts the attempt. In

@@ -566,7 +566,8 @@ START_TEST(test_send_queue_bound_and_drain)
 {
 	char msg[60];
 
-	client("ws://127.0.0.1:%d/", 0, 100, 2000);
+	/* 60 bytes + 64 for the message: the second does not fit 150. */
+	client("ws://127.0.0.1:%d/", 0, 150, 2000);
 	ck_assert_int_eq(ws_client_connect(cli.c), 0);
 	ck_assert(run_until(is_open));
 	memset(msg, 'm', sizeof(msg));
@@ -863,6 +864,119 @@ START_TEST(test_reconnect_inside_on_close)
 }
 END_TEST
 
+/* ---- bounds against a hostile peer (issue 18) ---- */
+
+static void
+open_client_opts(struct ws_client_opts *o)
+{
+	char url[64];
+
+	snprintf(url, sizeof(url), "ws://127.0.0.1:%d/", srv.port);
+	o->url = url;
+	o->connect_timeout_ms = 2000;
+	cli.c = ws_client_new(base, NULL, o, &cbs, NULL, err, sizeof(err));
+	ck_assert_msg(cli.c != NULL, "%s", err);
+	ck_assert_int_eq(ws_client_connect(cli.c), 0);
+	ck_assert_msg(run_until(is_open), "not open: %s", ws_client_last_error(cli.c));
+}
+
+static void
+run_for_ms(int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+}
+
+/* Server pings with a payload of n bytes (n < 126), count times. */
+static void
+srv_pings(int count, size_t n)
+{
+	struct evbuffer *b = evbuffer_new();
+	uint8_t f[2 + 125] = { 0x89, (uint8_t)n };
+
+	ck_assert_ptr_nonnull(b);
+	memset(f + 2, 'p', n);
+	for (int i = 0; i < count; i++)
+		evbuffer_add(b, f, 2 + n);
+	ck_assert_int_eq(bufferevent_write_buffer(srv.bev, b), 0);
+	evbuffer_free(b);
+}
+
+/* wslay queues a pong for every ping by itself: 2000 pings at once are
+ * answered at the control frame rate (10 a second here), not all at once,
+ * and the link stays open. */
+START_TEST(test_ping_flood_answered_at_the_control_rate)
+{
+	struct ws_client_opts o = { .max_ctrl_per_s = 10 };
+
+	open_client_opts(&o);
+	srv_pings(2000, 0);
+	run_for_ms(400);
+	ck_assert_int_ge(srv.ntotal, 5);
+	ck_assert_int_le(srv.ntotal, 10);
+	ck_assert_uint_eq(ws_client_stats(cli.c)->ctrl_limited, 1);
+	run_for_ms(1000);
+	ck_assert_int_le(srv.ntotal, 20);
+	ck_assert_uint_eq(ws_client_stats(cli.c)->ctrl_limited, 2);
+	ck_assert_int_eq(ws_client_state(cli.c), WS_STATE_OPEN);
+	ck_assert_int_eq(cli.closed, 0);
+}
+END_TEST
+
+/* A peer that floods pings and never reads its pongs: once the kernel's
+ * buffers are full the pongs pile up here, and the link is dropped when
+ * they pass the backlog cap instead of growing without end. */
+START_TEST(test_peer_not_reading_dropped_at_backlog_cap)
+{
+	struct ws_client_opts o = { .max_ctrl_per_s = 1000000, .max_queued = 64 * 1024,
+	    .max_backlog = 128 * 1024 };
+	int small = 4096;
+
+	srv.echo = false;
+	open_client_opts(&o);
+	bufferevent_disable(srv.bev, EV_READ);
+	setsockopt(bufferevent_getfd(srv.bev), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	for (int i = 0; i < 40 && cli.closed == 0; i++) {
+		if (srv.bev != NULL &&
+		    evbuffer_get_length(bufferevent_get_output(srv.bev)) < 1024 * 1024)
+			srv_pings(8192, 125);
+		run_for_ms(50);
+	}
+	ck_assert_msg(cli.closed == 1, "still open, %zu bytes queued", ws_client_queued(cli.c));
+	ck_assert_msg(strstr(cli.reason, "does not read what we send: backlog over the cap"),
+	    "%s", cli.reason);
+	ck_assert_uint_eq(ws_client_stats(cli.c)->backlog_drops, 1);
+}
+END_TEST
+
+/* A peer that takes nothing at all while we have data for it: dropped after
+ * write_stall_ms without a byte written, the send queue having filled. */
+START_TEST(test_peer_taking_nothing_dropped_after_write_stall)
+{
+	struct ws_client_opts o = { .write_stall_ms = 300 };
+	static char msg[65536];
+	int refused = 0;
+
+	srv.echo = false;
+	open_client_opts(&o);
+	bufferevent_disable(srv.bev, EV_READ);
+	memset(msg, 'x', sizeof(msg));
+	for (int i = 0; i < 200 && cli.closed == 0; i++) {
+		while (cli.closed == 0 && ws_client_send_text(cli.c, msg, sizeof(msg)) == 0)
+			;
+		if (cli.closed == 0 && errno == ENOBUFS)
+			refused++;
+		run_for_ms(20);
+	}
+	ck_assert_int_gt(refused, 0);
+	ck_assert_msg(cli.closed == 1, "still open");
+	ck_assert_msg(strstr(cli.reason, "does not read what we send: nothing written for 300 ms"),
+	    "%s", cli.reason);
+}
+END_TEST
+
 START_TEST(test_new_rejects_bad_url_and_pin)
 {
 	struct ws_client_opts o = { .url = "http://x/" };
@@ -896,6 +1010,9 @@ suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown_);
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_request_carries_identity_headers);
+	tcase_add_test(tc, test_ping_flood_answered_at_the_control_rate);
+	tcase_add_test(tc, test_peer_not_reading_dropped_at_backlog_cap);
+	tcase_add_test(tc, test_peer_taking_nothing_dropped_after_write_stall);
 	tcase_add_test(tc, test_text_echo_then_local_close);
 	tcase_add_test(tc, test_send_from_on_open);
 	tcase_add_test(tc, test_frame_in_same_read_as_101);
