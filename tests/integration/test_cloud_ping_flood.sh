@@ -19,7 +19,7 @@ set -euo pipefail
 FLOOD_S=${PING_FLOOD_S:-3}
 AFTER_S=${PING_AFTER_S:-2}
 LIMIT_KB=$((16 * 1024))
-case "$B" in *asan*) LIMIT_KB=$((256 * 1024)) ;; esac   # ASan's shadow and quarantine
+case "$B" in *asan*) LIMIT_KB=$((64 * 1024)) ;; esac   # ASan: shadow memory, quarantine
 
 cloud_conf
 ct_start
