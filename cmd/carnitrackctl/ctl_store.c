@@ -334,8 +334,8 @@ ctl_cmd_events(const struct ct_conf *conf, int argc, char **argv)
 		case 'n':
 			limit = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || limit < 0 || limit > 1000000) {
-				fprintf(stderr, "carnitrackctl: --limit wants 0..1000000 (0 = all), not '%s'\n",
-				    optarg);
+				fprintf(stderr, "carnitrackctl: --limit wants 0..1000000 (0 = all),"
+				    " not '%s'\n", optarg);
 				return CTL_EXIT_USAGE;
 			}
 			break;
@@ -352,7 +352,8 @@ ctl_cmd_events(const struct ct_conf *conf, int argc, char **argv)
 		return CTL_EXIT_DOWN;
 	if (o.json)
 		ctl_json_begin(&o, "events", json_pack("{s:b, s:I, s:s}", "pending_only", pending,
-		    "limit", (json_int_t)limit, "order", pending ? "oldest_first" : "newest_first"));
+		    "limit", (json_int_t)limit,
+		    "order", pending ? "oldest_first" : "newest_first"));
 	else
 		printf("%10s %-36s %-16s %-5s %9s %-20s %-36s %s\n", "SEQ", "LOCAL_EVENT_ID",
 		    "DEVICE", "PLU", "NET_G", "SCALE_TIME", "SESSION/BATCH", "SYNC");
@@ -416,8 +417,9 @@ ctl_cmd_devices(const struct ct_conf *conf, int argc, char **argv)
 	if (o.json)
 		ctl_json_begin(&o, "devices", NULL);
 	else
-		printf("%-16s %-24s %-12s %-16s %10s %8s %10s %-20s %s\n", "DEVICE", "GLOBAL_ID",
-		    "STATUS", "SOURCE_IP", "HEARTBEATS", "CONNECTS", "EVENTS", "LAST_SEEN", "REASON");
+		printf("%-16s %-24s %-12s %-16s %10s %8s %10s %-20s %s\n", "DEVICE",
+		    "GLOBAL_ID", "STATUS", "SOURCE_IP", "HEARTBEATS", "CONNECTS", "EVENTS",
+		    "LAST_SEEN", "REASON");
 	e = store_devices_iter(st, print_device, &o);
 	if (e == STORE_OK && o.n == 0 && !o.json)
 		printf("(no devices)\n");

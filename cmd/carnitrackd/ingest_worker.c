@@ -200,8 +200,8 @@ ingest_event(struct ingest *in, struct conn *c, struct ct_event *ev)
 	in->c.records++;
 	if (in->q.n >= INGEST_QUEUE_HIGH && !in->paused) {
 		in->c.paused_times++;
-		log_flap_set(&in->pause_log, true, ingest_mono_ms(),
-		    "%zu events not yet confirmed by store: no longer reading from scales", in->q.n);
+		log_flap_set(&in->pause_log, true, ingest_mono_ms(), "%zu events not yet confirmed"
+		    " by store: no longer reading from scales", in->q.n);
 		conn_set_paused(in, true);
 	}
 	ingest_schedule_flush(in);

@@ -11,9 +11,11 @@ J=$T/out.json
 
 # one_doc FILE: exactly one JSON document, every key snake_case.
 one_doc() {
-	[ "$(jq -s length "$1")" = 1 ] || fail "$1: not exactly one JSON document: $(head -c 300 "$1")"
+	[ "$(jq -s length "$1")" = 1 ] ||
+		fail "$1: not exactly one JSON document: $(head -c 300 "$1")"
 	jq -e '[paths | .[-1] | strings] | all(test("^[a-z][a-z0-9_]*$"))' "$1" >/dev/null ||
-		fail "$1: a key is not snake_case: $(jq -c '[paths | .[-1] | strings] | unique' "$1")"
+		fail "$1: a key is not snake_case:" \
+		    "$(jq -c '[paths | .[-1] | strings] | unique' "$1")"
 }
 jqe() {   # jqe FILTER WHAT: the filter holds on $J
 	jq -e "$1" "$J" >/dev/null || fail "$2: $(head -c 600 "$J")"
@@ -87,7 +89,7 @@ ct events --json --limit 0 >"$J"; one_doc "$J"
 jqe '.events | length == 600' "events --limit 0: all 600"
 jqe '[.events[].seq] as $s | $s == ($s | sort | reverse) and ($s | unique | length) == 600' \
     "events: newest first across chunks, no repeats"
-jqe '.events[0].product | test("[ÇĞİÖŞÜçğıöşü]")' "events: Turkish product name as UTF-8"
+jqe '.events[0].product | test("[ÇĞİÖŞÜçğıöşü]")' "events: Turkish product name"
 $PY - "$J" <<'PY' || fail "python could not read the Turkish text back"
 import json, sys
 d = json.load(open(sys.argv[1], encoding="utf-8"))

@@ -22,8 +22,11 @@ echo "ingest paused its reads $pauses times in $((SECONDS - start)) s"
 # loaded one must (the bound below only means something with flapping).
 [ "$pauses" -ge 3 ] || fail "only $pauses pauses: the flood did not make ingest flap"
 
-pause_lines() { grep -E "ingest: .*(no longer reading from scales|reading from scales again|changes in the last)" "$T/daemon.log" || true; }
-settled() { pause_lines | tail -n 1 | grep -qE "reading from scales again$|now: reading from scales$"; }
+PAUSE_RE="ingest: .*(no longer reading from scales|reading from scales again|changes in the last)"
+pause_lines() { grep -E "$PAUSE_RE" "$T/daemon.log" || true; }
+settled() {
+	pause_lines | tail -n 1 | grep -qE "reading from scales again$|now: reading from scales$"
+}
 wait_for 8 "the last pause line says ingest reads again" settled
 pause_lines > "$T/pause.log"
 cat "$T/pause.log"
