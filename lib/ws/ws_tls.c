@@ -159,9 +159,8 @@ ws_tls_spki_sha256(X509 *cert, unsigned char out[WS_PIN_LEN])
 }
 
 int
-ws_tls_check_pin(SSL *ssl, const unsigned char pin[WS_PIN_LEN], char *err, size_t errlen)
+ws_tls_check_pin_cert(X509 *cert, const unsigned char pin[WS_PIN_LEN], char *err, size_t errlen)
 {
-	X509 *cert = SSL_get1_peer_certificate(ssl);
 	unsigned char got[WS_PIN_LEN];
 	char b64[64];
 
@@ -170,16 +169,24 @@ ws_tls_check_pin(SSL *ssl, const unsigned char pin[WS_PIN_LEN], char *err, size_
 		return -1;
 	}
 	if (ws_tls_spki_sha256(cert, got) != 0) {
-		X509_free(cert);
 		snprintf(err, errlen, "pin check: cannot hash the server's public key");
 		return -1;
 	}
-	X509_free(cert);
 	if (CRYPTO_memcmp(got, pin, WS_PIN_LEN) == 0)
 		return 0;
 	EVP_EncodeBlock((unsigned char *)b64, got, WS_PIN_LEN);
 	snprintf(err, errlen, "pin mismatch: server key is sha256//%s", b64);
 	return -1;
+}
+
+int
+ws_tls_check_pin(SSL *ssl, const unsigned char pin[WS_PIN_LEN], char *err, size_t errlen)
+{
+	X509 *cert = SSL_get1_peer_certificate(ssl);
+	int rc = ws_tls_check_pin_cert(cert, pin, err, errlen);
+
+	X509_free(cert);
+	return rc;
 }
 
 void

@@ -30,6 +30,11 @@ int ws_tls_spki_sha256(X509 *cert, unsigned char out[WS_PIN_LEN]);
  * "pin mismatch: server key sha256//<base64>" (the server's value helps the
  * operator fix a wrong pin; it is public, not a secret). */
 int ws_tls_check_pin(SSL *ssl, const unsigned char pin[WS_PIN_LEN], char *err, size_t errlen);
+/* The same check on a certificate in hand (cert NULL: "sent no certificate"),
+ * for a client that checks the pin inside the handshake's verify callback
+ * because its HTTP library sends the request as soon as TLS is up (lib/http). */
+int ws_tls_check_pin_cert(X509 *cert, const unsigned char pin[WS_PIN_LEN], char *err,
+    size_t errlen);
 
 /* Why a handshake failed, from the verify result, then the OpenSSL error
  * (ssl_err: as from bufferevent_get_openssl_error, 0 if none), then errno

@@ -1,6 +1,9 @@
 /*
  * URL parsing for the cloud link. Deliberately strict: a typo in edge.conf
  * should fail at startup with the reason, not as an odd DNS error later.
+ * One parser for both transports: ws:// and wss:// for the WebSocket link,
+ * http:// and https:// for the REST client (lib/http); same host, port and
+ * path rules.
  */
 #include "ws/ws_url.h"
 
@@ -26,22 +29,24 @@ host_char_ok(char ch)
 	return isalnum((unsigned char)ch) || ch == '-' || ch == '.' || ch == '_';
 }
 
-int
-ws_url_parse(const char *s, struct ws_url *out, char *err, size_t errlen)
+static int
+parse(const char *s, bool http, struct ws_url *out, char *err, size_t errlen)
 {
 	const char *p, *host, *host_end, *port_str = NULL, *path;
+	const char *plain = http ? "http://" : "ws://", *secure = http ? "https://" : "wss://";
 	size_t hlen;
 
 	memset(out, 0, sizeof(*out));
 	if (s == NULL || *s == '\0')
 		return fail(err, errlen, "", "empty");
-	if (strncasecmp(s, "ws://", 5) == 0) {
-		p = s + 5;
-	} else if (strncasecmp(s, "wss://", 6) == 0) {
+	if (strncasecmp(s, plain, strlen(plain)) == 0) {
+		p = s + strlen(plain);
+	} else if (strncasecmp(s, secure, strlen(secure)) == 0) {
 		out->tls = true;
-		p = s + 6;
+		p = s + strlen(secure);
 	} else {
-		return fail(err, errlen, s, "scheme must be ws:// or wss://");
+		return fail(err, errlen, s, http ? "scheme must be http:// or https://" :
+		    "scheme must be ws:// or wss://");
 	}
 	out->port = out->tls ? 443 : 80;
 
@@ -99,10 +104,12 @@ ws_url_parse(const char *s, struct ws_url *out, char *err, size_t errlen)
 		return fail(err, errlen, s, "unexpected character after host/port");
 
 	path = p;
-	/* The fragment is never sent to the server (RFC 6455 3: not allowed). */
+	/* The fragment is never sent to the server (RFC 6455 3: not allowed;
+	 * in an HTTP base URL it would be a typo). */
 	size_t plen = strcspn(path, "#");
 	if (path[plen] == '#')
-		return fail(err, errlen, s, "fragment (#...) is not allowed in a WebSocket URL");
+		return fail(err, errlen, s, http ? "fragment (#...) is not allowed in a cloud URL" :
+		    "fragment (#...) is not allowed in a WebSocket URL");
 	if (plen == 0) {
 		strcpy(out->path, "/");
 	} else {
@@ -122,4 +129,16 @@ ws_url_parse(const char *s, struct ws_url *out, char *err, size_t errlen)
 		snprintf(out->host_header, sizeof(out->host_header), "%s%s%s:%u", lb, out->host,
 		    rb, (unsigned)out->port);
 	return 0;
+}
+
+int
+ws_url_parse(const char *s, struct ws_url *out, char *err, size_t errlen)
+{
+	return parse(s, false, out, err, errlen);
+}
+
+int
+ws_url_parse_http(const char *s, struct ws_url *out, char *err, size_t errlen)
+{
+	return parse(s, true, out, err, errlen);
 }

@@ -1,6 +1,7 @@
 /*
- * ws:// and wss:// URL parsing: defaults, IPv6 literals, and the errors an
- * operator sees for a mistyped cloud.url.
+ * ws:// and wss:// URL parsing (and its http:// / https:// twin for lib/http):
+ * defaults, IPv6 literals, and the errors an operator sees for a mistyped
+ * cloud.url.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -127,6 +128,26 @@ START_TEST(test_error_quotes_url_truncated)
 }
 END_TEST
 
+/* The same parser serves the REST client's http:// and https:// URLs. */
+START_TEST(test_http_variant)
+{
+	ck_assert_int_eq(ws_url_parse_http("https://api.carnitrack.com/api/v1", &u, err,
+	    sizeof(err)), 0);
+	ck_assert(u.tls);
+	ck_assert_uint_eq(u.port, 443);
+	ck_assert_str_eq(u.path, "/api/v1");
+	ck_assert_int_eq(ws_url_parse_http("HTTP://[::1]:4000/api/v1/edge/", &u, err,
+	    sizeof(err)), 0);
+	ck_assert(!u.tls);
+	ck_assert_str_eq(u.host_header, "[::1]:4000");
+	ck_assert_int_eq(ws_url_parse_http("wss://x/", &u, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "scheme must be http:// or https://"));
+	ck_assert_int_eq(ws_url_parse_http("http://x/#f", &u, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "not allowed in a cloud URL"));
+	ck_assert_int_eq(ws_url_parse("https://x/", &u, err, sizeof(err)), -1);
+}
+END_TEST
+
 START_TEST(test_host_too_long)
 {
 	char big[400] = "ws://";
@@ -172,6 +193,7 @@ suite(void)
 	tcase_add_test(tc, test_garbage_after_ipv6);
 	tcase_add_test(tc, test_error_quotes_url_truncated);
 	tcase_add_test(tc, test_host_too_long);
+	tcase_add_test(tc, test_http_variant);
 	suite_add_tcase(s, tc);
 	return s;
 }
