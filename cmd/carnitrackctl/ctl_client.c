@@ -235,6 +235,9 @@ print_summary(json_t *r)
 		    json_number_value(json_object_get(st, "map_use_pct")),
 		    iget(st, "map_size") / (1024 * 1024),
 		    json_number_value(json_object_get(st, "last_commit_ms")), iget(st, "events"));
+		if (iget(st, "quarantined") > 0)
+			printf("  quarantined lines %lld (not records; kept, not sent: carnitrackctl"
+			    " events --invalid)\n", iget(st, "quarantined"));
 		if (json_is_string(json_object_get(st, "error")))
 			printf("  error: %s\n", sget(st, "error", ""));
 	}

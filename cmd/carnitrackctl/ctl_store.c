@@ -1,5 +1,5 @@
 /*
- * carnitrackctl sessions | batches | events | devices: read the LMDB store
+ * carnitrackctl sessions | batches | events [--invalid] | devices: read the LMDB store
  * directly, read-only (MDB_RDONLY: works while the daemon's store worker
  * writes), and print one table each, or with --json one JSON document
  * (ctl_json.c). Short read transactions; nothing here can change the store.
@@ -215,9 +215,10 @@ static json_t *
 event_json(const struct ct_event *ev, const struct store_sync *sy)
 {
 	char t[CT_ISO_MAX];
+	json_t *o;
 
 	ct_iso_from_sec(ev->scale_ts, t);
-	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I,"
+	o = json_pack("{s:I, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I,"
 	    " s:b, s:o, s:o, s:s, s:I, s:o, s:o, s:o}",
 	    "seq", (json_int_t)ev->seq,
 	    "local_event_id", ctl_juuid(ev->local_id),
@@ -241,6 +242,15 @@ event_json(const struct ct_event *ev, const struct store_sync *sy)
 	    "sync_updated_at", ctl_jtime_ms(sy->updated_at_ms),
 	    "cloud_event_id", ctl_jstr_or_null(sy->cloud_event_id),
 	    "sync_reason", ctl_jstr_or_null(sy->reason));
+	/* the scale's clock was off: scale_time is the edge's receive time */
+	if (o != NULL && (ev->edge_flags & CT_EVF_SCALE_TS_INVALID)) {
+		char raw[2 * CT_TS_RAW_MAX + 2];
+
+		snprintf(raw, sizeof(raw), "%s %s", ev->scale_time_raw, ev->scale_date_raw);
+		json_object_set_new(o, "scale_time_invalid", json_true());
+		json_object_set_new(o, "scale_time_raw", ctl_jstr(raw));
+	}
+	return o;
 }
 
 static int
@@ -266,10 +276,14 @@ print_event(const struct ct_event *ev, const struct store_sync *sy, void *arg)
 	else
 		snprintf(tag, sizeof(tag), "-");
 	ct_iso_from_sec(ev->scale_ts, t);
-	printf("%10llu %-36s %-16s %-5s %9lld %-20s %-36s %s%s%s\n",
+	printf("%10llu %-36s %-16s %-5s %9lld %-20s %-36s %s%s%s",
 	    (unsigned long long)ev->seq, id, ev->device_id, ev->plu[0] ? ev->plu : "-",
 	    (long long)ev->net_g, t, tag, store_sync_name(sy->status),
 	    sy->status == SYNC_REJECTED ? ": " : "", sy->status == SYNC_REJECTED ? sy->reason : "");
+	/* the time shown is the edge's: say what the scale said */
+	if (ev->edge_flags & CT_EVF_SCALE_TS_INVALID)
+		printf("  (invalid scale time \"%s %s\")", ev->scale_time_raw, ev->scale_date_raw);
+	printf("\n");
 	return 0;
 }
 
@@ -303,18 +317,103 @@ list_events(struct store *st, struct ctl_out *out, bool pending, long limit, lon
 	}
 }
 
-#define EVENTS_USAGE "usage: carnitrackctl events [--pending] [--limit N] [--json]\n"
+#define EVENTS_USAGE "usage: carnitrackctl events [--pending | --invalid] [--limit N] [--json]\n"
+
+/* ---- events --invalid: quarantined lines ---- */
+
+/* The kept bytes as one line: printable ASCII as is, the rest \xNN. */
+static void
+print_raw(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
+			putchar(p[i]);
+		else
+			printf("\\x%02x", p[i]);
+	}
+}
+
+static json_t *
+quarantined_json(const struct ct_event *ev)
+{
+	char raw[4 * CT_RAW_MAX + 1];
+	size_t o = 0;
+
+	/* the bytes as text: Windows-1254 is not UTF-8, so \xNN as printed */
+	for (size_t i = 0; i < ev->raw_len && o + 5 < sizeof(raw); i++) {
+		uint8_t c = ev->raw[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			raw[o++] = (char)c;
+		else
+			o += (size_t)snprintf(raw + o, sizeof(raw) - o, "\\x%02x", c);
+	}
+	raw[o] = '\0';
+	return json_pack("{s:o, s:o, s:o, s:o, s:I, s:o, s:s, s:b}",
+	    "local_event_id", ctl_juuid(ev->local_id),
+	    "device_id", ctl_jstr(ev->device_id),
+	    "source_ip", ctl_jstr_or_null(ev->source_ip),
+	    "received_at", ctl_jtime_ms(ev->received_at_ms),
+	    "line_bytes", (json_int_t)ev->line_len,
+	    "reason", ctl_jstr(ev->reason),
+	    "raw", raw,
+	    "raw_cut", ev->raw_len < ev->line_len);
+}
+
+static int
+print_quarantined(const struct ct_event *ev, const struct store_sync *sy, void *arg)
+{
+	struct ev_list *l = arg;
+	char t[CT_ISO_MAX];
+
+	(void)sy;
+	l->n++;
+	if (l->out->json) {
+		ctl_json_item(l->out, quarantined_json(ev));
+		return 0;
+	}
+	ct_iso_from_ms(ev->received_at_ms, t);
+	printf("%-24s %-16s %-15s %6u  %s\n    ", t, ev->device_id,
+	    ev->source_ip[0] ? ev->source_ip : "-", ev->line_len, ev->reason);
+	print_raw(ev->raw, ev->raw_len);
+	printf("%s\n", ev->raw_len < ev->line_len ? " ..." : "");
+	return 0;
+}
+
+static int
+list_quarantined(struct store *st, struct ctl_out *out, long limit, long *total)
+{
+	struct store_qpos pos;
+	int e;
+
+	memset(&pos, 0, sizeof(pos));
+	*total = 0;
+	for (;;) {
+		struct ev_list l = { out, 0, 0 };
+		unsigned want = EVENTS_CHUNK;
+
+		if (limit > 0 && limit - *total < (long)want)
+			want = (unsigned)(limit - *total);
+		if (want == 0)
+			return STORE_OK;
+		if ((e = store_quarantine_iter(st, &pos, want, print_quarantined, &l)) != STORE_OK)
+			return e;
+		*total += l.n;
+		if ((unsigned)l.n < want)
+			return STORE_OK;
+	}
+}
 
 int
 ctl_cmd_events(const struct ct_conf *conf, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "pending", no_argument, NULL, 'p' },
+		{ "invalid", no_argument, NULL, 'i' },
 		{ "limit", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool pending = false;
+	bool pending = false, invalid = false;
 	long limit = 20, n = 0;
 	char *end;
 	struct store *st;
@@ -323,10 +422,13 @@ ctl_cmd_events(const struct ct_conf *conf, int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "pn:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "pin:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
 			pending = true;
+			break;
+		case 'i':
+			invalid = true;
 			break;
 		case 'j':
 			o.json = true;
@@ -344,12 +446,24 @@ ctl_cmd_events(const struct ct_conf *conf, int argc, char **argv)
 			return CTL_EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
+	if (optind < argc || (pending && invalid)) {
 		fprintf(stderr, EVENTS_USAGE);
 		return CTL_EXIT_USAGE;
 	}
 	if ((st = open_ro(conf)) == NULL)
 		return CTL_EXIT_DOWN;
+	if (invalid) {
+		if (o.json)
+			ctl_json_begin(&o, "quarantined", json_pack("{s:I, s:s}", "limit",
+			    (json_int_t)limit, "order", "newest_first"));
+		else
+			printf("%-24s %-16s %-15s %6s  %s\n", "RECEIVED", "DEVICE", "SOURCE_IP",
+			    "BYTES", "REASON (then the bytes kept)");
+		e = list_quarantined(st, &o, limit, &n);
+		if (e == STORE_OK && n == 0 && !o.json)
+			printf("(no quarantined lines)\n");
+		return done(st, &o, e, "events --invalid");
+	}
 	if (o.json)
 		ctl_json_begin(&o, "events", json_pack("{s:b, s:I, s:s}", "pending_only", pending,
 		    "limit", (json_int_t)limit,

@@ -20,7 +20,7 @@ static const struct ctl_command commands[] = {
 	{ "devices",  ctl_cmd_devices,  "devices [--json]" },
 	{ "sessions", ctl_cmd_sessions, "sessions [--json]" },
 	{ "batches",  ctl_cmd_batches,  "batches [--json]" },
-	{ "events",   ctl_cmd_events,   "events [--pending] [--limit N] [--json]" },
+	{ "events",   ctl_cmd_events,   "events [--pending | --invalid] [--limit N] [--json]" },
 };
 
 static void

@@ -121,6 +121,7 @@ struct ingest_counters {
 	uint64_t accepted, refused_allow, refused_full, refused_per_ip;
 	uint64_t closed_idle, superseded, duplicates;
 	uint64_t records, rejected_lines, overflow_lines, garbage_bytes;
+	uint64_t quarantined, invalid_times, split_lines, discarded_bytes, inner_heartbeats;
 	uint64_t heartbeats, registrations, ack_requests, oks_sent;
 	uint64_t confirmations_skipped;
 	uint64_t events_sent, events_resent, events_stored, events_refused, frames_sent;

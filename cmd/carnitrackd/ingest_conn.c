@@ -184,6 +184,39 @@ identify(struct conn *c)
 
 /* ---- parsed packets ---- */
 
+/* The edge's side of a kept line: id, scale, address, time of arrival. */
+static int
+stamp(struct conn *c, struct ct_event *ev)
+{
+	if (ct_uuid_new(ev->local_id) != 0) {
+		log_err("scale %s: no random bytes for an event id; closing so the scale keeps"
+		    " its data", c->device_id);
+		conn_close(c, "internal error", true);
+		return -1;
+	}
+	snprintf(ev->device_id, sizeof(ev->device_id), "%s", c->device_id);
+	snprintf(ev->source_ip, sizeof(ev->source_ip), "%s", c->ip);
+	ev->received_at_ms = ct_now_ms();
+	return 0;
+}
+
+/* A few log lines per connection and minute, then silence. */
+static bool
+may_log(struct conn *c)
+{
+	struct conn_ext *x = ext(c);
+
+	if (x->reject_budget <= 0)
+		return false;
+	if (--x->reject_budget == 0) {
+		log_warn("scale %s (%s): more lines quarantined or kept with a bad time; not"
+		    " logging them for a minute", c->id_kind != ID_NONE ? c->device_id : "?",
+		    c->addr);
+		return false;
+	}
+	return true;
+}
+
 static void
 on_record(struct conn *c, const struct dp401_item *it)
 {
@@ -202,15 +235,17 @@ on_record(struct conn *c, const struct dp401_item *it)
 		return;
 	}
 	ev = *it->ev;
-	if (ct_uuid_new(ev.local_id) != 0) {
-		log_err("scale %s: no random bytes for an event id; closing so the scale keeps"
-		    " its data", c->device_id);
-		conn_close(c, "internal error", true);
+	if (stamp(c, &ev) != 0)
 		return;
+	if (ev.edge_flags & CT_EVF_SCALE_TS_INVALID) {
+		/* A bad clock, not a bad weighing: kept, timed by the edge. */
+		ev.scale_ts = ev.received_at_ms / 1000;
+		in->c.invalid_times++;
+		if (may_log(c))
+			log_warn("scale %s (%s): record with an impossible time \"%s %s\" kept with"
+			    " the edge's receive time (PLU %s, net %lld)", c->device_id, c->addr,
+			    ev.scale_time_raw, ev.scale_date_raw, ev.plu, (long long)ev.net_raw);
 	}
-	snprintf(ev.device_id, sizeof(ev.device_id), "%s", c->device_id);
-	snprintf(ev.source_ip, sizeof(ev.source_ip), "%s", c->ip);
-	ev.received_at_ms = ct_now_ms();
 	c->last = ev;
 	c->have_last = true;
 	c->ok_since_last = false;
@@ -220,29 +255,41 @@ on_record(struct conn *c, const struct dp401_item *it)
 	ingest_event(in, c, &ev);
 }
 
+/*
+ * A record-shaped line that does not decode. The scale deletes what it is
+ * told OK for, so it is kept (quarantined: stored, never sent to the cloud)
+ * and counted in the OK ledger like a record.
+ */
 static void
 on_rejected(struct conn *c, const struct dp401_item *it)
 {
-	struct conn_ext *x = ext(c);
+	struct ingest *in = c->in;
+	struct ct_event ev;
+	size_t n = it->line_len < CT_RAW_MAX ? it->line_len : CT_RAW_MAX;
 	char shown[96];
-	size_t n = 0;
+	size_t k = 0;
 
+	identify(c);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = CT_EV_QUARANTINED;
+	if (stamp(c, &ev) != 0)
+		return;
+	memcpy(ev.raw, it->line, n);
+	ev.raw_len = (uint16_t)n;
+	ev.line_len = it->line_len > UINT32_MAX ? UINT32_MAX : (uint32_t)it->line_len;
+	snprintf(ev.reason, sizeof(ev.reason), "%s%s", it->reason,
+	    n < it->line_len ? "; its first bytes kept" : "");
 	c->rejected++;
 	if (c->dev != NULL)
 		c->dev->rejected_lines++;
-	if (x->reject_budget <= 0)
-		return;
-	if (--x->reject_budget == 0) {
-		log_warn("scale %s (%s): more rejected lines; not logging them for a minute",
-		    c->id_kind != ID_NONE ? c->device_id : "?", c->addr);
-		return;
+	if (may_log(c)) {
+		for (size_t i = 0; i < it->line_len && k + 4 < sizeof(shown); i++)
+			shown[k++] = it->line[i] >= 0x20 && it->line[i] < 0x7f ? (char)it->line[i] : '?';
+		shown[k] = '\0';
+		log_warn("scale %s (%s): line quarantined (not a record: %s): \"%s%s\"",
+		    c->device_id, c->addr, it->reason, shown, k < it->line_len ? "..." : "");
 	}
-	for (size_t i = 0; i < it->line_len && n + 4 < sizeof(shown); i++)
-		shown[n++] = it->line[i] >= 0x20 && it->line[i] < 0x7f ? (char)it->line[i] : '?';
-	shown[n] = '\0';
-	log_warn("scale %s (%s): line rejected: %s: \"%s%s\"",
-	    c->id_kind != ID_NONE ? c->device_id : "?", c->addr, it->reason, shown,
-	    n < it->line_len ? "..." : "");
+	ingest_event(in, c, &ev);
 }
 
 static void
@@ -395,6 +442,9 @@ really_close(struct conn *c, const char *reason, bool announce)
 	dev_detach(c, reason, announce);
 	in->c.rejected_lines += c->parser.cnt.rejected_lines;
 	in->c.overflow_lines += c->parser.cnt.overflow_lines;
+	in->c.split_lines += c->parser.cnt.split_lines;
+	in->c.discarded_bytes += c->parser.cnt.discarded_bytes;
+	in->c.inner_heartbeats += c->parser.cnt.inner_heartbeats;
 	in->c.garbage_bytes += c->parser.cnt.garbage_bytes;
 	in->c.heartbeats += c->parser.cnt.heartbeats;
 	in->c.registrations += c->parser.cnt.registrations;
@@ -814,6 +864,9 @@ conn_counters(struct ingest *in, struct dp401_counters *sum)
 	TAILQ_FOREACH(c, &in->conns, link) {
 		sum->rejected_lines += c->parser.cnt.rejected_lines;
 		sum->overflow_lines += c->parser.cnt.overflow_lines;
+		sum->split_lines += c->parser.cnt.split_lines;
+		sum->discarded_bytes += c->parser.cnt.discarded_bytes;
+		sum->inner_heartbeats += c->parser.cnt.inner_heartbeats;
 		sum->garbage_bytes += c->parser.cnt.garbage_bytes;
 		sum->heartbeats += c->parser.cnt.heartbeats;
 		sum->registrations += c->parser.cnt.registrations;

@@ -195,9 +195,13 @@ ingest_event(struct ingest *in, struct conn *c, struct ct_event *ev)
 		return;
 	}
 	e->conn = c;
+	/* a quarantined line is counted like a record: the OK covers it */
 	e->rec_no = dp401_ack_record(&c->ack);
 	TAILQ_INSERT_TAIL(&c->evs, e, of_conn);
-	in->c.records++;
+	if (ev->kind == CT_EV_QUARANTINED)
+		in->c.quarantined++;
+	else
+		in->c.records++;
 	if (in->q.n >= INGEST_QUEUE_HIGH && !in->paused) {
 		in->c.paused_times++;
 		log_flap_set(&in->pause_log, true, ingest_mono_ms(), "%zu events not yet confirmed"
@@ -435,7 +439,7 @@ ingest_status(struct worker *w, json_t *obj)
 			json_object_set_new(obj, "scalesOmitted", json_integer(omitted));
 	}
 	cnt = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-	    " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "accepted", (json_int_t)k->accepted,
 	    "refusedAllow", (json_int_t)k->refused_allow,
 	    "refusedMaxConnections", (json_int_t)k->refused_full,
@@ -444,8 +448,13 @@ ingest_status(struct worker *w, json_t *obj)
 	    "superseded", (json_int_t)k->superseded,
 	    "duplicateIds", (json_int_t)k->duplicates,
 	    "records", (json_int_t)k->records,
+	    "quarantinedLines", (json_int_t)k->quarantined,
+	    "invalidScaleTimes", (json_int_t)k->invalid_times,
 	    "rejectedLines", (json_int_t)(k->rejected_lines + live.rejected_lines),
 	    "overflowLines", (json_int_t)(k->overflow_lines + live.overflow_lines),
+	    "splitLines", (json_int_t)(k->split_lines + live.split_lines),
+	    "discardedBytes", (json_int_t)(k->discarded_bytes + live.discarded_bytes),
+	    "innerHeartbeats", (json_int_t)(k->inner_heartbeats + live.inner_heartbeats),
 	    "garbageBytes", (json_int_t)(k->garbage_bytes + live.garbage_bytes),
 	    "heartbeats", (json_int_t)(k->heartbeats + live.heartbeats),
 	    "registrations", (json_int_t)(k->registrations + live.registrations),

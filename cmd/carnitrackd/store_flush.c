@@ -40,13 +40,18 @@ apply(struct sw *s, struct sw_op *op, bool with_events)
 			op->result = STORE_FULL;
 			return 0;
 		}
-		e = store_put_event(s->st, &op->u.ev, s->link_up, &dup);
+		/* a quarantined line is kept like an event, but for nobody
+		 * to send: no work for cloud */
+		if (op->u.ev.kind == CT_EV_QUARANTINED)
+			e = store_put_quarantine(s->st, &op->u.ev, &dup);
+		else
+			e = store_put_event(s->st, &op->u.ev, s->link_up, &dup);
 		if (e == STORE_OK && dup)
 			s->events_dup++;
 		if (e != STORE_OK && e != STORE_FULL)
 			log_warn("event from %s: %s", op->u.ev.device_id, store_errmsg(s->st));
 		op->result = e;
-		return e == STORE_OK && !dup ? CT_WORK_EVENTS : 0;
+		return e == STORE_OK && !dup && op->u.ev.kind == CT_EV_WEIGHING ? CT_WORK_EVENTS : 0;
 	case OP_BAD_EVENT:
 		op->result = STORE_INVAL;
 		return 0;
@@ -219,7 +224,10 @@ sw_flush(struct sw *s)
 	for (size_t i = 0; i < s->nops; i++) {
 		struct sw_op *op = s->ops[i];
 
-		if (op->kind == OP_EVENT && op->result == STORE_OK)
+		if (op->kind == OP_EVENT && op->result == STORE_OK &&
+		    op->u.ev.kind == CT_EV_QUARANTINED)
+			s->lines_quarantined++;
+		else if (op->kind == OP_EVENT && op->result == STORE_OK)
 			s->events_stored++;
 		else if (op->kind == OP_EVENT || op->kind == OP_BAD_EVENT)
 			s->events_refused++;

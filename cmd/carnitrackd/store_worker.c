@@ -42,8 +42,8 @@ reader_check(struct sw *s, const char *why)
 static void
 housekeeping(struct sw *s, bool prune, bool expire)
 {
-	unsigned pruned = 0, expired = 0;
-	bool more = false;
+	unsigned pruned = 0, expired = 0, qpruned = 0;
+	bool more = false, qmore = false;
 	int e = STORE_OK;
 
 	for (int attempt = 0; attempt < 6; attempt++) {
@@ -53,6 +53,9 @@ housekeeping(struct sw *s, bool prune, bool expire)
 		}
 		if (prune)
 			e = store_prune(s->st, s->retention_ms, s->prune_slice, &pruned, &more);
+		if (e == STORE_OK && prune)
+			e = store_quarantine_prune(s->st, s->retention_ms, s->prune_slice, &qpruned,
+			    &qmore);
 		if (e == STORE_OK && expire && (e = store_sessions_expire(s->st, &expired)) != 0)
 			log_warn("session expiry: %s", store_errmsg(s->st));
 		if (e == STORE_OK && (e = store_commit(s->st)) == STORE_OK)
@@ -64,14 +67,14 @@ housekeeping(struct sw *s, bool prune, bool expire)
 		}
 		s->prune_slice = s->prune_slice > 4 ? s->prune_slice / 4 : 1;
 		log_info("prune slice hit the map limit; retrying with %u items", s->prune_slice);
-		pruned = expired = 0;
+		pruned = expired = qpruned = 0;
 	}
 	if (e != STORE_OK)
 		return;
 	if (pruned >= s->prune_slice && s->prune_slice < SW_PRUNE_SLICE)
 		s->prune_slice *= 2;
-	s->prune_more = more;
-	s->pruned += pruned;
+	s->prune_more = more || qmore;
+	s->pruned += pruned + qpruned;
 	s->sessions_expired += expired;
 	if (expired > 0)
 		log_info("%u session(s) expired after %lld s without activity", expired,
@@ -237,9 +240,11 @@ sw_status(struct worker *w, json_t *o)
 	json_object_set_new(o, "map_use_pct", json_real((double)(int)(st.map_use_pct * 10) / 10));
 	json_object_set_new(o, "map_size", json_integer((json_int_t)st.map_size));
 	json_object_set_new(o, "events", json_integer((json_int_t)st.events));
+	json_object_set_new(o, "quarantined", json_integer((json_int_t)st.quarantined));
 	json_object_set_new(o, "last_seq", json_integer((json_int_t)st.last_seq));
 	json_object_set_new(o, "last_commit_ms", json_real(store_last_commit_ms(s->st)));
 	json_object_set_new(o, "events_stored", json_integer((json_int_t)s->events_stored));
+	json_object_set_new(o, "lines_quarantined", json_integer((json_int_t)s->lines_quarantined));
 	json_object_set_new(o, "events_duplicate", json_integer((json_int_t)s->events_dup));
 	json_object_set_new(o, "events_refused", json_integer((json_int_t)s->events_refused));
 	json_object_set_new(o, "commits", json_integer((json_int_t)s->commits));

@@ -65,6 +65,7 @@ struct sw {
 	unsigned        prune_slice;     /* shrinks when a slice hits the map limit */
 	/* figures for status */
 	uint64_t        events_stored, events_dup, events_refused, commits, commit_failures;
+	uint64_t        lines_quarantined;
 	uint64_t        acks, rejects, acks_unknown, pruned, sessions_expired;
 	uint64_t        frames_bad, send_failures;
 	int64_t         full_since_ms;   /* 0 = not full */

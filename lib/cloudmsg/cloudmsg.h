@@ -70,7 +70,10 @@ json_t *cm_device_disconnected_payload(const struct cm_device *d);
 json_t *cm_device_heartbeat_payload(const struct cm_device *d);
 
 /* The Event Payload schema of the quickref, plus grossGrams, tareGrams,
- * operator. weightGrams is the net weight. */
+ * operator. weightGrams is the net weight. A record whose date/time the
+ * scale got impossible (CT_EVF_SCALE_TS_INVALID) has the edge's receive time
+ * as scaleTimestamp and two more fields: scaleTimestampInvalid: true and
+ * scaleTimestampRaw, the scale's "HH:MM:SS DD.MM.YYYY" text. */
 json_t *cm_event_payload(const struct ct_event *ev, const char *global_device_id);
 /* {"events": events}; steals events (a JSON array). */
 json_t *cm_event_batch_payload(json_t *events);

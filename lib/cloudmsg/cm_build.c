@@ -212,6 +212,13 @@ cm_event_payload(const struct ct_event *ev, const char *global_device_id)
 	ok = put(o, "grossGrams", json_integer(ev->gross_g)) && ok;
 	ok = put(o, "tareGrams", json_integer(ev->tare_g)) && ok;
 	ok = put(o, "operator", jstr_or_null(ev->operator_name)) && ok;
+	if (ev->edge_flags & CT_EVF_SCALE_TS_INVALID) {
+		char raw[2 * CT_TS_RAW_MAX + 2];
+
+		snprintf(raw, sizeof(raw), "%s %s", ev->scale_time_raw, ev->scale_date_raw);
+		ok = put(o, "scaleTimestampInvalid", json_true()) && ok;
+		ok = put(o, "scaleTimestampRaw", jstr(raw)) && ok;
+	}
 	return finish(o, ok);
 }
 

@@ -258,5 +258,12 @@ cm_buf_event(struct cm_buf *b, const struct ct_event *ev, const char *gid)
 	i64(b, ev->tare_g);
 	cm_buf_raw(b, ",\"operator\":");
 	str_or_null(b, ev->operator_name);
+	if (ev->edge_flags & CT_EVF_SCALE_TS_INVALID) {
+		char raw[2 * CT_TS_RAW_MAX + 2];
+
+		snprintf(raw, sizeof(raw), "%s %s", ev->scale_time_raw, ev->scale_date_raw);
+		cm_buf_raw(b, ",\"scaleTimestampInvalid\":true,\"scaleTimestampRaw\":");
+		str(b, raw);
+	}
 	put(b, "}", 1);
 }

@@ -1,8 +1,9 @@
 /*
  * One DP-401 weighing record line -> the parsed fields of a ct_event, with
  * the validation DP401.md asks for: at least 10 fields, a 5-digit PLU after a
- * `P"`/`P` prefix, a real time and date, integer weights. Everything else is
- * lenient (widths, flags) because a rejected line is a lost weighing.
+ * `P"`/`P` prefix, integer weights. A date or time that is not real is
+ * flagged, not refused (the weighing is real). Everything else is lenient
+ * (widths, flags): a line that fails is only quarantined, not a weighing.
  */
 #include "dp401/dp401.h"
 
@@ -129,26 +130,41 @@ parse_plu(struct field f, struct ct_event *ev, char *reason, size_t rlen)
 	return 0;
 }
 
-static int
-parse_when(const struct field *tf, const struct field *df, struct ct_event *ev,
-    char *reason, size_t rlen)
+/* The scale's text of a time or date field, kept beside an invalid one. */
+static void
+keep_raw(const struct field *f, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < f->n && o + 1 < cap; i++)
+		out[o++] = f->p[i] >= 0x20 && f->p[i] < 0x7f ? (char)f->p[i] : '?';
+	out[o] = '\0';
+}
+
+/* A wrong or impossible date/time does not make a record invalid: a scale
+ * with a bad clock still weighed real meat. It is flagged and its text kept;
+ * the caller gives it the edge's receive time. */
+static void
+parse_when(const struct field *tf, const struct field *df, struct ct_event *ev)
 {
 	const uint8_t *t = tf->p, *d = df->p;
-	char sh[48];
+	bool ok;
 
-	if (tf->n != 8 || t[2] != ':' || t[5] != ':' || !all_digits(t, 2) ||
-	    !all_digits(t + 3, 2) || !all_digits(t + 6, 2))
-		return fail(reason, rlen, "bad time \"%s\" (want HH:MM:SS)", shown(tf, sh, sizeof(sh)));
-	if (df->n != 10 || d[2] != '.' || d[5] != '.' || !all_digits(d, 2) ||
-	    !all_digits(d + 3, 2) || !all_digits(d + 6, 4))
-		return fail(reason, rlen, "bad date \"%s\" (want DD.MM.YYYY)", shown(df, sh, sizeof(sh)));
-	int hh = num2(t), mi = num2(t + 3), ss = num2(t + 6);
-	int dd = num2(d), mo = num2(d + 3), yyyy = num2(d + 6) * 100 + num2(d + 8);
-	if (hh > 23 || mi > 59 || ss > 59)
-		return fail(reason, rlen, "bad time \"%s\": no such time of day", shown(tf, sh, sizeof(sh)));
-	if (dp401_local_to_utc(yyyy, mo, dd, hh, mi, ss, &ev->scale_ts) != 0)
-		return fail(reason, rlen, "bad date \"%s\": no such day", shown(df, sh, sizeof(sh)));
-	return 0;
+	ok = tf->n == 8 && t[2] == ':' && t[5] == ':' && all_digits(t, 2) &&
+	    all_digits(t + 3, 2) && all_digits(t + 6, 2) &&
+	    df->n == 10 && d[2] == '.' && d[5] == '.' && all_digits(d, 2) &&
+	    all_digits(d + 3, 2) && all_digits(d + 6, 4);
+	if (ok) {
+		int hh = num2(t), mi = num2(t + 3), ss = num2(t + 6);
+		int dd = num2(d), mo = num2(d + 3), yyyy = num2(d + 6) * 100 + num2(d + 8);
+		ok = dp401_local_to_utc(yyyy, mo, dd, hh, mi, ss, &ev->scale_ts) == 0;
+	}
+	if (ok)
+		return;
+	ev->scale_ts = 0;
+	ev->edge_flags |= CT_EVF_SCALE_TS_INVALID;
+	keep_raw(tf, ev->scale_time_raw, sizeof(ev->scale_time_raw));
+	keep_raw(df, ev->scale_date_raw, sizeof(ev->scale_date_raw));
 }
 
 static int
@@ -223,8 +239,8 @@ dp401_parse_record(const uint8_t *line, size_t len, int64_t unit, struct ct_even
 	nf = split(line, len, fs);
 	if (nf < MIN_FIELDS)
 		return fail(reason, rlen, "%zu fields, a record has at least %d", nf, MIN_FIELDS);
+	parse_when(&fs[F_TIME], &fs[F_DATE], ev);
 	if (parse_plu(fs[F_PLU], ev, reason, rlen) != 0 ||
-	    parse_when(&fs[F_TIME], &fs[F_DATE], ev, reason, rlen) != 0 ||
 	    parse_weight(F_GROSS, fs[F_GROSS], unit, &ev->gross_raw, &ev->gross_g, reason, rlen) != 0 ||
 	    parse_weight(F_TARE, fs[F_TARE], unit, &ev->tare_raw, &ev->tare_g, reason, rlen) != 0 ||
 	    parse_weight(F_NET, fs[F_NET], unit, &ev->net_raw, &ev->net_g, reason, rlen) != 0 ||
@@ -254,14 +270,38 @@ dp401_parse_record(const uint8_t *line, size_t len, int64_t unit, struct ct_even
 	return 0;
 }
 
+/* Seconds of a time text by its digits, out-of-range values included
+ * ("24:00:03" is 86403): enough to compare two copies of a bad clock. */
+static long
+time_digits(const char *t)
+{
+	if (strlen(t) != 8 || t[2] != ':' || t[5] != ':')
+		return -1;
+	for (int i = 0; i < 8; i++)
+		if (i != 2 && i != 5 && (t[i] < '0' || t[i] > '9'))
+			return -1;
+	return ((t[0] - '0') * 10 + (t[1] - '0')) * 3600L + ((t[3] - '0') * 10 + (t[4] - '0')) * 60L +
+	    (t[6] - '0') * 10 + (t[7] - '0');
+}
+
 bool
 dp401_is_confirmation(const struct ct_event *prev, const struct ct_event *cur, int max_skew_s)
 {
+	bool bad_prev, bad_cur;
+
 	if (prev == NULL || cur == NULL || cur->plu_prefix == CT_PLU_PLAIN)
 		return false;
 	if (strcmp(prev->plu, cur->plu) != 0 || strcmp(prev->barcode, cur->barcode) != 0 ||
 	    prev->gross_raw != cur->gross_raw || prev->tare_raw != cur->tare_raw ||
 	    prev->net_raw != cur->net_raw)
 		return false;
+	bad_prev = prev->edge_flags & CT_EVF_SCALE_TS_INVALID;
+	bad_cur = cur->edge_flags & CT_EVF_SCALE_TS_INVALID;
+	if (bad_prev || bad_cur) {
+		long a = time_digits(prev->scale_time_raw), b = time_digits(cur->scale_time_raw);
+
+		return bad_prev && bad_cur && strcmp(prev->scale_date_raw, cur->scale_date_raw) == 0 &&
+		    a >= 0 && b >= a && b - a <= max_skew_s;
+	}
 	return cur->scale_ts >= prev->scale_ts && cur->scale_ts - prev->scale_ts <= max_skew_s;
 }

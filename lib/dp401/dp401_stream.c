@@ -1,83 +1,21 @@
 /*
- * DP-401 stream framing: control tokens without terminators, record lines,
- * garbage, and the buffer cap. Record contents are dp401_record.c's job.
+ * DP-401 stream framing: control tokens without terminators, record lines and
+ * where they end, garbage, and the buffer cap (rules in dp401.h). Matching is
+ * dp401_match.c's job, record contents dp401_record.c's.
+ *
+ * Only complete matches decide anything; a prefix of one (M_MORE) waits for
+ * the next read. That is what makes the items independent of how TCP cut
+ * the stream.
  */
-#include "dp401/dp401.h"
+#include "dp401/dp401_int.h"
 
 #include <stdio.h>
 #include <string.h>
-
-enum match { M_NO = 0, M_MORE, M_YES };
-
-static const char tok_scale[] = "SCALE-";
-static const char tok_hb[] = "HB";
-static const char tok_ack[] = DP401_ACK_TOKEN;
-
-static bool
-is_digit(uint8_t c)
-{
-	return c >= '0' && c <= '9';
-}
 
 static bool
 is_eol(uint8_t c)
 {
 	return c == '\r' || c == '\n';
-}
-
-/* Literal token: M_MORE while what we have is a proper prefix of it. */
-static enum match
-match_lit(const uint8_t *b, size_t n, const char *tok, size_t toklen)
-{
-	size_t k = n < toklen ? n : toklen;
-
-	if (memcmp(b, tok, k) != 0)
-		return M_NO;
-	return k == toklen ? M_YES : M_MORE;
-}
-
-/* `SCALE-` and exactly two digits. */
-static enum match
-match_scale(const uint8_t *b, size_t n)
-{
-	enum match m = match_lit(b, n, tok_scale, sizeof(tok_scale) - 1);
-
-	if (m != M_YES)
-		return m;
-	for (size_t i = 6; i < DP401_SCALE_ID_LEN; i++) {
-		if (i >= n)
-			return M_MORE;
-		if (!is_digit(b[i]))
-			return M_NO;
-	}
-	return M_YES;
-}
-
-/*
- * Does a record line start here? `P"`, `P` or nothing, then 1-9 digits, then
- * a comma. Demanding the comma is what keeps a stray digit from swallowing a
- * heartbeat that follows it; accepting 1-9 digits (not only 5) is what lets a
- * bad PLU be rejected with a reason instead of vanishing as garbage.
- */
-static enum match
-match_record_start(const uint8_t *b, size_t n)
-{
-	size_t i = 0, digits = 0;
-
-	if (b[0] == 'P') {
-		if (n < 2)
-			return M_MORE;
-		i = b[1] == '"' ? 2 : 1;
-	}
-	for (; i < n; i++) {
-		if (is_digit(b[i])) {
-			if (++digits > 9)
-				return M_NO;
-			continue;
-		}
-		return b[i] == ',' && digits > 0 ? M_YES : M_NO;
-	}
-	return M_MORE;
 }
 
 static void
@@ -94,44 +32,226 @@ emit_simple(struct dp401_parser *p, enum dp401_kind kind, const uint8_t *id)
 	p->cb(p->arg, &it);
 }
 
+/* Heartbeats found inside another packet: after it, for liveness. */
+static void
+emit_inner_hbs(struct dp401_parser *p, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		p->cnt.heartbeats++;
+		p->cnt.inner_heartbeats++;
+		emit_simple(p, DP401_HEARTBEAT, NULL);
+	}
+}
+
 static void
 emit_line(struct dp401_parser *p, const uint8_t *line, size_t len)
 {
+	static uint8_t clean[DP401_BUF_MAX];
 	struct dp401_item it;
 	struct ct_event ev;
 	char reason[DP401_REASON_MAX];
+	unsigned hbs = 0;
+	size_t n;
 
+	/* one parser runs at a time in a process (no threads): one buffer */
+	n = dp401_strip_hb(line, len, p->prev, p->prev_len, clean, &hbs);
 	memset(&it, 0, sizeof(it));
-	it.line = line;
-	it.line_len = len;
-	if (dp401_parse_record(line, len, p->unit_grams, &ev, reason, sizeof(reason)) == 0) {
+	if (dp401_parse_record(clean, n, p->unit_grams, &ev, reason, sizeof(reason)) == 0) {
 		p->cnt.records++;
+		if (ev.edge_flags & CT_EVF_SCALE_TS_INVALID)
+			p->cnt.invalid_times++;
+		/* parsed, so n <= CT_RAW_MAX */
+		memcpy(p->prev, clean, n);
+		p->prev_len = (uint16_t)n;
 		it.kind = DP401_RECORD;
 		it.ev = &ev;
-	} else {
-		p->cnt.rejected_lines++;
-		it.kind = DP401_REJECTED;
-		it.reason = reason;
+		it.line = clean;
+		it.line_len = n;
+		p->cb(p->arg, &it);
+		emit_inner_hbs(p, hbs);
+		return;
 	}
+	p->cnt.rejected_lines++;
+	it.kind = DP401_REJECTED;
+	it.reason = reason;
+	it.line = line;
+	it.line_len = len;
 	p->cb(p->arg, &it);
 }
 
 static void
-emit_overflow(struct dp401_parser *p)
+emit_overflow(struct dp401_parser *p, const uint8_t *line, size_t len)
 {
 	struct dp401_item it;
 	char reason[DP401_REASON_MAX];
 
 	p->cnt.overflow_lines++;
-	snprintf(reason, sizeof(reason), "line longer than %d bytes, discarded to its end",
+	snprintf(reason, sizeof(reason), "line longer than %d bytes without a line end",
 	    DP401_BUF_MAX);
 	memset(&it, 0, sizeof(it));
 	it.kind = DP401_REJECTED;
 	it.reason = reason;
-	it.line = p->buf;
-	it.line_len = p->len;
+	it.line = line;
+	it.line_len = len;
 	it.overflow = true;
 	p->cb(p->arg, &it);
+}
+
+static void
+emit_ack(struct dp401_parser *p, const struct match_res *r)
+{
+	p->cnt.ack_requests++;
+	emit_simple(p, DP401_ACK_REQUEST, NULL);
+	emit_inner_hbs(p, r->hbs);
+}
+
+/* What ends a record line at b[0..n): an ack request, or (when head is
+ * allowed here) another record's head. *what: 'A' ack, 'R' record, 0. */
+static enum match
+line_breaker(const uint8_t *b, size_t n, bool head_allowed, struct match_res *r, char *what)
+{
+	enum match m, ma = M_NO, mr = M_NO;
+	uint8_t c = b[0];
+
+	*what = 0;
+	if (c == 'K' || c == 'H') {
+		if ((ma = dp401_match_ack(b, n, r)) == M_YES) {
+			*what = 'A';
+			return M_YES;
+		}
+	}
+	if (head_allowed && (c == 'P' || c == 'H' || (c >= '0' && c <= '9'))) {
+		if ((mr = dp401_match_record_head(b, n, r)) == M_YES) {
+			*what = 'R';
+			return M_YES;
+		}
+	}
+	m = ma == M_MORE || mr == M_MORE ? M_MORE : M_NO;
+	return m;
+}
+
+/* In a record line starting at b[0]: emits what ends it, if that is in
+ * the buffer. Returns the bytes consumed (0: the line goes on). */
+static size_t
+run_line(struct dp401_parser *p, const uint8_t *b, size_t n, bool full)
+{
+	struct match_res r;
+	size_t q = p->scanned;
+	char what;
+
+	for (; q < n; q++) {
+		if (is_eol(b[q])) {
+			p->state = DP401_ST_IDLE;
+			emit_line(p, b, q);
+			return q + 1;
+		}
+		enum match m = line_breaker(b + q, n - q, q >= p->head, &r, &what);
+		if (m == M_MORE)
+			break;
+		if (m == M_NO)
+			continue;
+		p->cnt.split_lines++;
+		emit_line(p, b, q);
+		if (what == 'A') {
+			p->state = DP401_ST_IDLE;
+			emit_ack(p, &r);
+			return q + r.len;
+		}
+		/* the next record's line begins here */
+		p->state = DP401_ST_LINE;
+		p->head = r.head;
+		p->scanned = r.head;
+		return q;
+	}
+	p->scanned = q;
+	if (!full)
+		return 0;
+	/* The line fills the buffer: keep what is kept, skip the rest. A
+	 * possible token or head at its end (q < n) is left for DISCARD. */
+	emit_overflow(p, b, q);
+	p->state = DP401_ST_DISCARD;
+	p->scanned = 0;
+	return q;
+}
+
+/* Skipping the rest of an over-long line: up to a line end, an ack
+ * request or a record head. Returns the bytes consumed. */
+static size_t
+run_discard(struct dp401_parser *p, const uint8_t *b, size_t n)
+{
+	struct match_res r;
+	size_t q;
+	char what;
+
+	for (q = 0; q < n; q++) {
+		if (is_eol(b[q])) {
+			p->state = DP401_ST_IDLE;
+			p->cnt.discarded_bytes += q;
+			return q + 1;
+		}
+		enum match m = line_breaker(b + q, n - q, true, &r, &what);
+		if (m == M_MORE)
+			break;
+		if (m == M_NO)
+			continue;
+		p->cnt.discarded_bytes += q;
+		if (what == 'A') {
+			p->state = DP401_ST_IDLE;
+			emit_ack(p, &r);
+			return q + r.len;
+		}
+		p->state = DP401_ST_LINE;
+		p->head = r.head;
+		p->scanned = r.head;
+		return q;
+	}
+	p->cnt.discarded_bytes += q;
+	return q;
+}
+
+/* Between packets at b[0..n): consumes one packet or one garbage byte.
+ * Returns the bytes consumed, 0 when it needs more. */
+static size_t
+run_idle(struct dp401_parser *p, const uint8_t *b, size_t n)
+{
+	struct match_res r;
+	uint8_t id[DP401_SCALE_ID_LEN];
+	enum match m, more = M_NO;
+
+	if (is_eol(b[0]))           /* empty line or the LF of a CRLF */
+		return 1;
+	if (b[0] == 'H') {
+		if (n < 2)
+			return 0;
+		if (b[1] == 'B') {
+			p->cnt.heartbeats++;
+			emit_simple(p, DP401_HEARTBEAT, NULL);
+			return 2;
+		}
+	}
+	if ((m = dp401_match_scale(b, n, &r, id)) == M_YES) {
+		p->cnt.registrations++;
+		emit_simple(p, DP401_REGISTER, id);
+		emit_inner_hbs(p, r.hbs);
+		return r.len;
+	}
+	more |= m == M_MORE;
+	if ((m = dp401_match_ack(b, n, &r)) == M_YES) {
+		emit_ack(p, &r);
+		return r.len;
+	}
+	more |= m == M_MORE;
+	if ((m = dp401_match_line_start(b, n, &r)) == M_YES) {
+		p->state = DP401_ST_LINE;
+		p->head = r.head;
+		p->scanned = r.head;
+		return 0;           /* the line starts here; nothing consumed yet */
+	}
+	more |= m == M_MORE;
+	if (more)
+		return 0;
+	p->cnt.garbage_bytes++;
+	return 1;
 }
 
 /* Returns the number of bytes consumed at the head of the buffer. */
@@ -139,81 +259,34 @@ static size_t
 run(struct dp401_parser *p)
 {
 	const uint8_t *b = p->buf;
-	size_t n = p->len, i = 0;
+	size_t n = p->len, i = 0, k;
 
-	for (;;) {
-		if (p->state == DP401_ST_DISCARD) {
-			while (i < n && !is_eol(b[i]))
-				i++;
-			if (i == n)
+	while (i < n) {
+		switch (p->state) {
+		case DP401_ST_IDLE:
+			k = run_idle(p, b + i, n - i);
+			if (k == 0 && p->state == DP401_ST_IDLE)
+				return i;       /* a token or line start not complete yet */
+			break;
+		case DP401_ST_LINE:
+			/* A line can only fill the buffer from its head: feed
+			 * compacts before each run. */
+			k = run_line(p, b + i, n - i, i == 0 && n == DP401_BUF_MAX);
+			if (k == 0)
 				return i;
-			p->state = DP401_ST_IDLE;   /* the EOL itself is an empty line */
-			continue;
-		}
-		if (p->state == DP401_ST_LINE) {
-			size_t e = i + p->scanned;
-			while (e < n && !is_eol(b[e]))
-				e++;
-			if (e == n) {
-				p->scanned = n - i;
-				/* Only a line that fills the whole buffer can land here
-				 * with no room left: feed compacts before each run. */
-				if (i == 0 && n == DP401_BUF_MAX) {
-					emit_overflow(p);
-					p->state = DP401_ST_DISCARD;
-					p->scanned = 0;
-					return n;
-				}
+			break;
+		case DP401_ST_DISCARD:
+			k = run_discard(p, b + i, n - i);
+			if (k == 0 && p->state == DP401_ST_DISCARD)
 				return i;
-			}
-			p->state = DP401_ST_IDLE;
-			p->scanned = 0;
-			emit_line(p, b + i, e - i);
-			i = e + 1;
-			continue;
+			break;
+		default:
+			k = 0;
+			break;
 		}
-
-		if (i >= n)
-			return i;
-		if (is_eol(b[i])) {         /* empty line or the LF of a CRLF */
-			i++;
-			continue;
-		}
-		enum match m;
-		if ((m = match_scale(b + i, n - i)) == M_YES) {
-			p->cnt.registrations++;
-			emit_simple(p, DP401_REGISTER, b + i);
-			i += DP401_SCALE_ID_LEN;
-			continue;
-		}
-		if (m == M_MORE)
-			return i;
-		if ((m = match_lit(b + i, n - i, tok_hb, sizeof(tok_hb) - 1)) == M_YES) {
-			p->cnt.heartbeats++;
-			emit_simple(p, DP401_HEARTBEAT, NULL);
-			i += sizeof(tok_hb) - 1;
-			continue;
-		}
-		if (m == M_MORE)
-			return i;
-		if ((m = match_lit(b + i, n - i, tok_ack, sizeof(tok_ack) - 1)) == M_YES) {
-			p->cnt.ack_requests++;
-			emit_simple(p, DP401_ACK_REQUEST, NULL);
-			i += sizeof(tok_ack) - 1;
-			continue;
-		}
-		if (m == M_MORE)
-			return i;
-		if ((m = match_record_start(b + i, n - i)) == M_YES) {
-			p->state = DP401_ST_LINE;
-			p->scanned = 0;
-			continue;
-		}
-		if (m == M_MORE)
-			return i;
-		p->cnt.garbage_bytes++;
-		i++;
+		i += k;
 	}
+	return i;
 }
 
 static void
@@ -252,18 +325,6 @@ dp401_feed(struct dp401_parser *p, const void *data, size_t n)
 		size_t room = DP401_BUF_MAX - p->len;
 		size_t k = n < room ? n : room;
 
-		/* In DISCARD nothing needs keeping: skip straight to a line end. */
-		if (p->state == DP401_ST_DISCARD && p->len == 0) {
-			size_t j = 0;
-			while (j < n && !is_eol(d[j]))
-				j++;
-			d += j;
-			n -= j;
-			if (n == 0)
-				break;
-			p->state = DP401_ST_IDLE;
-			continue;
-		}
 		memcpy(p->buf + p->len, d, k);
 		p->len += k;
 		d += k;
@@ -277,12 +338,15 @@ dp401_finish(struct dp401_parser *p)
 {
 	if (p->state == DP401_ST_LINE && p->len > 0) {
 		emit_line(p, p->buf, p->len);
-	} else if (p->state == DP401_ST_IDLE) {
+	} else if (p->state == DP401_ST_DISCARD) {
+		p->cnt.discarded_bytes += p->len;
+	} else {
 		for (size_t i = 0; i < p->len; i++)
 			if (!is_eol(p->buf[i]))
 				p->cnt.garbage_bytes++;
 	}
 	p->len = 0;
 	p->scanned = 0;
+	p->head = 0;
 	p->state = DP401_ST_IDLE;
 }

@@ -25,8 +25,24 @@
 #define CT_FLAGS_MAX       8
 #define CT_RAW_MAX         512  /* a real record is ~170 bytes */
 #define CT_SESSION_ID_MAX  64
+#define CT_TS_RAW_MAX      16   /* the scale's time or date text as sent ("24:00:00") */
+#define CT_REASON_MAX      160  /* why a line was quarantined */
 
 enum ct_plu_prefix { CT_PLU_PLAIN = 0, CT_PLU_PQUOTE = 1, CT_PLU_P = 2 };
+
+/*
+ * What a kept line is. A weighing goes to the cloud. A quarantined line is
+ * record-shaped bytes the parser could not decode (wrong field count, a bad
+ * number, longer than a record can be): it is stored, counted and covered by
+ * the OK like a weighing, because the scale deletes what it was told OK for,
+ * but it never goes to the cloud. Only the identity, receivedAt, raw, line_len
+ * and reason of a quarantined line are meaningful.
+ */
+enum ct_event_kind { CT_EV_WEIGHING = 0, CT_EV_QUARANTINED = 1 };
+
+/* edge_flags: what the edge knows about the record beyond its fields. */
+#define CT_EVF_SCALE_TS_INVALID 0x01   /* impossible date/time: scale_ts is receivedAt;
+                                        * the scale's text is in scale_*_raw */
 
 struct ct_event {
 	/* identity, set by ingest */
@@ -48,7 +64,14 @@ struct ct_event {
 	int64_t  gross_g, tare_g, net_g;         /* raw * weight_unit_grams */
 	char     flags[CT_FLAGS_MAX];            /* the 1-char flag fields, "" if none */
 	uint16_t raw_len;
-	uint8_t  raw[CT_RAW_MAX];                /* the record line, no terminator */
+	uint8_t  raw[CT_RAW_MAX];                /* the record line, no terminator; of a
+	                                          * quarantined line its first CT_RAW_MAX bytes */
+	uint8_t  kind;                           /* enum ct_event_kind */
+	uint8_t  edge_flags;                     /* CT_EVF_* */
+	char     scale_time_raw[CT_TS_RAW_MAX];  /* set with CT_EVF_SCALE_TS_INVALID, */
+	char     scale_date_raw[CT_TS_RAW_MAX];  /* printable ASCII, cut to fit */
+	char     reason[CT_REASON_MAX];          /* quarantined: why */
+	uint32_t line_len;                       /* quarantined: the whole line's length */
 
 	/* tags, set by store */
 	uint64_t seq;

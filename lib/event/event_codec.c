@@ -1,3 +1,4 @@
+/* The ct_event codec: see event_codec.h. */
 #include "event/event_codec.h"
 
 #include <string.h>
@@ -10,7 +11,7 @@ event_encode(const struct ct_event *ev, uint8_t *buf, size_t cap)
 	struct pack pk;
 
 	pack_init(&pk, buf, cap);
-	pack_u8(&pk, CT_EVENT_CODEC_V1);
+	pack_u8(&pk, CT_EVENT_CODEC_V2);
 	pack_bytes(&pk, ev->local_id, CT_UUID_LEN);
 	pack_str(&pk, ev->device_id);
 	pack_str(&pk, ev->source_ip);
@@ -35,6 +36,13 @@ event_encode(const struct ct_event *ev, uint8_t *buf, size_t cap)
 	pack_u8(&pk, ev->offline ? 1 : 0);
 	pack_str(&pk, ev->cloud_session_id);
 	pack_bytes(&pk, ev->offline_batch_id, CT_UUID_LEN);
+	/* version 2 */
+	pack_u8(&pk, ev->kind);
+	pack_u8(&pk, ev->edge_flags);
+	pack_str(&pk, ev->scale_time_raw);
+	pack_str(&pk, ev->scale_date_raw);
+	pack_str(&pk, ev->reason);
+	pack_u32(&pk, ev->line_len);
 	return pack_ok(&pk) ? pk.len : 0;
 }
 
@@ -44,10 +52,12 @@ event_decode(const uint8_t *buf, size_t len, struct ct_event *ev)
 	struct unpack u;
 	const uint8_t *raw;
 	size_t rawn;
+	uint8_t version;
 
 	memset(ev, 0, sizeof(*ev));
 	unpack_init(&u, buf, len);
-	if (unpack_u8(&u) != CT_EVENT_CODEC_V1)
+	version = unpack_u8(&u);
+	if (version != CT_EVENT_CODEC_V1 && version != CT_EVENT_CODEC_V2)
 		return -1;
 	unpack_bytes(&u, ev->local_id, CT_UUID_LEN);
 	unpack_str(&u, ev->device_id, sizeof(ev->device_id));
@@ -79,5 +89,15 @@ event_decode(const uint8_t *buf, size_t len, struct ct_event *ev)
 	ev->offline = unpack_u8(&u) != 0;
 	unpack_str(&u, ev->cloud_session_id, sizeof(ev->cloud_session_id));
 	unpack_bytes(&u, ev->offline_batch_id, CT_UUID_LEN);
+	if (version >= CT_EVENT_CODEC_V2) {
+		ev->kind = unpack_u8(&u);
+		ev->edge_flags = unpack_u8(&u);
+		unpack_str(&u, ev->scale_time_raw, sizeof(ev->scale_time_raw));
+		unpack_str(&u, ev->scale_date_raw, sizeof(ev->scale_date_raw));
+		unpack_str(&u, ev->reason, sizeof(ev->reason));
+		ev->line_len = unpack_u32(&u);
+		if (ev->kind != CT_EV_WEIGHING && ev->kind != CT_EV_QUARANTINED)
+			return -1;
+	}
 	return unpack_done(&u) ? 0 : -1;
 }

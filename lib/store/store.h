@@ -31,7 +31,7 @@
 #include "event/event.h"
 #include "ipc_proto.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 /* Largest strings kept, NUL included: the cloud message limits (CM_ID_MAX,
  * CM_NAME_MAX in lib/cloudmsg), so nothing the cloud accepts is refused here. */
 #define STORE_ID_MAX   128
@@ -150,6 +150,15 @@ int  store_batch_reported(struct store *st, const uint8_t id[CT_UUID_LEN], uint8
 int  store_prune(struct store *st, int64_t retention_ms, unsigned max_items,
     unsigned *pruned, bool *more);
 
+/* Keeps one quarantined line (ev->kind CT_EV_QUARANTINED; see
+ * store_quarantine.c): never sent to the cloud. The same line again (same
+ * id and receivedAt) sets *dup and writes nothing. STORE_FULL as
+ * store_put_event. */
+int  store_put_quarantine(struct store *st, const struct ct_event *ev, bool *dup);
+/* Retention for quarantined lines: received before now - retention_ms. */
+int  store_quarantine_prune(struct store *st, int64_t retention_ms, unsigned max,
+    unsigned *pruned, bool *more);
+
 /* ---- read side (short read-only txns; inside the write txn when one is open) ---- */
 
 enum store_sync_status { SYNC_PENDING = 0, SYNC_ACCEPTED = 1, SYNC_DUPLICATE = 2, SYNC_REJECTED = 3 };
@@ -171,6 +180,15 @@ int  store_pending_iter(struct store *st, uint64_t from_seq, unsigned max,
 int  store_events_iter(struct store *st, uint64_t from_seq, bool reverse, unsigned max,
     store_event_cb cb, void *arg);
 int  store_event_get(struct store *st, uint64_t seq, struct ct_event *ev, struct store_sync *sy);
+/* Quarantined lines, newest first, at most max (0 = all) per call; pos
+ * (zeroed for the first call) carries on where the last call stopped. The
+ * callback gets sy NULL. */
+struct store_qpos {
+	bool    started;
+	uint8_t key[8 + CT_UUID_LEN];
+};
+int  store_quarantine_iter(struct store *st, struct store_qpos *pos, unsigned max,
+    store_event_cb cb, void *arg);
 int  store_event_get_by_id(struct store *st, const uint8_t id[CT_UUID_LEN],
     struct ct_event *ev, struct store_sync *sy);
 
@@ -219,6 +237,7 @@ struct store_stats {
 	uint64_t map_size, used_bytes;
 	double   map_use_pct;
 	uint64_t events, pending, last_seq;
+	uint64_t quarantined;               /* lines kept in quarantine */
 	int64_t  oldest_pending_ms;         /* receivedAt of the oldest pending, 0 = none */
 	unsigned open_batches, batches;
 	bool     full;

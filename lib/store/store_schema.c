@@ -15,6 +15,7 @@ const char *const store_db_names[DB_COUNT] = {
 	[DB_META] = "meta", [DB_EVENTS] = "events", [DB_EVENT_IDS] = "event_ids",
 	[DB_PENDING] = "pending", [DB_SYNC] = "sync", [DB_BATCHES] = "batches",
 	[DB_SESSIONS] = "sessions", [DB_DEVICES] = "devices", [DB_PLU] = "plu",
+	[DB_QUARANTINE] = "quarantine",
 };
 
 #define DEFAULT_MAP_SIZE (1024ull * 1024 * 1024)
@@ -59,6 +60,11 @@ migrate(struct store *st, MDB_txn *txn, uint64_t from)
 		switch (v) {
 		case 0:
 			break;
+		case 1:
+			/* 2: events in codec version 2 and the quarantine database,
+			 * which open_dbs has created; older programs must not read
+			 * either */
+			break;
 		default:
 			return store_seterr(st, STORE_VERSION,
 			    "no migration from store schema version %llu", (unsigned long long)v);
@@ -75,6 +81,11 @@ open_dbs(struct store *st, MDB_txn *txn)
 
 	for (int i = 0; i < DB_COUNT; i++) {
 		rc = mdb_dbi_open(txn, store_db_names[i], flags, &st->dbi[i]);
+		if (rc == MDB_NOTFOUND && i == DB_QUARANTINE)
+			return store_seterr(st, STORE_VERSION,
+			    "%s: store schema is older than this program's version %d (no database "
+			    "'%s'); the store worker migrates it when it starts", st->path,
+			    STORE_SCHEMA_VERSION, store_db_names[i]);
 		if (rc == MDB_NOTFOUND)
 			return store_seterr(st, STORE_NOTFOUND,
 			    "%s: store not initialised yet (no database '%s'; is the store worker running?)",

@@ -1,7 +1,7 @@
 /*
  * Figures for status and carnitrackctl: map use (pages holding data, free
  * list excluded), backlog (pending count and the age of its oldest event),
- * batches, and the writer's commit latency.
+ * quarantined lines, batches, and the writer's commit latency.
  */
 #include "store/store_int.h"
 
@@ -77,6 +77,8 @@ store_stats_get(struct store *st, struct store_stats *s)
 		s->events = ms.ms_entries;
 	if (rc == 0 && (rc = mdb_stat(txn, st->dbi[DB_PENDING], &ms)) == 0)
 		s->pending = ms.ms_entries;
+	if (rc == 0 && (rc = mdb_stat(txn, st->dbi[DB_QUARANTINE], &ms)) == 0)
+		s->quarantined = ms.ms_entries;
 	if (rc != 0) {
 		store_rtxn_end(st, txn);
 		return store_fail(st, rc, "stat");

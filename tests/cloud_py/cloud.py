@@ -9,11 +9,13 @@ localEventId, answers JSON `ping` with `pong`.
     /usr/bin/python3 tests/cloud_py/cloud.py PORT [--token TOKEN]
 
 Prints "listening PORT" once ready, one "ack <localEventId> <status>" line
-per event, and "accepted=N duplicates=N" on SIGTERM/SIGINT.
+per event (with CLOUD_PY_PAYLOADS=1 in the environment, a "payload <JSON>"
+line before it), and "accepted=N duplicates=N" on SIGTERM/SIGINT.
 """
 import asyncio
 import datetime
 import json
+import os
 import signal
 import sys
 import uuid
@@ -22,6 +24,7 @@ import websockets
 
 seen = {}
 counts = {"accepted": 0, "duplicates": 0}
+PAYLOADS = os.environ.get("CLOUD_PY_PAYLOADS") == "1"
 
 
 def envelope(mtype, payload):
@@ -35,6 +38,8 @@ async def ack(ws, ev):
     lid = ev.get("localEventId")
     if not isinstance(lid, str):
         return
+    if PAYLOADS:
+        print("payload", json.dumps(ev, sort_keys=True), flush=True)
     if lid in seen:
         status = "duplicate"
         counts["duplicates"] += 1

@@ -2,8 +2,10 @@
  * DP-401 parser fuzz target. Besides "never crash", it checks what the
  * parser promises: the items and counters do not depend on how TCP happened
  * to cut the stream (the input is fed once whole and once in chunks whose
- * sizes come from the input), text fields are valid UTF-8 that fits, and
- * the buffer never passes its cap.
+ * sizes come from the input), text fields are valid UTF-8 that fits, the
+ * buffer never passes its cap, and nothing wedges it or swallows what
+ * follows: after any input, a line end, a good record and a prompt come out
+ * as that record and an ack request.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +16,8 @@
 struct digest {
 	uint64_t h;
 	uint64_t items;
+	enum dp401_kind last[2];       /* the two latest items */
+	int64_t  last_net;             /* of the latest record */
 };
 
 static void
@@ -60,6 +64,11 @@ check_event(const struct ct_event *ev)
 		abort();
 }
 
+static const char good_tail[] = "\r\n"
+    "00001,06:00:27,30.01.2026,KIYMA           ,000000000001,0000,KAAN"
+    "                                            ,0000072091,0000062415,0000009676,2,0,2,1,N,"
+    "KORKUT KAAN BALTA\r\n" DP401_ACK_TOKEN;
+
 static struct ct_event prev;
 static bool have_prev;
 
@@ -69,6 +78,8 @@ on_item(void *arg, const struct dp401_item *it)
 	struct digest *d = arg;
 
 	d->items++;
+	d->last[0] = d->last[1];
+	d->last[1] = it->kind;
 	mix(d, &it->kind, sizeof(it->kind));
 	switch (it->kind) {
 	case DP401_REGISTER:
@@ -83,6 +94,7 @@ on_item(void *arg, const struct dp401_item *it)
 		mix(d, it->ev->raw, it->ev->raw_len);
 		mix(d, &it->ev->scale_ts, sizeof(it->ev->scale_ts));
 		mix(d, &it->ev->net_g, sizeof(it->ev->net_g));
+		d->last_net = it->ev->net_raw;
 		if (have_prev)
 			(void)dp401_is_confirmation(&prev, it->ev, DP401_CONFIRM_SKEW_S);
 		prev = *it->ev;
@@ -124,8 +136,11 @@ run(const uint8_t *data, size_t size, int64_t unit, size_t chunk_seed, struct di
 			abort();
 		off += k;
 	}
-	dp401_finish(&p);
 	*cnt = p.cnt;
+	dp401_feed(&p, good_tail, sizeof(good_tail) - 1);
+	if (d->last[0] != DP401_RECORD || d->last[1] != DP401_ACK_REQUEST || d->last_net != 9676)
+		abort();
+	dp401_finish(&p);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -318,6 +318,29 @@ START_TEST(test_fast_escapes_like_jansson)
 }
 END_TEST
 
+/* A scale with a bad clock: the edge's time, and two more fields saying so
+ * (issue 15); none of them on a normal event. */
+START_TEST(test_event_invalid_scale_time_extra_fields)
+{
+	struct ct_event ev;
+	json_t *j;
+
+	sample_event(&ev);
+	j = roundtrip("event", cm_event_payload(&ev, NULL), NULL);
+	ck_assert_ptr_null(json_object_get(json_object_get(j, "payload"), "scaleTimestampInvalid"));
+	ck_assert_ptr_null(json_object_get(json_object_get(j, "payload"), "scaleTimestampRaw"));
+	json_decref(j);
+	ev.edge_flags |= CT_EVF_SCALE_TS_INVALID;
+	strcpy(ev.scale_time_raw, "24:00:00");
+	strcpy(ev.scale_date_raw, "31.02.2026");
+	j = roundtrip("event", cm_event_payload(&ev, NULL), NULL);
+	ck_assert(json_is_true(json_object_get(json_object_get(j, "payload"), "scaleTimestampInvalid")));
+	ck_assert_str_eq(pstr(j, "scaleTimestampRaw"), "24:00:00 31.02.2026");
+	json_decref(j);
+	assert_fast_equals_tree(&ev, NULL);
+}
+END_TEST
+
 START_TEST(test_fast_invalid_utf8_replaced_like_tree)
 {
 	struct ct_event ev;
@@ -768,6 +791,7 @@ suite(void)
 	tcase_add_test(enc, test_fast_offline_event_equals_tree_event);
 	tcase_add_test(enc, test_fast_escapes_like_jansson);
 	tcase_add_test(enc, test_fast_invalid_utf8_replaced_like_tree);
+	tcase_add_test(enc, test_event_invalid_scale_time_extra_fields);
 	tcase_add_test(enc, test_fast_batch_envelope_parses_and_decodes);
 	tcase_add_test(d, test_decode_edge_registered);
 	tcase_add_test(d, test_decode_edge_registered_without_edge_id_fails);

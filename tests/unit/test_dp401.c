@@ -322,11 +322,30 @@ START_TEST(test_hb_after_stray_byte)
 }
 END_TEST
 
+/* A digit then HB may be a PLU with a heartbeat inside it ("0HB0001,"):
+ * the next byte decides, and it is then a stray digit and a heartbeat. */
 START_TEST(test_hb_after_stray_digit)
 {
 	feed_str("7HB");
+	ck_assert_int_eq(got.n, 0);
+	feed_str("x");
 	ck_assert_int_eq(got.n, 1);
 	ck_assert_int_eq(got.kind[0], DP401_HEARTBEAT);
+	ck_assert_int_eq(parser.cnt.garbage_bytes, 2);
+}
+END_TEST
+
+/* ... and a bridge that only sends heartbeats after the stray digit gets
+ * them counted two periods late at most (stale after 2, closed after 3). */
+START_TEST(test_hb_after_stray_digit_then_more_hbs)
+{
+	feed_str("7HB");
+	feed_str("HB");
+	ck_assert_int_eq(got.n, 0);
+	feed_str("HB");
+	ck_assert_int_eq(got.n, 3);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(got.kind[i], DP401_HEARTBEAT);
 	ck_assert_int_eq(parser.cnt.garbage_bytes, 1);
 }
 END_TEST
@@ -405,18 +424,24 @@ END_TEST
 
 /* ---- validation ---- */
 
-START_TEST(test_feb_31_rejected)
+/* A scale with a bad clock still weighed real meat: a record, flagged,
+ * with the scale's text kept and no scale time (the edge gives it its own). */
+START_TEST(test_feb_31_kept_flagged)
 {
 	char buf[256];
 
 	snprintf(buf, sizeof(buf), "%s", cap2);
 	memcpy(buf + 15, "31.02.2026", 10);
 	feed_line(buf, "\r\n");
-	ck_assert_int_eq(got.n, 1);
-	ck_assert_int_eq(got.kind[0], DP401_REJECTED);
-	ck_assert_ptr_nonnull(strstr(got.reason[0], "31.02.2026"));
-	ck_assert_int_eq(parser.cnt.rejected_lines, 1);
-	ck_assert_int_eq(parser.cnt.records, 0);
+	const struct ct_event *ev = only_record();
+	ck_assert(ev->edge_flags & CT_EVF_SCALE_TS_INVALID);
+	ck_assert_str_eq(ev->scale_date_raw, "31.02.2026");
+	ck_assert_str_eq(ev->scale_time_raw, "06:00:27");
+	ck_assert_int_eq(ev->scale_ts, 0);
+	ck_assert_int_eq(ev->net_raw, 9676);
+	ck_assert_int_eq(parser.cnt.rejected_lines, 0);
+	ck_assert_int_eq(parser.cnt.invalid_times, 1);
+	ck_assert_int_eq(parser.cnt.records, 1);
 }
 END_TEST
 
@@ -431,15 +456,39 @@ START_TEST(test_feb_29_leap_year_accepted)
 }
 END_TEST
 
-START_TEST(test_bad_time_rejected)
+START_TEST(test_hour_24_kept_flagged)
 {
 	char buf[256];
 
 	snprintf(buf, sizeof(buf), "%s", cap2);
 	memcpy(buf + 6, "24:00:00", 8);
 	feed_line(buf, "\r\n");
-	ck_assert_int_eq(got.kind[0], DP401_REJECTED);
-	ck_assert_ptr_nonnull(strstr(got.reason[0], "time"));
+	const struct ct_event *ev = only_record();
+	ck_assert(ev->edge_flags & CT_EVF_SCALE_TS_INVALID);
+	ck_assert_str_eq(ev->scale_time_raw, "24:00:00");
+	ck_assert_str_eq(ev->scale_date_raw, "30.01.2026");
+}
+END_TEST
+
+/* A time field of the wrong shape is the same: flagged, its text kept
+ * (printable, cut to fit). */
+START_TEST(test_malformed_time_kept_flagged)
+{
+	feed_line("00001,6:0:27,30.1.26,KIYMA           ,000000000001,0000," OP48
+	    ",0000072091,0000062415,0000009676", "\r\n");
+	const struct ct_event *ev = only_record();
+	ck_assert(ev->edge_flags & CT_EVF_SCALE_TS_INVALID);
+	ck_assert_str_eq(ev->scale_time_raw, "6:0:27");
+	ck_assert_str_eq(ev->scale_date_raw, "30.1.26");
+}
+END_TEST
+
+START_TEST(test_valid_time_not_flagged)
+{
+	feed_line(cap2, "\r\n");
+	const struct ct_event *ev = only_record();
+	ck_assert_int_eq(ev->edge_flags, 0);
+	ck_assert_str_eq(ev->scale_time_raw, "");
 }
 END_TEST
 
@@ -699,15 +748,18 @@ dp401_suite(void)
 	ADD("garbage",
 	    tcase_add_test(tc, test_hb_after_stray_byte);
 	    tcase_add_test(tc, test_hb_after_stray_digit);
+	    tcase_add_test(tc, test_hb_after_stray_digit_then_more_hbs);
 	    tcase_add_test(tc, test_hb_after_stray_h);
 	    tcase_add_test(tc, test_100k_garbage_counted_then_packets_parsed);
 	    tcase_add_test(tc, test_100k_random_bytes_then_line_end_recovers);
 	    tcase_add_test(tc, test_scale_id_inside_operator_stays_in_record);
 	    tcase_add_test(tc, test_non_record_line_is_garbage_not_rejected));
 	ADD("validation",
-	    tcase_add_test(tc, test_feb_31_rejected);
+	    tcase_add_test(tc, test_feb_31_kept_flagged);
 	    tcase_add_test(tc, test_feb_29_leap_year_accepted);
-	    tcase_add_test(tc, test_bad_time_rejected);
+	    tcase_add_test(tc, test_hour_24_kept_flagged);
+	    tcase_add_test(tc, test_malformed_time_kept_flagged);
+	    tcase_add_test(tc, test_valid_time_not_flagged);
 	    tcase_add_test(tc, test_four_digit_plu_rejected);
 	    tcase_add_test(tc, test_non_integer_weight_rejected);
 	    tcase_add_test(tc, test_record_longer_than_raw_max_rejected);
