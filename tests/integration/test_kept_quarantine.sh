@@ -41,6 +41,9 @@ grep -q 'hello' "$T/invalid.txt" && fail "garbage was quarantined"
 mdb_dump -p -s quarantine "$T/data/store" > "$T/quarantine.dump"
 grep -q '00001,not,a,record' "$T/quarantine.dump" || fail "mdb_dump: raw bytes not in quarantine"
 [ "$(ct events --limit 0 | grep -c ' SCALE-07 ')" = 1 ] || fail "want exactly 1 event (the good record)"
+ct events --invalid --json | jq -e '[.quarantined[] | select(.device_id == "SCALE-07")] | length == 3
+	and any(.raw == "00001,not,a,record" and .line_bytes == 18 and .raw_cut == false)' >/dev/null ||
+	fail "events --invalid --json: $(ct events --invalid --json)"
 
 # Status counts them (store and ingest), and says where to look.
 [ "$(worker_status store quarantined)" = 3 ] || fail "store status: quarantined $(worker_status store quarantined)"
