@@ -1,8 +1,12 @@
 """A misbehaving scale for test_e2e_garbage.sh: garbage bytes, half records,
 a 5000-byte line, impossible dates, broken tokens, then one good record with
-an ack request that must still get its OK (the parser is not wedged).
+an ack request that must still get its OK (the parser is not wedged). The
+record with an impossible date is a real weighing from a bad clock: kept and
+covered by that OK too (issue 15); half records and the long line are
+quarantined, not sent.
 
-usage: e2e_bad_scale.py PORT OKLOG    (OKLOG gets "SCALE-90 900000000001")
+usage: e2e_bad_scale.py PORT OKLOG    (OKLOG gets "SCALE-90 900000000002" and
+                                       "SCALE-90 900000000001")
 Exit 0 when the good record got its OK, 1 otherwise.
 """
 import os
@@ -36,7 +40,7 @@ s.close()
 s = conn()
 s.sendall(b"SCALE-90")
 s.sendall(record(90000098, "900000000098")[:60] + b"Z" * 5000 + b"\r\n")   # overlong record
-s.sendall(record(90000099, "900000000099", date="31.02.2026") + b"\r\n")   # impossible date
+s.sendall(record(90000002, "900000000002", date="31.02.2026") + b"\r\n")   # impossible date
 s.sendall(b"00001,not,a,record\r\n")                               # too few fields
 s.sendall(b"KONTROLLU AKT" + b"\x01\x02" + b"HB" + bytes(range(1, 9)))  # broken token, HB inside
 s.sendall(record(91000002, "910000000002")[:100])                  # half a record ...
@@ -56,7 +60,7 @@ if b"OK\n" not in got:
     print("bad scale: no OK for the good record after the garbage (got %r)" % got)
     sys.exit(1)
 with open(OKLOG, "a") as f:
-    f.write("SCALE-90 900000000001\n")
+    f.write("SCALE-90 900000000002\nSCALE-90 900000000001\n")
 s.sendall(b'P"' + record(90000001, "900000000001") + b"\r\n")
 s.close()
 print("bad scale: good record confirmed after the garbage")
