@@ -37,10 +37,18 @@ usage(FILE *f)
 	    "  -c, --control PORT       also read commands from 127.0.0.1:PORT (TCP, one per line)\n"
 	    "      --event-log FILE     append one line per event: localEventId outcome deviceId\n"
 	    "                           weightGrams cloudSessionId|- offlineBatchId|-\n"
+	    "Dialects (the clouds that exist; see README.md):\n"
+	    "      --register-reply R   edge_registered (default), config_update, none, or http\n"
+	    "                           (identity only from POST on this port)\n"
+	    "      --numeric-ids        ids as JSON integers\n"
+	    "      --binary-frames      every message in a binary frame\n"
+	    "      --epoch-timestamps   envelope timestamp as epoch milliseconds\n"
+	    "      --session-id-alias   sessionId, no deviceId on end/pause/resume, status\n"
+	    "      --no-dedupe          a re-sent event gets event_rejected \"duplicate\"\n"
 	    "  -h, --help               this text\n"
 	    "Commands on stdin and the control port ('help' lists them): start SCALE [tag],\n"
-	    "end SCALE, pause [SCALE], resume [SCALE], drop, stop, listen, send TEXT, ack on|off,\n"
-	    "stats, batches, sessions, quit.\n"
+	    "end SCALE, pause [SCALE], resume [SCALE], drop, stop, listen, send TEXT, sendbin TEXT,\n"
+	    "ack on|off, forget, stats, batches, sessions, quit.\n"
 	    "On exit (quit, SIGINT, SIGTERM) it prints:\n"
 	    "  cloudsim: accepted=N duplicates=N rejected=N batches=N batch_events=N\n");
 }
@@ -129,6 +137,12 @@ main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "control", required_argument, NULL, 'c' },
 		{ "event-log", required_argument, NULL, 'E' },
+		{ "register-reply", required_argument, NULL, 'G' },
+		{ "numeric-ids", no_argument, NULL, 'I' },
+		{ "binary-frames", no_argument, NULL, 'B' },
+		{ "epoch-timestamps", no_argument, NULL, 'S' },
+		{ "session-id-alias", no_argument, NULL, 'a' },
+		{ "no-dedupe", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -171,6 +185,18 @@ main(int argc, char **argv)
 			}
 			break;
 		case 'E': s->o.event_log = optarg; break;
+		case 'G':
+			if (sim_reply_parse(optarg, &s->o.register_reply) != 0) {
+				log_err("--register-reply %s: not edge_registered, config_update, none "
+				    "or http", optarg);
+				return 2;
+			}
+			break;
+		case 'I': s->o.numeric_ids = true; break;
+		case 'B': s->o.binary_frames = true; break;
+		case 'S': s->o.epoch_timestamps = true; break;
+		case 'a': s->o.session_id_alias = true; break;
+		case 'D': s->o.no_dedupe = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

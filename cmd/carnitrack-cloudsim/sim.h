@@ -29,6 +29,11 @@
 #define SIM_WS_MAX_MSG      (16u << 20)     /* one event_batch of 500 is ~250 KiB */
 #define SIM_OUT_HIGH        (32u << 20)     /* stop reading an edge that does not read acks */
 #define SIM_CTL_LINE_MAX    (1u << 20)
+#define SIM_MAX_EDGES       256             /* edge ids issued and remembered */
+#define SIM_POST_MAX        (64u << 10)     /* HTTP registration body */
+
+/* How this cloud answers `register` (--register-reply). */
+enum sim_reply { REPLY_EDGE_REGISTERED = 0, REPLY_CONFIG_UPDATE, REPLY_NONE, REPLY_HTTP };
 
 struct sim_opts {
 	char        listen[128];        /* "127.0.0.1:8080" */
@@ -41,6 +46,13 @@ struct sim_opts {
 	bool        no_ack;
 	int         control_port;       /* 0 = none */
 	const char *event_log;
+	/* dialects: the clouds that exist (sim_dialect.c) */
+	enum sim_reply register_reply;
+	bool        numeric_ids;        /* ids as JSON integers */
+	bool        binary_frames;      /* every message in a binary frame */
+	bool        epoch_timestamps;   /* envelope timestamp as epoch ms */
+	bool        session_id_alias;   /* sessionId, no deviceId on end/pause/resume, status */
+	bool        no_dedupe;          /* a re-sent event: event_rejected "duplicate" */
 };
 
 /* One set of 16-byte ids (open addressing, grows by doubling). */
@@ -94,6 +106,7 @@ struct sim_stats {
 	uint64_t batches, batch_events, batch_events_received;
 	uint64_t events, tagged, offline_events, malformed, messages;
 	uint64_t connects, registers, unauthorized, pings;
+	uint64_t http_registers, unknown_edge_refusals;
 };
 
 struct sim {
@@ -117,13 +130,20 @@ struct sim {
 	uint64_t               msg_seq;
 	uint8_t                msg_base[8];
 	int                    exit_code;
+	uint64_t               next_numeric_id;   /* --numeric-ids: sessions, animals, ... */
+	/* edge ids issued; after `forget` only these are known (strict) */
+	char                   edges[SIM_MAX_EDGES][64];
+	int                    nedges;
+	bool                   strict_edges;      /* register: unknown edgeId -> new id */
+	bool                   strict_upgrade;    /* upgrade: unknown X-Edge-Id -> 401 */
 };
 
 /* sim_server.c */
 int  sim_listen(struct sim *s);
 void sim_unlisten(struct sim *s);
 void sim_drop_all(struct sim *s);
-int  sim_conn_send(struct conn *c, const char *text, size_t len);
+int  sim_conn_send(struct conn *c, const char *text, size_t len);   /* text or binary frame */
+int  sim_conn_send_op(struct conn *c, int opcode, const char *text, size_t len);
 int  sim_nconns(const struct sim *s);
 /* freeze: stop all I/O on the open links (a hung peer); thaw: resume.
  * Returns how many links changed. */
@@ -132,7 +152,8 @@ int  sim_freeze(struct sim *s, bool on);
 void sim_pump_all(struct sim *s);
 
 /* sim_upgrade.c: parses the request head; on success fills key and returns
- * 0; otherwise returns the HTTP status to answer with. */
+ * 0; otherwise returns the HTTP status to answer with (405 for a method
+ * other than GET: the caller may take a POST for registration). */
 struct upgrade_req {
 	char path[256];
 	char key[64];
@@ -157,6 +178,33 @@ struct sim_event {
  * returns how many, or -1 to say "parse this one with jansson". */
 int  sim_scan_events(const char *msg, size_t len, bool *batch, struct sim_event *out, int max);
 
+/* sim_dialect.c: envelopes and ids as the chosen dialect spells them. */
+/* {type, payload, timestamp, messageId}; steals payload. malloc'd, NULL on failure. */
+char   *sim_encode(struct sim *s, const char *type, json_t *payload, size_t *len);
+void    sim_send(struct conn *c, const char *type, json_t *payload);
+void    sim_broadcast(struct sim *s, const char *type, json_t *payload);
+/* An id the cloud makes: its text, or the integer it spells (--numeric-ids). */
+json_t *sim_id(const struct sim *s, const char *text);
+/* A fresh id: a UUID, or the next integer (--numeric-ids). */
+void    sim_new_id(struct sim *s, char out[40]);
+/* event_ack (or event_rejected "duplicate" under --no-dedupe). */
+void    sim_send_ack(struct conn *c, const uint8_t local_id[16], bool dup);
+const char *sim_reply_name(enum sim_reply r);
+int     sim_reply_parse(const char *s, enum sim_reply *out);
+
+/* sim_register.c: registration over WebSocket and HTTP POST, edge ids. */
+void sim_on_register(struct conn *c, json_t *payload);
+/* An upgrade naming an edge this cloud does not know (after `forget`). */
+bool sim_edge_refused(struct sim *s, const char *edge_id);
+/* at_upgrade: also refuse upgrades naming a forgotten id (else only
+ * registrations get new ids). */
+void sim_edges_forget(struct sim *s, bool at_upgrade);
+/* The head of a POST is in the input: answers it when the body is there.
+ * Returns -1 when c was answered (closing), 0 to wait for more input. */
+int  sim_http_post(struct conn *c, size_t head_len);
+/* HTTP answer and close; sim_server.c */
+void sim_http_respond(struct conn *c, int status, const char *ctype, const char *body);
+
 /* sim_cloud.c: the cloud side of the protocol. */
 void sim_on_text(struct conn *c, const char *msg, size_t len);
 void sim_on_open(struct conn *c);
@@ -167,6 +215,8 @@ void sim_stats_json(struct sim *s, struct evbuffer *out);
 void sim_batches_json(struct sim *s, struct evbuffer *out);
 void sim_sessions_json(struct sim *s, struct evbuffer *out);
 void sim_summary(struct sim *s);
+json_t *sim_session_started_payload(struct sim *s, const struct session *se);
+json_t *sim_session_ref_payload(struct sim *s, const struct session *se, const char *reason);
 void sim_new_message_id(struct sim *s, char out[40]);
 
 /* sim_control.c */

@@ -1,9 +1,10 @@
 /*
- * The cloud's side of the protocol, in memory: registration, sessions per
- * scale, event dedupe by localEventId, PLU rejection, offline batch
- * records. Acks are built with snprintf from parsed UUIDs (no escaping
- * needed, no JSON tree per ack): the benchmark pushes tens of thousands of
- * events a second through here.
+ * The cloud's side of the protocol, in memory: sessions per scale, event
+ * dedupe by localEventId, PLU rejection, offline batch records, and the
+ * dispatch of what the edge sends. Registration is sim_register.c; how
+ * messages are spelled (ids, timestamps, frames, acks) is sim_dialect.c,
+ * whose default acks need no JSON tree: the benchmark pushes tens of
+ * thousands of events a second through here.
  */
 #include "sim.h"
 
@@ -28,32 +29,6 @@ sim_new_message_id(struct sim *s, char out[40])
 	ct_uuid_fmt(id, out);
 }
 
-static void
-send_payload(struct conn *c, const char *type, json_t *payload)
-{
-	size_t len;
-	char *text = cm_encode(type, payload, NULL, &len);
-
-	if (text == NULL)
-		return;
-	sim_conn_send(c, text, len);
-	free(text);
-}
-
-static void
-broadcast(struct sim *s, const char *type, json_t *payload)
-{
-	size_t len;
-	char *text = cm_encode(type, payload, NULL, &len);
-
-	if (text == NULL)
-		return;
-	for (int i = 0; i < SIM_MAX_CONNS; i++)
-		if (s->conns[i] != NULL && s->conns[i]->registered)
-			sim_conn_send(s->conns[i], text, len);
-	free(text);
-}
-
 /* ---------------------------------------------------------------- sessions */
 
 static struct session *
@@ -65,21 +40,38 @@ session_find(struct sim *s, const char *device)
 	return NULL;
 }
 
-static json_t *
-session_started_payload(const struct session *se)
+json_t *
+sim_session_started_payload(struct sim *s, const struct session *se)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "cloudSessionId", se->id,
-	    "deviceId", se->device_id, "animalId", se->animal_id, "animalTag", se->animal_tag,
-	    "animalSpecies", "Dana", "operatorId", se->operator_id);
+	json_t *p = json_pack("{s:o, s:s, s:o, s:s, s:s, s:o}",
+	    s->o.session_id_alias ? "sessionId" : "cloudSessionId", sim_id(s, se->id),
+	    "deviceId", se->device_id, "animalId", sim_id(s, se->animal_id),
+	    "animalTag", se->animal_tag, "animalSpecies", "Dana",
+	    "operatorId", sim_id(s, se->operator_id));
+
+	/* The alias dialect's cloud also says how the session stands. */
+	if (p != NULL && s->o.session_id_alias)
+		json_object_set_new(p, "status", json_string(se->paused ? "paused" : "active"));
+	return p;
 }
 
-static json_t *
-session_ref_payload(const struct session *se, const char *reason)
+/* session_ended/paused/resumed; the alias dialect names the session only. */
+json_t *
+sim_session_ref_payload(struct sim *s, const struct session *se, const char *reason)
 {
+	json_t *p = json_object();
+
+	if (p == NULL)
+		return NULL;
+	if (s->o.session_id_alias) {
+		json_object_set_new(p, "sessionId", sim_id(s, se->id));
+	} else {
+		json_object_set_new(p, "cloudSessionId", sim_id(s, se->id));
+		json_object_set_new(p, "deviceId", json_string(se->device_id));
+	}
 	if (reason != NULL)
-		return json_pack("{s:s, s:s, s:s}", "cloudSessionId", se->id,
-		    "deviceId", se->device_id, "reason", reason);
-	return json_pack("{s:s, s:s}", "cloudSessionId", se->id, "deviceId", se->device_id);
+		json_object_set_new(p, "reason", json_string(reason));
+	return p;
 }
 
 int
@@ -91,7 +83,7 @@ sim_session_end(struct sim *s, const char *device, const char *reason, char *err
 		snprintf(err, errlen, "no session on %s", device);
 		return -1;
 	}
-	broadcast(s, "session_ended", session_ref_payload(se, reason));
+	sim_broadcast(s, "session_ended", sim_session_ref_payload(s, se, reason));
 	printf("session ended device=%s session=%s reason=%s\n", se->device_id, se->id, reason);
 	*se = s->sessions[--s->nsessions];
 	return 0;
@@ -101,7 +93,6 @@ int
 sim_session_start(struct sim *s, const char *device, const char *tag, char *err, size_t errlen)
 {
 	struct session *se;
-	uint8_t id[16];
 	char e2[64];
 
 	if (strlen(device) >= sizeof(se->device_id) || (tag && strlen(tag) >= sizeof(se->animal_tag))) {
@@ -117,17 +108,14 @@ sim_session_start(struct sim *s, const char *device, const char *tag, char *err,
 	se = &s->sessions[s->nsessions++];
 	memset(se, 0, sizeof(*se));
 	snprintf(se->device_id, sizeof(se->device_id), "%s", device);
-	ct_uuid_new(id);
-	ct_uuid_fmt(id, se->id);
-	ct_uuid_new(id);
-	ct_uuid_fmt(id, se->animal_id);
-	ct_uuid_new(id);
-	ct_uuid_fmt(id, se->operator_id);
+	sim_new_id(s, se->id);
+	sim_new_id(s, se->animal_id);
+	sim_new_id(s, se->operator_id);
 	if (tag != NULL && *tag != '\0')
 		snprintf(se->animal_tag, sizeof(se->animal_tag), "%s", tag);
 	else
 		snprintf(se->animal_tag, sizeof(se->animal_tag), "A-%03d", s->nsessions);
-	broadcast(s, "session_started", session_started_payload(se));
+	sim_broadcast(s, "session_started", sim_session_started_payload(s, se));
 	printf("session started device=%s session=%s tag=%s\n", se->device_id, se->id, se->animal_tag);
 	return 0;
 }
@@ -144,7 +132,8 @@ sim_session_pause(struct sim *s, const char *device, bool pause, char *err, size
 		if (se->paused == pause)
 			continue;
 		se->paused = pause;
-		broadcast(s, pause ? "session_paused" : "session_resumed", session_ref_payload(se, NULL));
+		sim_broadcast(s, pause ? "session_paused" : "session_resumed",
+		    sim_session_ref_payload(s, se, NULL));
 		printf("session %s device=%s session=%s\n", pause ? "paused" : "resumed", se->device_id, se->id);
 		n++;
 	}
@@ -232,33 +221,9 @@ on_batch_msg(struct conn *c, json_t *p, bool end)
 /* ---------------------------------------------------------------- events */
 
 static void
-send_ack(struct conn *c, const uint8_t id[16], bool dup)
-{
-	struct sim *s = c->sim;
-	uint8_t cid[16];
-	char lid[CT_UUID_STR], cids[CT_UUID_STR], mid[40], ts[CT_ISO_MAX], buf[384];
-	int n;
-
-	/* The same cloudEventId every time for the same event, as a database's
-	 * existing row would give, without storing it. */
-	for (int i = 0; i < 16; i++)
-		cid[i] = id[i] ^ s->cloud_key[i];
-	cid[6] = (cid[6] & 0x0f) | 0x40;
-	cid[8] = (cid[8] & 0x3f) | 0x80;
-	ct_uuid_fmt(id, lid);
-	ct_uuid_fmt(cid, cids);
-	sim_new_message_id(s, mid);
-	ct_iso_from_ms(ct_now_ms(), ts);
-	n = snprintf(buf, sizeof(buf), "{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"%s\","
-	    "\"cloudEventId\":\"%s\",\"status\":\"%s\"},\"timestamp\":\"%s\",\"messageId\":\"%s\"}",
-	    lid, cids, dup ? "duplicate" : "accepted", ts, mid);
-	sim_conn_send(c, buf, (size_t)n);
-}
-
-static void
 send_reject(struct conn *c, const char *local_id, const char *reason)
 {
-	send_payload(c, "event_rejected", json_pack("{s:s, s:s}", "localEventId", local_id,
+	sim_send(c, "event_rejected", json_pack("{s:s, s:s}", "localEventId", local_id,
 	    "reason", reason));
 }
 
@@ -325,7 +290,7 @@ process_event(struct conn *c, const struct sim_event *e)
 		s->st.duplicates++;
 		outcome = "duplicate";
 		if (s->acking)
-			send_ack(c, id, true);
+			sim_send_ack(c, id, true);
 	} else if (prev == ID_REJECTED) {
 		s->st.rejected_again++;
 		outcome = "rejected";
@@ -358,7 +323,7 @@ process_event(struct conn *c, const struct sim_event *e)
 			s->st.batch_events_received++;
 		}
 		if (s->acking)
-			send_ack(c, id, false);
+			sim_send_ack(c, id, false);
 	}
 	if (!s->o.quiet)
 		printf("event conn=%llu id=%s device=%s plu=%s weight=%" PRId64 " session=%s batch=%s -> %s\n",
@@ -373,38 +338,6 @@ process_event(struct conn *c, const struct sim_event *e)
 }
 
 /* ---------------------------------------------------------------- messages */
-
-static void
-on_register(struct conn *c, json_t *p)
-{
-	struct sim *s = c->sim;
-	const char *edge = jstr(p, "edgeId"), *site = jstr(p, "siteId"), *name = jstr(p, "siteName");
-	char newid[CT_UUID_STR];
-
-	if (edge == NULL || *edge == '\0') {
-		uint8_t id[16];
-		ct_uuid_new(id);
-		ct_uuid_fmt(id, newid);
-		edge = newid;
-	}
-	snprintf(c->edge_id, sizeof(c->edge_id), "%s", edge);
-	if (site != NULL && *site != '\0')
-		snprintf(c->site_id, sizeof(c->site_id), "%s", site);
-	else if (c->site_id[0] == '\0')
-		snprintf(c->site_id, sizeof(c->site_id), "site-01");
-	c->registered = true;
-	s->st.registers++;
-	send_payload(c, "edge_registered", json_pack("{s:s, s:s, s:s}", "edgeId", c->edge_id,
-	    "siteId", c->site_id, "siteName", name ? name : c->site_id));
-	/* "Cloud sends active sessions" right after registration. */
-	for (int i = 0; i < s->nsessions; i++) {
-		send_payload(c, "session_started", session_started_payload(&s->sessions[i]));
-		if (s->sessions[i].paused)
-			send_payload(c, "session_paused", session_ref_payload(&s->sessions[i], NULL));
-	}
-	printf("registered conn=%llu edge=%s site=%s sessions=%d\n", (unsigned long long)c->id,
-	    c->edge_id, c->site_id, s->nsessions);
-}
 
 void
 sim_on_open(struct conn *c)
@@ -474,10 +407,10 @@ sim_on_text(struct conn *c, const char *msg, size_t len)
 	} else if (strcmp(type, "register") == 0) {
 		print_msg(c, type, p);
 		if (json_is_object(p))
-			on_register(c, p);
+			sim_on_register(c, p);
 	} else if (strcmp(type, "ping") == 0) {
 		const char *mid = jstr(root, "messageId");
-		send_payload(c, "pong", cm_pong_payload(mid));
+		sim_send(c, "pong", cm_pong_payload(mid));
 		if (!s->o.quiet)
 			print_msg(c, type, p);
 	} else {
@@ -508,10 +441,12 @@ sim_stats_json(struct sim *s, struct evbuffer *out)
 	    ",\"batch_events_received\":%" PRIu64 ",\"events\":%" PRIu64 ",\"tagged\":%" PRIu64
 	    ",\"offline_events\":%" PRIu64 ",\"malformed\":%" PRIu64 ",\"messages\":%" PRIu64
 	    ",\"connects\":%" PRIu64 ",\"registers\":%" PRIu64 ",\"unauthorized\":%" PRIu64
-	    ",\"ws_pings\":%" PRIu64 ",\"connections\":%d,\"sessions\":%d,\"listening\":%s,\"acking\":%s}\n",
+	    ",\"ws_pings\":%" PRIu64 ",\"http_registers\":%" PRIu64 ",\"unknown_edge_refusals\":%" PRIu64
+	    ",\"edges\":%d,\"connections\":%d,\"sessions\":%d,\"listening\":%s,\"acking\":%s}\n",
 	    t->accepted, t->duplicates, t->rejected, t->rejected_again, t->batches, t->batch_events,
 	    t->batch_events_received, t->events, t->tagged, t->offline_events, t->malformed,
-	    t->messages, t->connects, t->registers, t->unauthorized, t->pings, sim_nconns(s),
+	    t->messages, t->connects, t->registers, t->unauthorized, t->pings, t->http_registers,
+	    t->unknown_edge_refusals, s->nedges, sim_nconns(s),
 	    s->nsessions, s->lis ? "true" : "false", s->acking ? "true" : "false");
 }
 

@@ -2,7 +2,8 @@
  * Commands, one per line, from stdin and from an optional loopback control
  * port (so a test can drive the cloud while its stdin is not a pipe):
  *   start SCALE [animalTag] | end SCALE [reason] | pause [SCALE] | resume [SCALE]
- *   drop | stop | listen | send <raw text> | ack on|off | freeze | thaw
+ *   drop | stop | listen | send <raw text> | sendbin <raw text> | ack on|off
+ *   freeze | thaw | forget
  *   stats | batches | sessions | quit | help
  * Every command answers at least one line: "ok ...", "error: ..." or data.
  */
@@ -27,7 +28,12 @@ static const char help_text[] =
     "  drop                      close every edge link at once (no close frame)\n"
     "  stop                      stop listening and drop every link\n"
     "  listen                    listen again\n"
-    "  send TEXT                 send TEXT as one text message to every link\n"
+    "  send TEXT                 send TEXT as one message to every link (a binary\n"
+    "                            frame under --binary-frames)\n"
+    "  sendbin TEXT              send TEXT as one binary message to every link\n"
+    "  forget [register]         forget every edge id issued: an upgrade naming one\n"
+    "                            is refused 401 (not with 'register'), a register\n"
+    "                            naming one gets a new id\n"
     "  ack on|off                answer events with event_ack, or stay silent\n"
     "  freeze | thaw             stop reading and writing the open links (a dead peer:\n"
     "                            no pongs, no acks, TCP still up) | carry on\n"
@@ -104,6 +110,20 @@ sim_command(struct sim *s, const char *line, struct evbuffer *out)
 			if (s->conns[i] != NULL && sim_conn_send(s->conns[i], rest, strlen(rest)) == 0)
 				k++;
 		evbuffer_add_printf(out, "ok sent to %d\n", k);
+	} else if (strcmp(cmd, "sendbin") == 0) {
+		int k = 0;
+		for (int i = 0; i < SIM_MAX_CONNS; i++)
+			if (s->conns[i] != NULL &&
+			    sim_conn_send_op(s->conns[i], WSLAY_BINARY_FRAME, rest, strlen(rest)) == 0)
+				k++;
+		evbuffer_add_printf(out, "ok sent to %d\n", k);
+	} else if (strcmp(cmd, "forget") == 0) {
+		if (a1[0] != '\0' && strcmp(a1, "register") != 0) {
+			evbuffer_add_printf(out, "error: usage: forget [register]\n");
+		} else {
+			sim_edges_forget(s, a1[0] == '\0');
+			evbuffer_add_printf(out, "ok forgot edges\n");
+		}
 	} else if (strcmp(cmd, "ack") == 0) {
 		if (strcmp(a1, "on") == 0 || strcmp(a1, "off") == 0) {
 			s->acking = a1[1] == 'n';

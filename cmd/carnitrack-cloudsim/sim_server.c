@@ -124,13 +124,21 @@ static const struct wslay_event_callbacks ws_cbs = {
 };
 
 int
-sim_conn_send(struct conn *c, const char *text, size_t len)
+sim_conn_send_op(struct conn *c, int opcode, const char *text, size_t len)
 {
-	struct wslay_event_msg m = { WSLAY_TEXT_FRAME, (const uint8_t *)text, len };
+	struct wslay_event_msg m = { (uint8_t)opcode, (const uint8_t *)text, len };
 
 	if (c->state != CONN_WS)
 		return -1;
 	return wslay_event_queue_msg(c->ws, &m) == 0 ? 0 : -1;
+}
+
+/* Everything this cloud sends: a text frame, or binary (--binary-frames). */
+int
+sim_conn_send(struct conn *c, const char *text, size_t len)
+{
+	return sim_conn_send_op(c, c->sim->o.binary_frames ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME,
+	    text, len);
 }
 
 /* After every read or drained write: push out what wslay has queued and
@@ -191,29 +199,46 @@ sim_pump_all(struct sim *s)
 
 /* ---------------------------------------------------------------- HTTP */
 
-static void
-http_refuse(struct conn *c, int status)
+/* One HTTP response, then the connection closes once it is written. */
+void
+sim_http_respond(struct conn *c, int status, const char *ctype, const char *body)
 {
 	const char *text;
 	char resp[512];
 	int n;
 
 	switch (status) {
+	case 200: text = "OK"; break;
 	case 401: text = "Unauthorized"; break;
 	case 405: text = "Method Not Allowed"; break;
+	case 411: text = "Length Required"; break;
+	case 413: text = "Payload Too Large"; break;
 	case 426: text = "Upgrade Required"; break;
 	case 431: text = "Request Header Fields Too Large"; break;
+	case 500: text = "Internal Server Error"; break;
 	default:  text = "Bad Request"; status = 400; break;
 	}
-	n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d %s\r\n%s%sContent-Type: text/plain\r\n"
-	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n", status, text,
+	n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d %s\r\n%s%sContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, text,
 	    status == 401 ? "WWW-Authenticate: Bearer\r\n" : "",
-	    status == 426 ? "Sec-WebSocket-Version: 13\r\n" : "", strlen(text) + 1, text);
+	    status == 426 ? "Sec-WebSocket-Version: 13\r\n" : "", ctype, strlen(body));
 	bufferevent_write(c->bev, resp, (size_t)n);
+	bufferevent_write(c->bev, body, strlen(body));
 	bufferevent_disable(c->bev, EV_READ);
 	c->state = CONN_CLOSING;
-	printf("refused conn=%llu peer=%s status=%d\n", (unsigned long long)c->id, c->peer, status);
+	if (status != 200)
+		printf("refused conn=%llu peer=%s status=%d\n", (unsigned long long)c->id, c->peer,
+		    status);
 	fflush(stdout);
+}
+
+static void
+http_refuse(struct conn *c, int status, const char *why)
+{
+	char body[128];
+
+	snprintf(body, sizeof(body), "%s\n", why);
+	sim_http_respond(c, status, "text/plain", body);
 }
 
 static bool
@@ -226,7 +251,8 @@ token_ok(const struct sim *s, const char *auth)
 	return strcmp(auth + 7, s->o.token) == 0;
 }
 
-/* Returns -1 if c was freed or refused. */
+/* Returns -1 if c was freed or refused (or answered), 1 while a POST body
+ * is still arriving. */
 static int
 conn_upgrade(struct conn *c)
 {
@@ -239,15 +265,22 @@ conn_upgrade(struct conn *c)
 
 	if (end.pos < 0) {
 		if (evbuffer_get_length(in) > SIM_HTTP_MAX) {
-			http_refuse(c, 431);
+			http_refuse(c, 431, "header too large");
 			return -1;
 		}
 		return 0;
 	}
 	hl = (size_t)end.pos + 4;
 	if (hl > SIM_HTTP_MAX) {
-		http_refuse(c, 431);
+		http_refuse(c, 431, "header too large");
 		return -1;
+	}
+	/* The HTTP registration endpoint shares the port (sim_register.c). */
+	if (evbuffer_get_length(in) >= 5) {
+		char method[5];
+		evbuffer_copyout(in, method, 5);
+		if (memcmp(method, "POST ", 5) == 0)
+			return sim_http_post(c, hl) == 0 ? 1 : -1;
 	}
 	evbuffer_remove(in, head, hl);
 	head[hl] = '\0';
@@ -256,8 +289,13 @@ conn_upgrade(struct conn *c)
 		c->sim->st.unauthorized++;
 		status = 401;
 	}
+	if (status == 0 && sim_edge_refused(c->sim, r.edge_id)) {
+		printf("upgrade conn=%llu names unknown edge %s\n", (unsigned long long)c->id, r.edge_id);
+		http_refuse(c, 401, "unknown edge");
+		return -1;
+	}
 	if (status != 0) {
-		http_refuse(c, status);
+		http_refuse(c, status, status == 401 ? "Unauthorized" : "refused");
 		return -1;
 	}
 	sim_accept_key(r.key, accept);
@@ -288,7 +326,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 
 	if (c->state == CONN_HTTP && conn_upgrade(c) != 0)
-		return;
+		return;     /* refused, answered, or a POST body still to come */
 	if (c->state != CONN_WS)
 		return;
 	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0 && wslay_event_recv(c->ws) != 0) {

@@ -223,6 +223,13 @@ print_summary(json_t *r)
 		printf("  connected since %s, in flight %lld, acknowledged today %lld, last ping rtt %s\n",
 		    sget(cl, "connected_since", "-"), iget(cl, "in_flight"), iget(cl, "acknowledged_today"),
 		    rttbuf);
+		if (json_is_string(json_object_get(cl, "registered")))
+			printf("  registered: %s  edge id %s (from %s), site %s\n",
+			    sget(cl, "registered", "?"), sget(cl, "edge_id", "none"),
+			    sget(cl, "identity_source", "nowhere yet"), sget(cl, "site_id", "none"));
+		if (iget(cl, "messages_unknown") > 0 || iget(cl, "messages_bad") > 0)
+			printf("  messages from the cloud: %lld bad, %lld of unknown types\n",
+			    iget(cl, "messages_bad"), iget(cl, "messages_unknown"));
 		if (json_is_string(json_object_get(cl, "last_error")))
 			printf("  last error: %s\n", sget(cl, "last_error", ""));
 	}

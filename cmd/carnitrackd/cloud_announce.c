@@ -1,7 +1,8 @@
 /*
  * What the cloud is told about scales and offline batches.
  *
- * Devices: the store's devices db is the truth. After each registration
+ * Devices: the store's devices db is the truth (the globalDeviceId is made
+ * here by the events' rule, cw_global_id, not taken from the db). After each registration
  * every connected scale is announced (device_connected) afresh; after that,
  * WORK_READY(devices) makes us compare the db with what we last announced
  * and send only the differences. While the link is down nothing is queued:
@@ -44,18 +45,33 @@ struct dev_pass {
 	enum cw_dev_phase phase;
 };
 
+/* The contract's device types; anything else (an older edge stored
+ * "DP-401", the scale model) goes as the default. */
+static const char *
+device_type(const char *t)
+{
+	static const char *const known[] = { "disassembly", "retail", "receiving" };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(t, known[i]) == 0)
+			return known[i];
+	return "disassembly";
+}
+
 static int
 device_cb(const struct store_device *d, void *arg)
 {
 	struct dev_pass *p = arg;
 	struct cw *c = p->c;
 	struct cw_device *k = dev_find(c, d->device_id);
-	struct cm_device m = { .device_id = d->device_id, .global_device_id = d->global_device_id,
-	    .source_ip = d->source_ip, .device_type = d->device_type, .reason = d->reason,
-	    .heartbeat_count = d->heartbeats };
+	char gid[CT_DEVICE_ID_MAX * 2];
+	struct cm_device m = { .device_id = d->device_id, .global_device_id = gid,
+	    .source_ip = d->source_ip, .device_type = device_type(d->device_type),
+	    .reason = d->reason, .heartbeat_count = d->heartbeats };
 	bool connected = d->status == DEV_CONNECTED;
 	bool gone;
 
+	cw_global_id(c, d->device_id, gid, sizeof(gid));
 	if (k == NULL) {
 		if (c->ndevs >= CW_MAX_DEVICES)
 			return 0;    /* beyond the table: announced on registration only */

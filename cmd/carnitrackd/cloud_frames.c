@@ -108,6 +108,7 @@ cw_send_identity(struct cw *c)
 	pack_str(&pk, c->edge_id);
 	pack_str(&pk, c->site_id);
 	pack_str(&pk, c->site_name);
+	pack_str(&pk, c->id_source);
 	if (pack_ok(&pk))
 		send_or_count(c, CT_MSG_IDENTITY, buf, pk.len);
 }
@@ -128,6 +129,8 @@ cw_send_session(struct cw *c, const struct cm_session *s)
 	pack_str(&pk, cut(sp, sizeof(sp), s->animal_species));
 	pack_str(&pk, cut(op, sizeof(op), s->operator_id));
 	pack_str(&pk, cut(r, sizeof(r), s->reason));
+	pack_u8(&pk, s->change == CT_SESS_STARTED && s->status == CM_SESS_STATUS_PAUSED ?
+	    SESS_PAUSED : SESS_ACTIVE);
 	if (pack_ok(&pk))
 		send_or_count(c, CT_MSG_SESSION, buf, pk.len);
 }

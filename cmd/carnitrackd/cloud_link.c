@@ -1,16 +1,24 @@
 /*
  * The WebSocket link's life: connect, register, keep alive, lose, retry.
  *
- *   RETRYING --timer--> CONNECTING --on_open--> REGISTERING
- *       ^                   |                       | edge_registered
- *       |                on_close                   v
- *       +---- backoff ------+------- on_close ---- UP
+ *   RETRYING --timer--> CONNECTING --on_open--> UP (register sent)
+ *       ^                   |                    |
+ *       +---- backoff ------+---- on_close ------+
+ *
+ * Registration never holds delivery back: on open the edge sends
+ * `register` and starts streaming at once. Identity comes from whichever
+ * answer arrives (edge_registered, config_update with an edgeId, the HTTP
+ * registration), or none: after CW_REGISTER_WAIT_S the edge says once that
+ * it streams without a reply, and goes on (status: "no reply (streaming)").
  *
  * Every way down goes through cw_link_lost(): it frees the client, forgets
- * the window (unacked events are re-sent after the next registration), and
- * arms the retry with backoff (1 s doubling to 30 s, +-20% jitter; reset
- * when registered). The store hears "down" only after offline_grace without
- * a registered link, so a short blip opens no offline batches.
+ * the window (unacked events are re-sent on the next link), and arms the
+ * retry with backoff (1 s doubling to 30 s, +-20% jitter; reset by a
+ * registration reply or a link that stayed up CW_REGISTER_WAIT_S). The store
+ * hears "down" only after offline_grace without an open link, so a short
+ * blip opens no offline batches. An upgrade refused with 401/403/404 while
+ * we hold an identity means the cloud does not know it: the identity is
+ * forgotten and the next attempt registers afresh (cw_identity_refused).
  */
 #include "cloud_worker.h"
 
@@ -22,7 +30,7 @@
 #include "log/log.h"
 #include "ws/ws_client.h"
 
-static const char *link_names[] = { "disabled", "retrying", "connecting", "registering", "up" };
+static const char *link_names[] = { "disabled", "retrying", "connecting", "up" };
 
 const char *
 cw_link_name(enum cw_link l)
@@ -51,7 +59,7 @@ cw_tell_link(struct cw *c, bool up)
 int
 cw_send_text(struct cw *c, const char *text, size_t len)
 {
-	if (c->ws == NULL || c->link < CW_REGISTERING)
+	if (c->ws == NULL || c->link != CW_UP)
 		return -1;
 	if (ws_client_send_text(c->ws, text, len) != 0) {
 		c->send_blocked = true;   /* on_drain clears it */
@@ -67,7 +75,7 @@ cw_send(struct cw *c, const char *type, json_t *payload)
 	char *text;
 	int rc;
 
-	if (c->ws == NULL || c->link < CW_REGISTERING) {
+	if (c->ws == NULL || c->link != CW_UP) {
 		json_decref(payload);
 		return -1;
 	}
@@ -107,25 +115,103 @@ cw_backlog_drops(const struct cw *c)
 	return c->backlog_drops + (c->ws ? ws_client_stats(c->ws)->backlog_drops : 0);
 }
 
+const char *
+cw_site_id(const struct cw *c)
+{
+	return c->conf_site_id[0] ? c->conf_site_id : c->site_id;
+}
+
+const char *
+cw_site_name(const struct cw *c)
+{
+	return c->conf_site_name[0] ? c->conf_site_name : c->site_name;
+}
+
+/* ------------------------------------------------------------ registration */
+
+static int
+send_register(struct cw *c)
+{
+	const char *caps[] = { "event_batch", "offline_batches", "sessions", "plu" };
+	struct cm_register r = { c->edge_id, cw_site_id(c), cw_site_name(c), CT_VERSION, caps, 4 };
+	struct timeval tv = { CW_REGISTER_WAIT_S, 0 };
+
+	c->reg = CW_REG_WAITING;
+	c->reg_via[0] = '\0';
+	if (cw_send(c, "register", cm_register_payload(&r)) != 0)
+		return -1;
+	event_add(c->ev_regwait, &tv);
+	return 0;
+}
+
+static void
+regwait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cw *c = arg;
+
+	if (c->link != CW_UP || c->reg != CW_REG_WAITING)
+		return;
+	/* Not an error: some clouds never answer register. */
+	if (!c->reg_quiet_logged)
+		log_info("no registration reply from %s within %d s: streaming %s%s (not an error)",
+		    c->url, CW_REGISTER_WAIT_S, c->edge_id[0] ? "as " : "without an edge id",
+		    c->edge_id);
+	c->reg_quiet_logged = true;
+}
+
+void
+cw_on_registration_reply(struct cw *c, const char *via)
+{
+	if (c->link != CW_UP)
+		return;
+	event_del(c->ev_regwait);
+	if (c->reg != CW_REG_REPLIED)
+		log_info("registered with %s as %s (site %s), by %s", c->url, c->edge_id,
+		    cw_site_id(c)[0] ? cw_site_id(c) : "-", via);
+	c->reg = CW_REG_REPLIED;
+	snprintf(c->reg_via, sizeof(c->reg_via), "%s", via);
+	c->registrations++;
+	c->backoff_s = 0;
+}
+
+void
+cw_identity_refused(struct cw *c, const char *why, bool relink)
+{
+	if (c->edge_id[0] == '\0') {
+		/* Nothing to forget: a refusal without an identity is the
+		 * token's or the cloud's problem, retried with backoff. */
+		log_info("cloud refused a registration without identity (%s)", why);
+		return;
+	}
+	log_warn("the cloud does not know this edge as %s (%s): forgetting that identity and "
+	    "registering afresh; the backlog is kept", c->edge_id, why);
+	c->edge_id[0] = c->site_id[0] = c->site_name[0] = '\0';
+	snprintf(c->id_source, sizeof(c->id_source), "forgotten: %s", why);
+	c->identity_resets++;
+	cw_send_identity(c);
+	c->backoff_s = 0;
+	if (!relink && c->link == CW_UP && send_register(c) != 0)
+		cw_link_lost(c, "cannot send register");
+}
+
 /* ------------------------------------------------------------ ws callbacks */
+
+static void link_ready(struct cw *c);
 
 static void
 on_open(void *arg)
 {
 	struct cw *c = arg;
-	const char *caps[] = { "event_batch", "offline_batches", "sessions", "plu" };
-	struct cm_register r = { c->edge_id, c->site_id[0] ? c->site_id : c->conf_site_id,
-	    c->site_name[0] ? c->site_name : c->conf_site_name, CT_VERSION, caps, 4 };
 
-	c->link = CW_REGISTERING;
+	c->link = CW_UP;
 	c->send_blocked = false;
 	log_info("connected to %s, registering%s%s", c->url, c->edge_id[0] ? " as " : "",
 	    c->edge_id);
-	if (cw_send(c, "register", cm_register_payload(&r)) != 0) {
+	if (send_register(c) != 0) {
 		cw_link_lost(c, "cannot send register");
 		return;
 	}
-	arm(c->ev_deadline, CW_REGISTER_WAIT_S * 1000);
+	link_ready(c);
 }
 
 static void
@@ -135,9 +221,23 @@ on_text(const char *msg, size_t len, void *arg)
 }
 
 static void
+on_binary(const char *msg, size_t len, void *arg)
+{
+	cw_on_binary(arg, msg, len);
+}
+
+static void
 on_close(const char *reason, void *arg)
 {
-	cw_link_lost(arg, reason && *reason ? reason : "closed");
+	struct cw *c = arg;
+	int status = c->ws != NULL ? ws_client_http_status(c->ws) : 0;
+	char why[64];
+
+	if (status == 401 || status == 403 || status == 404) {
+		snprintf(why, sizeof(why), "upgrade refused with HTTP %d", status);
+		cw_identity_refused(c, why, true);
+	}
+	cw_link_lost(c, reason && *reason ? reason : "closed");
 }
 
 static void
@@ -155,7 +255,9 @@ on_drain(void *arg)
 	cw_kick(c);
 }
 
-static const struct ws_client_cbs ws_cbs = { on_open, on_text, on_close, on_pong, on_drain };
+static const struct ws_client_cbs ws_cbs = {
+	on_open, on_text, on_close, on_pong, on_drain, on_binary,
+};
 
 /* ------------------------------------------------------------ lifecycle */
 
@@ -165,7 +267,7 @@ connect_now(struct cw *c)
 	struct ws_client_opts o = {
 		.url = c->url, .token = c->token, .ca_file = c->ca_file[0] ? c->ca_file : NULL,
 		.pin_sha256 = c->pin[0] ? c->pin : NULL, .edge_id = c->edge_id,
-		.site_id = c->site_id[0] ? c->site_id : c->conf_site_id,
+		.site_id = cw_site_id(c),
 		.client_version = CT_VERSION, .connect_timeout_ms = CW_CONNECT_MS,
 		.max_msg = CM_MAX_MSG,
 	};
@@ -207,11 +309,8 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 	struct cw *c = arg;
 	char why[96];
 
-	if (c->link == CW_REGISTERING)
-		snprintf(why, sizeof(why), "no edge_registered within %d s", CW_REGISTER_WAIT_S);
-	else
-		snprintf(why, sizeof(why), "no pong within %lld s",
-		    (long long)((ct_now_ms_mono() - c->ping_sent_ms) / 1000));
+	snprintf(why, sizeof(why), "no pong within %lld s",
+	    (long long)((ct_now_ms_mono() - c->ping_sent_ms) / 1000));
 	cw_link_lost(c, why);
 }
 
@@ -254,22 +353,19 @@ cw_on_pong(struct cw *c)
 	event_del(c->ev_deadline);
 }
 
-void
-cw_on_registered(struct cw *c)
+/* The link is open and `register` is out: deliver from now on. */
+static void
+link_ready(struct cw *c)
 {
 	struct timeval tv = { c->ping_interval, 0 };
 
 	event_del(c->ev_deadline);
 	event_del(c->ev_grace);
-	c->link = CW_UP;
-	c->backoff_s = 0;
-	c->registrations++;
 	c->up_since_ms = ct_now_ms();
+	c->up_since_mono_ms = ct_now_ms_mono();
 	c->last_error[0] = '\0';
 	c->ping_outstanding = false;
 	event_add(c->ev_ping, &tv);
-	log_info("registered with %s as %s (site %s)", c->url, c->edge_id, c->site_id);
-	cw_send_identity(c);
 	cw_tell_link(c, true);
 	cw_stream_reset(c);
 	cw_announce_devices(c, CW_DEV_ALL);
@@ -291,9 +387,15 @@ cw_link_lost(struct cw *c, const char *why)
 	drop_client(c);
 	event_del(c->ev_ping);
 	event_del(c->ev_deadline);
+	event_del(c->ev_regwait);
 	c->ping_outstanding = false;
 	c->send_blocked = false;
 	c->link = CW_RETRYING;
+	c->reg = CW_REG_NONE;
+	/* A link that carried traffic for a while was a success: start the
+	 * backoff over, as a registration reply does. */
+	if (was_up && ct_now_ms_mono() - c->up_since_mono_ms >= CW_REGISTER_WAIT_S * 1000)
+		c->backoff_s = 0;
 	cw_flush_acks(c);
 	cw_stream_reset(c);
 	if (was_up) {
@@ -321,7 +423,9 @@ cw_link_start(struct cw *c)
 	c->ev_grace = evtimer_new(c->base, grace_cb, c);
 	c->ev_ping = event_new(c->base, -1, EV_PERSIST, ping_cb, c);
 	c->ev_deadline = evtimer_new(c->base, deadline_cb, c);
-	if (c->ev_retry == NULL || c->ev_grace == NULL || c->ev_ping == NULL || c->ev_deadline == NULL) {
+	c->ev_regwait = evtimer_new(c->base, regwait_cb, c);
+	if (c->ev_retry == NULL || c->ev_grace == NULL || c->ev_ping == NULL ||
+	    c->ev_deadline == NULL || c->ev_regwait == NULL) {
 		log_err("cannot create the link timers");
 		return;
 	}
@@ -348,5 +452,6 @@ cw_link_stop(struct cw *c)
 	if (c->ev_grace) event_free(c->ev_grace);
 	if (c->ev_ping) event_free(c->ev_ping);
 	if (c->ev_deadline) event_free(c->ev_deadline);
-	c->ev_retry = c->ev_grace = c->ev_ping = c->ev_deadline = NULL;
+	if (c->ev_regwait) event_free(c->ev_regwait);
+	c->ev_retry = c->ev_grace = c->ev_ping = c->ev_deadline = c->ev_regwait = NULL;
 }

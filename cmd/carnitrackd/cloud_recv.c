@@ -3,6 +3,10 @@
  * each message becomes what the edge does about it: a frame to store, an
  * answer to the cloud, or a change of the window. Nothing the cloud sends
  * closes the link: a bad message is logged, counted, and skipped.
+ *
+ * Clouds differ (issue 12): what the edge can survive it survives, says so
+ * once in the log, counts in status, and keeps delivering. An answer that
+ * says "duplicate" in any form means delivered.
  */
 #include "cloud_worker.h"
 
@@ -11,39 +15,50 @@
 #include "event/event.h"
 #include "log/log.h"
 
-static void
-on_identity(struct cw *c, const struct cm_identity *id, bool registered)
+void
+cw_take_identity(struct cw *c, const struct cm_identity *id, const char *via)
 {
 	bool changed = false;
 
 	if (id->has_edge_id && strcmp(id->edge_id, c->edge_id) != 0) {
 		if (strlen(id->edge_id) >= sizeof(c->edge_id)) {
-			log_warn("cloud sent an edgeId of %zu bytes (max %zu); ignored",
-			    strlen(id->edge_id), sizeof(c->edge_id) - 1);
-		} else {
-			if (c->edge_id[0] != '\0')
-				log_warn("cloud changed our edgeId from %s to %s", c->edge_id, id->edge_id);
-			snprintf(c->edge_id, sizeof(c->edge_id), "%s", id->edge_id);
-			changed = true;
+			log_warn("cloud sent an edgeId of %zu bytes (max %zu) by %s; ignored",
+			    strlen(id->edge_id), sizeof(c->edge_id) - 1, via);
+			return;
 		}
+		/* A registration answered with another id: the cloud did not
+		 * know ours and made a new one. Take it; nothing else changes. */
+		if (c->edge_id[0] != '\0') {
+			log_warn("cloud answered by %s with edgeId %s, we were %s: taking the new "
+			    "identity (the backlog is kept)", via, id->edge_id, c->edge_id);
+			c->identity_resets++;
+		}
+		snprintf(c->edge_id, sizeof(c->edge_id), "%s", id->edge_id);
+		changed = true;
 	}
 	if (id->site_id[0] != '\0' && strcmp(id->site_id, c->site_id) != 0 &&
 	    strlen(id->site_id) < sizeof(c->site_id)) {
 		snprintf(c->site_id, sizeof(c->site_id), "%s", id->site_id);
 		changed = true;
 	}
+	if (c->conf_site_id[0] && c->site_id[0] && strcmp(c->site_id, c->conf_site_id) != 0 &&
+	    !c->site_differs_logged) {
+		log_warn("the cloud calls this site %s, the config says %s: globalDeviceId keeps "
+		    "the configured site_id", c->site_id, c->conf_site_id);
+		c->site_differs_logged = true;
+	}
 	if (id->site_name[0] != '\0' && strcmp(id->site_name, c->site_name) != 0) {
 		snprintf(c->site_name, sizeof(c->site_name), "%s", id->site_name);
 		changed = true;
 	}
-	if (registered) {
-		if (c->link == CW_REGISTERING)
-			cw_on_registered(c);      /* sends IDENTITY */
-		else if (changed)
-			cw_send_identity(c);
-	} else if (changed) {
-		cw_send_identity(c);
+	if (id->has_edge_id && strcmp(c->id_source, via) != 0) {
+		snprintf(c->id_source, sizeof(c->id_source), "%s", via);
+		changed = true;
 	}
+	if (changed)
+		cw_send_identity(c);
+	if (id->has_edge_id)
+		cw_on_registration_reply(c, via);
 }
 
 static void
@@ -62,11 +77,71 @@ on_reject(struct cw *c, const struct cm_reject *r)
 {
 	char id[CT_UUID_STR];
 
+	if (r->duplicate) {
+		/* "Rejected: duplicate" is the cloud saying it has the event. */
+		struct cm_ack a = { .status = CT_ACK_DUPLICATE };
+		memcpy(a.local_id, r->local_id, CT_UUID_LEN);
+		c->rejected_as_duplicate++;
+		on_ack(c, &a);
+		return;
+	}
 	cwf_remove(&c->fl, r->local_id, NULL);
 	cw_queue_reject(c, r->local_id, r->reason);
 	c->rejected++;
 	ct_uuid_fmt(r->local_id, id);
 	log_info("event %s rejected by the cloud: %s", id, r->reason[0] ? r->reason : "(no reason)");
+}
+
+static void
+on_session(struct cw *c, struct cm_msg *m)
+{
+	struct cm_session *s = &m->u.session;
+
+	if (s->status == CM_SESS_STATUS_OTHER && !c->session_status_logged) {
+		log_warn("session_started %s with status \"%s\" (not active, pending or paused): "
+		    "taken as active; said once", s->cloud_session_id, s->status_text);
+		c->session_status_logged = true;
+	}
+	log_info("%s %s on %s%s", m->type_name, s->cloud_session_id,
+	    s->device_id[0] ? s->device_id : "the scale that has it",
+	    s->status == CM_SESS_STATUS_PAUSED ? " (paused: not tagging)" : "");
+	cw_send_session(c, s);
+}
+
+static void
+on_error(struct cw *c, const struct cm_error *e)
+{
+	char why[CM_NAME_MAX + 64];
+
+	c->cloud_errors++;
+	snprintf(why, sizeof(why), "error message %s%s%s", e->code, e->code[0] ? ": " : "",
+	    e->message);
+	if (e->unknown_edge) {
+		cw_identity_refused(c, why, false);
+		return;
+	}
+	/* The same complaint over and over is said once. */
+	if (strcmp(c->last_cloud_error, e->message) != 0 || e->message[0] == '\0')
+		log_warn("the cloud reports an %s", why);
+	snprintf(c->last_cloud_error, sizeof(c->last_cloud_error), "%s", e->message);
+}
+
+static void
+on_unknown(struct cw *c, const char *type)
+{
+	c->msgs_unknown++;
+	for (unsigned i = 0; i < c->nunknown_types; i++)
+		if (strcmp(c->unknown_types[i], type) == 0)
+			return;
+	if (c->nunknown_types < CW_UNKNOWN_TYPES) {
+		snprintf(c->unknown_types[c->nunknown_types++], CM_TYPE_MAX, "%s", type);
+		log_info("ignoring messages of unknown type \"%s\" from the cloud (said once per "
+		    "type; counted in status)", type);
+	} else if (!c->unknown_overflow_logged) {
+		log_info("more than %d unknown message types from the cloud; ignoring them all",
+		    CW_UNKNOWN_TYPES);
+		c->unknown_overflow_logged = true;
+	}
 }
 
 void
@@ -101,19 +176,25 @@ cw_on_text(struct cw *c, const char *msg, size_t len)
 		cm_msg_clear(&m);
 		return;
 	}
+	if (m.timestamp_unreadable) {
+		c->times_unreadable++;
+		if (!c->times_logged)
+			log_info("the cloud's message timestamps are neither ISO 8601 nor epoch "
+			    "milliseconds (first in a %s); ignored, said once", m.type_name);
+		c->times_logged = true;
+	}
 	switch (m.type) {
 	case CM_EDGE_REGISTERED:
-		on_identity(c, &m.u.identity, true);
+		cw_take_identity(c, &m.u.identity, "edge_registered");
 		break;
 	case CM_CONFIG_UPDATE:
-		on_identity(c, &m.u.identity, false);
+		cw_take_identity(c, &m.u.identity, "config_update");
 		break;
 	case CM_SESSION_STARTED:
 	case CM_SESSION_ENDED:
 	case CM_SESSION_PAUSED:
 	case CM_SESSION_RESUMED:
-		log_info("%s %s on %s", m.type_name, m.u.session.cloud_session_id, m.u.session.device_id);
-		cw_send_session(c, &m.u.session);
+		on_session(c, &m);
 		break;
 	case CM_EVENT_ACK:
 		on_ack(c, &m.u.ack);
@@ -130,10 +211,34 @@ cw_on_text(struct cw *c, const char *msg, size_t len)
 	case CM_PONG:
 		cw_on_pong(c);
 		break;
+	case CM_ERROR:
+		on_error(c, &m.u.error);
+		break;
 	case CM_UNKNOWN:
-		c->msgs_unknown++;
-		log_info("ignoring a message of unknown type \"%s\" from the cloud", m.type_name);
+		on_unknown(c, m.type_name);
 		break;
 	}
 	cm_msg_clear(&m);
+}
+
+/* JSON text in a binary frame: read as text when it is UTF-8 (said once),
+ * counted as bad otherwise. */
+void
+cw_on_binary(struct cw *c, const char *msg, size_t len)
+{
+	if (!cm_utf8_valid(msg, len)) {
+		c->msgs_in++;
+		c->msgs_bad++;
+		if (!c->binary_bad_logged)
+			log_warn("the cloud sent a %zu byte binary message that is not UTF-8 text; "
+			    "dropped (said once, counted as bad)", len);
+		c->binary_bad_logged = true;
+		return;
+	}
+	c->msgs_binary++;
+	if (!c->binary_logged)
+		log_info("the cloud sends its messages in binary WebSocket frames; reading them as "
+		    "text (said once)");
+	c->binary_logged = true;
+	cw_on_text(c, msg, len);
 }

@@ -90,10 +90,12 @@ struct slice {
 	uint64_t   next_cursor;
 };
 
-static void
-global_id(const struct cw *c, const char *device, char *out, size_t cap)
+/* One rule for events and device_* messages alike, so the cloud sees one
+ * name per scale, and it follows a change of the configured site_id. */
+void
+cw_global_id(const struct cw *c, const char *device, char *out, size_t cap)
 {
-	cm_global_device_id(c->site_id[0] ? c->site_id : c->conf_site_id, device, out, cap);
+	cm_global_device_id(cw_site_id(c), device, out, cap);
 }
 
 static void
@@ -101,7 +103,7 @@ add_event(struct cw *c, const struct ct_event *ev)
 {
 	char gid[CT_DEVICE_ID_MAX * 2];
 
-	global_id(c, ev->device_id, gid, sizeof(gid));
+	cw_global_id(c, ev->device_id, gid, sizeof(gid));
 	if (c->body.len > 0)
 		cm_buf_raw(&c->body, ",");
 	cm_buf_event(&c->body, ev, gid);

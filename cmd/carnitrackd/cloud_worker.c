@@ -226,10 +226,40 @@ cw_configure(struct worker *w, const struct ct_conf *conf, bool first)
 		snprintf(c->edge_id, sizeof(c->edge_id), "%s", id.edge_id);
 		snprintf(c->site_id, sizeof(c->site_id), "%s", id.site_id);
 		snprintf(c->site_name, sizeof(c->site_name), "%s", id.site_name);
+		snprintf(c->id_source, sizeof(c->id_source), "%s", id.source);
 	}
 	c->next_status_ms = ct_now_ms_mono() + (int64_t)c->status_interval * 1000;
 	cw_link_start(c);
 	return 0;
+}
+
+/* carnitrackctl identity --reset went through the store: take what it
+ * left (nothing), and make a fresh link so the upgrade carries no old
+ * X-Edge-Id and `register` asks for a new identity. */
+static void
+identity_reload(struct cw *c)
+{
+	struct store_identity id;
+	int e;
+
+	if (!cw_open_store(c))
+		return;
+	memset(&id, 0, sizeof(id));
+	if ((e = store_identity_get(c->st, &id)) != STORE_OK && e != STORE_NOTFOUND)
+		return;
+	if (strcmp(id.edge_id, c->edge_id) == 0 && strcmp(id.site_id, c->site_id) == 0)
+		return;
+	log_warn("identity changed in the store (%s): edge id %s -> %s", id.source[0] ? id.source :
+	    "no source", c->edge_id[0] ? c->edge_id : "(none)", id.edge_id[0] ? id.edge_id : "(none)");
+	snprintf(c->edge_id, sizeof(c->edge_id), "%s", id.edge_id);
+	snprintf(c->site_id, sizeof(c->site_id), "%s", id.site_id);
+	snprintf(c->site_name, sizeof(c->site_name), "%s", id.site_name);
+	snprintf(c->id_source, sizeof(c->id_source), "%s", id.source);
+	c->identity_resets++;
+	if (c->link == CW_UP || c->link == CW_CONNECTING) {
+		c->backoff_s = 0;
+		cw_link_lost(c, "identity reset: reconnecting to register afresh");
+	}
 }
 
 static void
@@ -247,8 +277,10 @@ on_work_ready(struct cw *c, const struct frame *f)
 	}
 	if (!cw_open_store(c))
 		return;
+	if (flags & CT_WORK_IDENTITY)
+		identity_reload(c);
 	if (c->link != CW_UP)
-		return;          /* the next registration reads everything anyway */
+		return;          /* the next link reads everything anyway */
 	if (flags & CT_WORK_BATCHES)
 		cw_report_batches(c);
 	if (flags & CT_WORK_DEVICES)
@@ -314,6 +346,13 @@ cw_status(struct worker *w, json_t *o)
 	}
 	json_object_set_new(o, "last_error", c->last_error[0] ? json_string(c->last_error) : json_null());
 	json_object_set_new(o, "edge_id", c->edge_id[0] ? json_string(c->edge_id) : json_null());
+	json_object_set_new(o, "site_id", cw_site_id(c)[0] ? json_string(cw_site_id(c)) : json_null());
+	json_object_set_new(o, "identity_source", c->id_source[0] ? json_string(c->id_source) :
+	    json_null());
+	/* Registration is information, never a gate (issue 12). */
+	json_object_set_new(o, "registered", json_string(c->reg == CW_REG_REPLIED ? c->reg_via :
+	    c->reg == CW_REG_WAITING ? "no reply (streaming)" : "no (link down)"));
+	json_object_set_new(o, "identity_resets", json_integer((json_int_t)c->identity_resets));
 	json_object_set_new(o, "in_flight", json_integer(c->fl.n));
 	json_object_set_new(o, "acknowledged_today", json_integer((json_int_t)c->acked_today));
 	json_object_set_new(o, "last_ping_rtt_ms", c->last_rtt_ms >= 0 ? json_integer(c->last_rtt_ms) : json_null());
@@ -330,6 +369,16 @@ cw_status(struct worker *w, json_t *o)
 	json_object_set_new(o, "batches_reported", json_integer((json_int_t)c->batches_reported));
 	json_object_set_new(o, "messages_bad", json_integer((json_int_t)c->msgs_bad));
 	json_object_set_new(o, "messages_unknown", json_integer((json_int_t)c->msgs_unknown));
+	json_t *ut = json_array();
+	for (unsigned i = 0; ut != NULL && i < c->nunknown_types; i++)
+		json_array_append_new(ut, json_string(c->unknown_types[i]));
+	if (ut != NULL)
+		json_object_set_new(o, "unknown_types", ut);
+	json_object_set_new(o, "messages_binary", json_integer((json_int_t)c->msgs_binary));
+	json_object_set_new(o, "timestamps_unreadable", json_integer((json_int_t)c->times_unreadable));
+	json_object_set_new(o, "cloud_errors", json_integer((json_int_t)c->cloud_errors));
+	json_object_set_new(o, "rejected_as_duplicate",
+	    json_integer((json_int_t)c->rejected_as_duplicate));
 	if (c->st == NULL && c->store_err[0])
 		json_object_set_new(o, "store_error", json_string(c->store_err));
 }

@@ -28,7 +28,8 @@ struct ws_client;
 #define CW_MAX_DEVICES     512      /* scales we remember the announced state of */
 #define CW_REPORTED_RING   1024     /* batches whose end we sent (store commits it later) */
 #define CW_BACKOFF_MAX_S   30
-#define CW_REGISTER_WAIT_S 10       /* open link without edge_registered: retry */
+#define CW_REGISTER_WAIT_S 10       /* no registration reply by then: say so, once */
+#define CW_UNKNOWN_TYPES   16       /* unknown message types remembered (logged once each) */
 #define CW_CONNECT_MS      10000
 #define CW_TOKEN_MAX       4096
 #define CW_RESEND_MAX      4096     /* events re-sent per tick after ack_timeout */
@@ -69,10 +70,17 @@ enum cw_link {
 	CW_DISABLED = 0,    /* no url configured */
 	CW_RETRYING,        /* waiting out the backoff */
 	CW_CONNECTING,      /* TCP/TLS/upgrade */
-	CW_REGISTERING,     /* open, register sent, no edge_registered yet */
-	CW_UP,              /* registered: events flow */
+	CW_UP,              /* open, register sent: events flow */
 };
 const char *cw_link_name(enum cw_link l);
+
+/* Registration never holds delivery back (issue 12): it only says where
+ * the identity came from. */
+enum cw_reg {
+	CW_REG_NONE = 0,    /* link not open */
+	CW_REG_WAITING,     /* register sent, no reply (yet): streaming anyway */
+	CW_REG_REPLIED,     /* an identity came back (reg_via says how) */
+};
 
 struct cw_device {
 	char     id[CT_DEVICE_ID_MAX];
@@ -90,8 +98,15 @@ struct cw {
 	char data_dir[CT_CONF_PATH], conf_site_id[64], conf_site_name[CT_CONF_STR];
 	int  ping_interval, offline_grace, batch_size, window, ack_timeout, status_interval;
 
-	/* identity (from store at start, from the cloud after) */
+	/* identity (from store at start, from the cloud after). site_id and
+	 * site_name are what the cloud said; the configured ones win
+	 * (cw_site_id). */
 	char edge_id[64], site_id[64], site_name[256];
+	char id_source[64];              /* where edge_id came from */
+	enum cw_reg reg;
+	char        reg_via[24];         /* "edge_registered", "config_update", "http" */
+	bool        reg_quiet_logged;    /* "no reply" said once per worker */
+	uint64_t    identity_resets;
 
 	struct store      *st;           /* read-only; NULL until the store exists */
 	char               store_err[256];
@@ -103,11 +118,13 @@ struct cw {
 	bool               link_told_up;
 	int                backoff_s;
 	int64_t            up_since_ms;  /* wall clock, for status */
+	int64_t            up_since_mono_ms;
 	int64_t            next_try_ms;  /* monotonic */
 	char               last_error[256];
 	uint64_t           connects, registrations;
 
 	struct event *ev_retry, *ev_grace, *ev_ping, *ev_deadline, *ev_tick, *ev_flush;
+	struct event *ev_regwait;        /* CW_REGISTER_WAIT_S after register: log only */
 	int64_t       next_status_ms;    /* monotonic */
 
 	/* keep-alive */
@@ -136,6 +153,14 @@ struct cw {
 	/* figures */
 	uint64_t events_sent, events_resent, acked_total, acked_today, duplicates, rejected;
 	uint64_t msgs_in, msgs_bad, msgs_unknown, frames_lost, batches_reported;
+	uint64_t msgs_binary, times_unreadable, cloud_errors, rejected_as_duplicate;
+	/* unknown message types seen, each logged once; beyond the table one
+	 * more line says so */
+	char     unknown_types[CW_UNKNOWN_TYPES][CM_TYPE_MAX];
+	unsigned nunknown_types;
+	bool     unknown_overflow_logged, binary_logged, binary_bad_logged, times_logged;
+	bool     session_status_logged, site_differs_logged;
+	char     last_cloud_error[CM_NAME_MAX];
 	/* Rate bound on what the cloud sends (cloud_recv.c). */
 	int64_t  rate_window_ms;
 	uint32_t rate_all, rate_ctl;
@@ -152,14 +177,27 @@ void cw_link_stop(struct cw *c);              /* shutdown: drop the link, no ret
 void cw_link_lost(struct cw *c, const char *why);
 int  cw_send(struct cw *c, const char *type, json_t *payload);  /* steals payload */
 int  cw_send_text(struct cw *c, const char *text, size_t len);
-void cw_on_registered(struct cw *c);
 void cw_on_pong(struct cw *c);
 void cw_tell_link(struct cw *c, bool up);
 uint64_t cw_ctrl_limited(const struct cw *c);
 uint64_t cw_backlog_drops(const struct cw *c);
+/* The cloud answered our registration (edge_registered, config_update with
+ * an edgeId, the HTTP reply): identity already taken by the caller. */
+void cw_on_registration_reply(struct cw *c, const char *via);
+/* The cloud does not know the identity we hold (why says how we know):
+ * forget it, persist that, and register afresh; the backlog stays. With
+ * relink the link is dropped and remade (the upgrade carries X-Edge-Id),
+ * otherwise `register` is sent again on the open link. */
+void cw_identity_refused(struct cw *c, const char *why, bool relink);
+/* The site id we go by: the configured one, else the cloud's, else "". */
+const char *cw_site_id(const struct cw *c);
+const char *cw_site_name(const struct cw *c);
 
 /* cloud_recv.c */
 void cw_on_text(struct cw *c, const char *msg, size_t len);
+void cw_on_binary(struct cw *c, const char *msg, size_t len);
+/* Takes an identity the cloud gave (any way); via names the way. */
+void cw_take_identity(struct cw *c, const struct cm_identity *id, const char *via);
 
 /* cloud_stream.c */
 void cw_fill(struct cw *c);
@@ -168,6 +206,7 @@ void cw_stream_reset(struct cw *c);           /* link lost or store restarted */
 bool cw_batch_is_reported(struct cw *c, const uint8_t id[CT_UUID_LEN]);
 void cw_batch_mark_reported(struct cw *c, const uint8_t id[CT_UUID_LEN]);
 bool cw_open_store(struct cw *c);
+void cw_global_id(const struct cw *c, const char *device, char *out, size_t cap);
 
 /* cloud_announce.c */
 enum cw_dev_phase {
@@ -184,7 +223,7 @@ void cw_frames_init(struct cw *c);
 void cw_queue_ack(struct cw *c, const uint8_t id[CT_UUID_LEN], enum ct_ack st, const char *cloud_id);
 void cw_queue_reject(struct cw *c, const uint8_t id[CT_UUID_LEN], const char *reason);
 void cw_flush_acks(struct cw *c);
-void cw_send_identity(struct cw *c);
+void cw_send_identity(struct cw *c);   /* with c->id_source */
 void cw_send_session(struct cw *c, const struct cm_session *s);
 void cw_send_plu(struct cw *c, const struct cm_plu *p);
 void cw_send_batch_reported(struct cw *c, const uint8_t id[CT_UUID_LEN], uint8_t what);

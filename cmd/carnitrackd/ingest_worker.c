@@ -66,7 +66,7 @@ ingest_device_frame(struct ingest *in, enum ct_device_change kind, const char *d
 	pack_u8(&pk, (uint8_t)kind);
 	pack_str(&pk, device_id);
 	pack_str(&pk, c != NULL ? c->ip : "");
-	pack_str(&pk, sc != NULL && sc->device_type[0] != '\0' ? sc->device_type : "DP-401");
+	pack_str(&pk, sc != NULL && sc->device_type[0] != '\0' ? sc->device_type : "disassembly");
 	pack_str(&pk, reason != NULL ? reason : "");
 	pack_u64(&pk, (uint64_t)ct_now_ms());
 	pack_u32(&pk, c != NULL ? c->heartbeats : 0);

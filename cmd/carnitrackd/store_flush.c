@@ -78,6 +78,8 @@ apply(struct sw *s, struct sw_op *op, bool with_events)
 	case OP_IDENTITY:
 		e = store_identity_put(s->st, op->u.ident.edge_id, op->u.ident.site_id,
 		    op->u.ident.site_name);
+		if (e == STORE_OK)
+			e = store_identity_source_put(s->st, op->u.ident.source);
 		break;
 	case OP_BATCH_REPORTED:
 		e = store_batch_reported(s->st, op->u.br.id, op->u.br.what);

@@ -152,7 +152,9 @@ on_session(struct sw *s, const struct frame *f)
 	unpack_text(&u, m->animal_species, sizeof(m->animal_species));
 	unpack_text(&u, m->operator_id, sizeof(m->operator_id));
 	unpack_text(&u, m->reason, sizeof(m->reason));
-	if (!unpack_done(&u) || m->kind < CT_SESS_STARTED || m->kind > CT_SESS_ENDED) {
+	m->start_status = unpack_u8(&u);
+	if (!unpack_done(&u) || m->kind < CT_SESS_STARTED || m->kind > CT_SESS_ENDED ||
+	    (m->start_status != SESS_ACTIVE && m->start_status != SESS_PAUSED)) {
 		sw_op_free(op);
 		bad_frame(s, f, "bad layout, field too long or unknown kind");
 		return;
@@ -227,6 +229,7 @@ on_identity(struct sw *s, const struct frame *f)
 	unpack_str(&u, op->u.ident.edge_id, sizeof(op->u.ident.edge_id));
 	unpack_str(&u, op->u.ident.site_id, sizeof(op->u.ident.site_id));
 	unpack_text(&u, op->u.ident.site_name, sizeof(op->u.ident.site_name));
+	unpack_text(&u, op->u.ident.source, sizeof(op->u.ident.source));
 	if (!unpack_done(&u)) {
 		sw_op_free(op);
 		bad_frame(s, f, "bad layout or field too long");

@@ -164,6 +164,7 @@ sw_configure(struct worker *w, const struct ct_conf *conf, bool first)
 		}
 		s->retention_ms = conf->retention * 1000;
 		store_set_session_expiry(s->st, conf->session_expiry * 1000);
+		store_set_site_id(s->st, conf->site_id);
 		return 0;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL ||

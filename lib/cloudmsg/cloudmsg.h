@@ -106,6 +106,22 @@ json_t *cm_status_payload(const struct cm_status *s);
 
 /* ------------------------------------------------------------ decoding */
 
+/*
+ * Liberal where the contract leaves room, strict where a value is acted on
+ * (shared/protocol/CLOUD_INTEGRATION_QUICKREF.md and issue 12):
+ *   - ids the cloud makes (cloudEventId, cloudSessionId, messageId,
+ *     animalId, operatorId, edgeId, siteId, pingId) may be JSON strings or
+ *     integers; localEventId is ours and must be our UUID;
+ *   - the envelope timestamp may be ISO 8601 text, epoch milliseconds, or
+ *     absent; an unreadable one is not an error (sent_at_ms -1,
+ *     timestamp_unreadable set, for the caller to log once);
+ *   - sessionId is an alias of cloudSessionId; session_ended/paused/resumed
+ *     may come without deviceId (the store finds the session by its id);
+ *     session_started may carry a status (active, pending, paused);
+ *   - event_ack without status means accepted; status and event_rejected's
+ *     "duplicate" are matched without regard to case;
+ *   - unknown fields are ignored, unknown types come back as CM_UNKNOWN.
+ */
 enum cm_type {
 	CM_UNKNOWN = 0,          /* valid envelope, type we do not handle */
 	CM_EDGE_REGISTERED,
@@ -119,20 +135,32 @@ enum cm_type {
 	CM_PLU_UPDATED,
 	CM_PING,
 	CM_PONG,
+	CM_ERROR,
 };
 const char *cm_type_name(enum cm_type t);
 
-struct cm_identity {             /* edge_registered, config_update */
+struct cm_identity {             /* edge_registered, config_update, HTTP reply */
 	bool has_edge_id;        /* config_update may carry none */
 	char edge_id[CM_ID_MAX];
 	char site_id[CM_ID_MAX];        /* "" if absent or null */
 	char site_name[CM_NAME_MAX];
 };
 
+/* session_started's optional status; a paused session does not tag. */
+enum cm_session_status {
+	CM_SESS_STATUS_NONE = 0,        /* not given: active */
+	CM_SESS_STATUS_ACTIVE,
+	CM_SESS_STATUS_PENDING,         /* tags like active: the scale is on it */
+	CM_SESS_STATUS_PAUSED,
+	CM_SESS_STATUS_OTHER,           /* a word we do not know: taken as active */
+};
+
 struct cm_session {              /* session_started/ended/paused/resumed */
 	enum ct_session_change change;
+	enum cm_session_status status;  /* started only */
+	char status_text[24];           /* as sent (cut to fit), for logging OTHER */
 	char cloud_session_id[CT_SESSION_ID_MAX];
-	char device_id[CT_DEVICE_ID_MAX];
+	char device_id[CT_DEVICE_ID_MAX];  /* "" only for ended/paused/resumed */
 	char animal_id[CM_ID_MAX];      /* started only; "" if absent or null */
 	char animal_tag[CM_ID_MAX];
 	char animal_species[CM_ID_MAX];
@@ -149,6 +177,7 @@ struct cm_ack {                  /* event_ack */
 struct cm_reject {               /* event_rejected */
 	uint8_t local_id[CT_UUID_LEN];
 	char    reason[CM_NAME_MAX];
+	bool    duplicate;       /* reason (or code/status) says duplicate: delivered */
 };
 
 struct cm_plu {                  /* plu_updated */
@@ -157,17 +186,26 @@ struct cm_plu {                  /* plu_updated */
 	size_t payload_len;
 };
 
+struct cm_error {                /* error: {code?, message?} in payload or envelope */
+	char code[CM_ID_MAX];
+	char message[CM_NAME_MAX];      /* message, error or reason; cut to fit */
+	bool unknown_edge;              /* it says the cloud does not know this edge */
+};
+
 struct cm_msg {
 	enum cm_type type;
 	char type_name[CM_TYPE_MAX];    /* as sent (cut to fit), for logging */
 	char message_id[CM_ID_MAX];     /* "" if absent */
 	char ping_id[CM_ID_MAX];        /* pong: payload.pingId if present */
+	int64_t sent_at_ms;             /* envelope timestamp; -1 absent or unreadable */
+	bool timestamp_unreadable;      /* present but neither ISO 8601 nor a number */
 	union {
 		struct cm_identity identity;
 		struct cm_session  session;
 		struct cm_ack      ack;
 		struct cm_reject   reject;
 		struct cm_plu      plu;
+		struct cm_error    error;
 	} u;
 };
 
@@ -183,6 +221,20 @@ void cm_msg_clear(struct cm_msg *m);
  * decoded, 0 when the message is not for it (m untouched then). */
 int  cm_decode_tree(const char *buf, size_t len, struct cm_msg *m, char *err, size_t errlen);
 int  cm_decode_ack_fast(const char *buf, size_t len, struct cm_msg *m);
+
+/* The body of an HTTP registration reply: {edgeId, siteId, siteName} in
+ * camelCase or snake_case (camelCase wins), possibly wrapped in "data" or
+ * "edge". edgeId is required. Same bounds as cm_decode. */
+int  cm_decode_registration(const char *buf, size_t len, struct cm_identity *id,
+    char *err, size_t errlen);
+
+/* "2026-01-30T10:00:00Z", with optional fraction, "+03:00"/"+0300" zone,
+ * ' ' for 'T', or no zone (UTC) -> epoch ms. 0 or -1. */
+int  cm_iso_parse(const char *s, int64_t *ms);
+/* A JSON time: ISO 8601 text or epoch milliseconds; -1 for anything else. */
+int64_t cm_time_ms(const json_t *v);
+/* Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF), len bytes. */
+bool cm_utf8_valid(const char *s, size_t len);
 
 /* 0 if buf nests arrays/objects no deeper than max (strings skipped). */
 int  cm_check_depth(const char *buf, size_t len, int max);

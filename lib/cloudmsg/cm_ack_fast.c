@@ -7,9 +7,10 @@
  *    "status":"accepted"},"timestamp":"..","messageId":".."}
  *
  * (any order, any JSON whitespace, edgeId allowed), every value a string of
- * printable ASCII without escapes, every key known and present once. Any
- * other shape, and any value the tree decoder would refuse, returns 0 and
- * cm_decode_tree decides, errors included. The fuzz target checks that
+ * printable ASCII without escapes, every key known and present once, the
+ * status spelled exactly. Any other shape (a numeric id, an epoch-ms
+ * timestamp, "Accepted", no status), and any value the tree decoder would
+ * refuse, returns 0 and cm_decode_tree decides, errors included. The fuzz target checks that
  * both halves agree on every input.
  */
 #include "cloudmsg/cloudmsg.h"
@@ -160,6 +161,14 @@ cm_decode_ack_fast(const char *buf, size_t len, struct cm_msg *m)
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.type = CM_EVENT_ACK;
 	memcpy(tmp.type_name, "event_ack", sizeof("event_ack"));
+	tmp.sent_at_ms = -1;
+	if (top[TIMESTAMP].seen) {
+		char ts[48];
+		tmp.timestamp_unreadable = !copy(ts, sizeof(ts), &top[TIMESTAMP]) ||
+		    cm_iso_parse(ts, &tmp.sent_at_ms) != 0;
+		if (tmp.timestamp_unreadable)
+			tmp.sent_at_ms = -1;
+	}
 	if (top[MESSAGE_ID].seen && !copy(tmp.message_id, sizeof(tmp.message_id), &top[MESSAGE_ID]))
 		return 0;
 	if (!copy(id, sizeof(id), &pay[LOCAL]) || ct_uuid_parse(id, tmp.u.ack.local_id) != 0)

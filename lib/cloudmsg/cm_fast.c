@@ -72,29 +72,11 @@ cm_buf_free(struct cm_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF), as jansson
- * checks it. */
+/* Strict UTF-8, as jansson checks it (cm_utf8_valid). */
 static bool
 utf8_valid(const unsigned char *s)
 {
-	while (*s) {
-		unsigned c = *s, n, cp;
-		if (c < 0x80) { s++; continue; }
-		if (c >= 0xc2 && c <= 0xdf) { n = 1; cp = c & 0x1f; }
-		else if (c >= 0xe0 && c <= 0xef) { n = 2; cp = c & 0x0f; }
-		else if (c >= 0xf0 && c <= 0xf4) { n = 3; cp = c & 0x07; }
-		else return false;
-		for (unsigned i = 1; i <= n; i++) {
-			if ((s[i] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		s += n + 1;
-	}
-	return true;
+	return cm_utf8_valid((const char *)s, strlen((const char *)s));
 }
 
 /* A JSON string, escaped the way jansson does for the bytes we can meet. */

@@ -383,8 +383,13 @@ handler(void *user, const char *section, const char *name, const char *v)
 				return fail(ps, "%s: '%s' is not an IP address", name, v);
 			return set_str(ps, s->address, sizeof(s->address), name, v);
 		}
-		if (strcmp(name, "device_type") == 0)
+		if (strcmp(name, "device_type") == 0) {
+			/* The cloud contract's values (QUICKREF deviceType). */
+			if (strcmp(v, "disassembly") != 0 && strcmp(v, "retail") != 0 &&
+			    strcmp(v, "receiving") != 0)
+				return fail(ps, "%s: '%s' is not disassembly, retail or receiving", name, v);
 			return set_str(ps, s->device_type, sizeof(s->device_type), name, v);
+		}
 		if (strcmp(name, "name") == 0)
 			return set_str(ps, s->name, sizeof(s->name), name, v);
 	} else if (strcmp(section, "cloud") == 0) {

@@ -30,7 +30,7 @@ struct ct_scale_conf {
 	char     id[16];                   /* "SCALE-07" */
 	int64_t  weight_unit_grams;        /* 0 = use [scales] default */
 	char     address[64];              /* IP that maps to this id, "" = none */
-	char     device_type[64];
+	char     device_type[64];          /* disassembly|retail|receiving, "" = disassembly */
 	char     name[64];
 };
 

@@ -80,6 +80,8 @@ bool store_in_txn(const struct store *st);
 uint64_t store_last_seq(const struct store *st);
 /* Session expiry can change on config reload. */
 void store_set_session_expiry(struct store *st, int64_t ms);
+/* So can site_id (globalDeviceId follows it). */
+void store_set_site_id(struct store *st, const char *site_id);
 /* Wall time of the last successful mdb_txn_commit (the sync), ms. */
 double store_last_commit_ms(const struct store *st);
 /* Result of the last high-water check: events are being refused. */
@@ -99,7 +101,8 @@ int  store_reject(struct store *st, const uint8_t id[CT_UUID_LEN], const char *r
 
 struct store_session_msg {
 	enum ct_session_change kind;
-	char device_id[CT_DEVICE_ID_MAX];
+	uint8_t start_status;            /* STARTED: SESS_ACTIVE (0) or SESS_PAUSED */
+	char device_id[CT_DEVICE_ID_MAX];  /* "" for PAUSED/RESUMED/ENDED: found by session id */
 	char cloud_session_id[CT_SESSION_ID_MAX];
 	char animal_id[STORE_ID_MAX], animal_tag[STORE_ID_MAX], animal_species[STORE_ID_MAX];
 	char operator_id[STORE_ID_MAX];
@@ -122,6 +125,9 @@ int  store_device_apply(struct store *st, const struct store_device_msg *m);
 int  store_plu_put(struct store *st, const char *plu_code, const char *json);
 int  store_identity_put(struct store *st, const char *edge_id, const char *site_id,
     const char *site_name);
+/* Where the identity came from ("edge_registered", "config_update", "http",
+ * "reset by carnitrackctl", ...): shown by carnitrackctl identity. */
+int  store_identity_source_put(struct store *st, const char *source);
 /* The cloud link state last reported by the cloud worker, kept so a
  * restarted store worker tags as before. Unknown (never set) reads as up. */
 int  store_link_put(struct store *st, bool up);
@@ -230,7 +236,10 @@ int  store_device_get(struct store *st, const char *device_id, struct store_devi
 int  store_plu_get(struct store *st, const char *plu_code, char *json, size_t cap);
 struct store_identity {
 	char edge_id[STORE_ID_MAX], site_id[STORE_ID_MAX], site_name[STORE_TEXT_MAX];
+	char source[STORE_ID_MAX];           /* "" if never said */
 };
+/* STORE_NOTFOUND when neither an edgeId nor a siteId is stored (source is
+ * filled either way). */
 int  store_identity_get(struct store *st, struct store_identity *id);
 
 struct store_stats {

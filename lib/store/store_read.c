@@ -336,7 +336,6 @@ meta_str(struct store *st, MDB_txn *txn, const char *name, char *out, size_t cap
 	}
 }
 
-/* STORE_NOTFOUND when no edgeId was ever persisted. */
 int
 store_identity_get(struct store *st, struct store_identity *id)
 {
@@ -348,6 +347,7 @@ store_identity_get(struct store *st, struct store_identity *id)
 	meta_str(st, txn, "edge_id", id->edge_id, sizeof(id->edge_id));
 	meta_str(st, txn, "site_id", id->site_id, sizeof(id->site_id));
 	meta_str(st, txn, "site_name", id->site_name, sizeof(id->site_name));
+	meta_str(st, txn, "identity_source", id->source, sizeof(id->source));
 	store_rtxn_end(st, txn);
 	if (id->edge_id[0] == '\0' && id->site_id[0] == '\0')
 		return store_seterr(st, STORE_NOTFOUND, "no identity stored yet");

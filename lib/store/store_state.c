@@ -2,9 +2,11 @@
  * Cloud- and ingest-side state the edge keeps: the current session per scale,
  * the device registry, the PLU cache and the edge identity.
  *
- * Sessions: a start replaces the scale's current session; pause, resume and
- * end name a session and are ignored (NOTFOUND) when it is not the current
- * one, so a late end of an old session cannot stop the new one. Ended and
+ * Sessions: a start replaces the scale's current session (active, or paused
+ * when the cloud says it starts paused); pause, resume and end name a
+ * session and are ignored (NOTFOUND) when it is not the current one, so a
+ * late end of an old session cannot stop the new one. A cloud that names
+ * only the session (no deviceId) has it found among the current ones. Ended and
  * expired sessions stay visible until retention prunes them.
  */
 #include "store/store_int.h"
@@ -27,37 +29,69 @@ session_put(struct store *st, const struct store_session *s)
 	return STORE_OK;
 }
 
+/* The scale whose current session is `id` (clouds that name only the
+ * session in pause/resume/end). A walk: there is one row per scale. */
+static int
+session_find_by_id(struct store *st, const char *id, struct store_session *out)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = mdb_cursor_open(st->wtxn, st->dbi[DB_SESSIONS], &c)) != 0)
+		return store_fail(st, rc, "cursor sessions");
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+		if (store_session_dec(&k, &v, out) == 0 && strcmp(out->cloud_session_id, id) == 0 &&
+		    out->status != SESS_ENDED && out->status != SESS_EXPIRED)
+			break;
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		return store_seterr(st, STORE_NOTFOUND, "session %s is not the current session of "
+		    "any scale", id);
+	if (rc != 0)
+		return store_fail(st, rc, "sessions walk");
+	return STORE_OK;
+}
+
 int
 store_session_apply(struct store *st, const struct store_session_msg *m)
 {
 	struct store_session s;
+	const char *dev = m->device_id;
 	int e;
 
 	if ((e = store_need_wtxn(st)) != 0)
 		return e;
-	if (m->device_id[0] == '\0' || strlen(m->device_id) >= CT_DEVICE_ID_MAX)
+	if (dev[0] == '\0' && m->kind != CT_SESS_STARTED && m->cloud_session_id[0] != '\0') {
+		if ((e = session_find_by_id(st, m->cloud_session_id, &s)) != 0)
+			return e;
+		dev = s.device_id;
+	}
+	if (dev[0] == '\0' || strlen(dev) >= CT_DEVICE_ID_MAX)
 		return store_seterr(st, STORE_INVAL, "session message without a valid deviceId");
 	if (m->kind == CT_SESS_STARTED) {
 		if (m->cloud_session_id[0] == '\0')
 			return store_seterr(st, STORE_INVAL, "session_started for %s without cloudSessionId",
-			    m->device_id);
+			    dev);
 		memset(&s, 0, sizeof(s));
-		snprintf(s.device_id, sizeof(s.device_id), "%s", m->device_id);
+		snprintf(s.device_id, sizeof(s.device_id), "%s", dev);
 		snprintf(s.cloud_session_id, sizeof(s.cloud_session_id), "%s", m->cloud_session_id);
 		snprintf(s.animal_id, sizeof(s.animal_id), "%s", m->animal_id);
 		snprintf(s.animal_tag, sizeof(s.animal_tag), "%s", m->animal_tag);
 		snprintf(s.animal_species, sizeof(s.animal_species), "%s", m->animal_species);
 		snprintf(s.operator_id, sizeof(s.operator_id), "%s", m->operator_id);
-		s.status = SESS_ACTIVE;
+		/* a session that starts paused does not tag until resumed */
+		s.status = m->start_status == SESS_PAUSED ? SESS_PAUSED : SESS_ACTIVE;
 		s.started_at_ms = s.updated_at_ms = st->now_ms;
 		return session_put(st, &s);
 	}
 
-	if ((e = store_session_get(st, m->device_id, &s)) != 0)
+	if (dev != s.device_id && (e = store_session_get(st, dev, &s)) != 0)
 		return e;
 	if (m->cloud_session_id[0] != '\0' && strcmp(m->cloud_session_id, s.cloud_session_id) != 0)
 		return store_seterr(st, STORE_NOTFOUND, "session %s is not the current session of %s (%s)",
-		    m->cloud_session_id, m->device_id, s.cloud_session_id);
+		    m->cloud_session_id, dev, s.cloud_session_id);
 	switch (m->kind) {
 	case CT_SESS_PAUSED:
 		if (s.status != SESS_ACTIVE)
@@ -67,8 +101,9 @@ store_session_apply(struct store *st, const struct store_session_msg *m)
 	case CT_SESS_RESUMED:
 		if (s.status == SESS_ENDED)
 			return store_seterr(st, STORE_NOTFOUND, "session %s of %s has ended",
-			    s.cloud_session_id, m->device_id);
-		s.status = SESS_ACTIVE;
+			    s.cloud_session_id, dev);
+		/* a session that starts paused does not tag until resumed */
+		s.status = m->start_status == SESS_PAUSED ? SESS_PAUSED : SESS_ACTIVE;
 		break;
 	case CT_SESS_ENDED:
 		s.status = SESS_ENDED;
@@ -143,25 +178,38 @@ device_put(struct store *st, const struct store_device *d)
 	return STORE_OK;
 }
 
-/* The device's record, or a fresh one named for the cloud ("SITE01-SCALE-01"). */
+/* "SITE01-SCALE-01": the configured site id first, else the one the cloud
+ * gave, as the cloud worker names it in events (so a change of site_id is
+ * followed, not frozen into the record at first sight). */
+static void
+global_name(struct store *st, struct store_device *d)
+{
+	struct store_identity id;
+	const char *site = st->site_id;
+
+	if (site[0] == '\0' && store_identity_get(st, &id) == STORE_OK)
+		site = id.site_id;
+	if (site[0] != '\0')
+		snprintf(d->global_device_id, sizeof(d->global_device_id), "%s-%s", site, d->device_id);
+	else
+		snprintf(d->global_device_id, sizeof(d->global_device_id), "%s", d->device_id);
+}
+
+/* The device's record, or a fresh one. */
 static int
 device_load(struct store *st, const char *device_id, int64_t at_ms, struct store_device *d)
 {
-	struct store_identity id;
-	const char *site;
 	int e = store_device_get(st, device_id, d);
 
-	if (e != STORE_NOTFOUND)
-		return e;
-	memset(d, 0, sizeof(*d));
-	snprintf(d->device_id, sizeof(d->device_id), "%s", device_id);
-	site = store_identity_get(st, &id) == STORE_OK && id.site_id[0] ? id.site_id : st->site_id;
-	if (site[0] != '\0')
-		snprintf(d->global_device_id, sizeof(d->global_device_id), "%s-%s", site, device_id);
-	else
-		snprintf(d->global_device_id, sizeof(d->global_device_id), "%s", device_id);
-	d->first_seen_ms = at_ms;
-	return STORE_OK;
+	if (e == STORE_NOTFOUND) {
+		memset(d, 0, sizeof(*d));
+		snprintf(d->device_id, sizeof(d->device_id), "%s", device_id);
+		d->first_seen_ms = at_ms;
+		e = STORE_OK;
+	}
+	if (e == STORE_OK)
+		global_name(st, d);
+	return e;
 }
 
 int
@@ -276,6 +324,17 @@ store_identity_put(struct store *st, const char *edge_id, const char *site_id,
 	    (e = meta_put_str(st, "site_name", site_name, sizeof(id.site_name))) != 0)
 		return e;
 	return STORE_OK;
+}
+
+int
+store_identity_source_put(struct store *st, const char *source)
+{
+	struct store_identity id;
+	int e;
+
+	if ((e = store_need_wtxn(st)) != 0)
+		return e;
+	return meta_put_str(st, "identity_source", source, sizeof(id.source));
 }
 
 int

@@ -6,6 +6,7 @@
  */
 #include "store/store_int.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -245,4 +246,10 @@ void
 store_set_session_expiry(struct store *st, int64_t ms)
 {
 	st->opts.session_expiry_ms = ms;
+}
+
+void
+store_set_site_id(struct store *st, const char *site_id)
+{
+	snprintf(st->site_id, sizeof(st->site_id), "%s", site_id ? site_id : "");
 }

@@ -111,6 +111,7 @@ struct ws_client {
 
 	int depth;
 	bool dead;
+	int http_status;                      /* of a refused upgrade, else 0 */
 	char err[WS_ERR_MAX];
 };
 
@@ -481,6 +482,26 @@ enter_closing(struct ws_client *c)
 	evtimer_add(c->timer, &tv);
 }
 
+/* A NUL-terminated copy of one whole message in c->msgbuf, for on_text /
+ * on_binary; false (logged) when memory runs out. */
+static bool
+copy_msg(struct ws_client *c, const struct wslay_event_on_msg_recv_arg *m)
+{
+	if (m->msg_length + 1 > c->msgcap) {
+		char *nb = realloc(c->msgbuf, m->msg_length + 1);
+		if (nb == NULL) {
+			log_err("ws %s: out of memory for a %zu byte message, dropped",
+			    c->peer, m->msg_length);
+			return false;
+		}
+		c->msgbuf = nb;
+		c->msgcap = m->msg_length + 1;
+	}
+	memcpy(c->msgbuf, m->msg, m->msg_length);
+	c->msgbuf[m->msg_length] = '\0';
+	return true;
+}
+
 static void
 msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *m, void *user)
 {
@@ -492,24 +513,21 @@ msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *m,
 	case WSLAY_TEXT_FRAME:
 		if (c->state != WS_STATE_OPEN || c->cbs.on_text == NULL)
 			return;
-		if (m->msg_length + 1 > c->msgcap) {
-			char *nb = realloc(c->msgbuf, m->msg_length + 1);
-			if (nb == NULL) {
-				log_err("ws %s: out of memory for a %zu byte message, dropped",
-				    c->peer, m->msg_length);
-				return;
-			}
-			c->msgbuf = nb;
-			c->msgcap = m->msg_length + 1;
-		}
-		memcpy(c->msgbuf, m->msg, m->msg_length);
-		c->msgbuf[m->msg_length] = '\0';
-		c->cbs.on_text(c->msgbuf, m->msg_length, c->arg);
+		if (copy_msg(c, m))
+			c->cbs.on_text(c->msgbuf, m->msg_length, c->arg);
 		break;
 	case WSLAY_BINARY_FRAME:
-		/* The cloud contract is JSON text; a binary frame is the peer's
-		 * mistake, not worth dropping the link over. */
-		log_warn("ws %s: ignored a %zu byte binary message", c->peer, m->msg_length);
+		/* The cloud contract is JSON text; some clouds send it in binary
+		 * frames. The caller judges the bytes; without on_binary they are
+		 * the peer's mistake, not worth dropping the link over. */
+		if (c->state != WS_STATE_OPEN)
+			return;
+		if (c->cbs.on_binary == NULL) {
+			log_warn("ws %s: ignored a %zu byte binary message", c->peer, m->msg_length);
+			return;
+		}
+		if (copy_msg(c, m))
+			c->cbs.on_binary(c->msgbuf, m->msg_length, c->arg);
 		break;
 	case WSLAY_PONG:
 		if (c->cbs.on_pong)
@@ -705,6 +723,10 @@ handle_upgrade(struct ws_client *c)
 		r = ws_upgrade_parse(c->up, chunk, (size_t)n, &used, why, sizeof(why));
 		evbuffer_drain(in, used);
 		if (r == WS_UPGRADE_ERROR) {
+			/* The caller decides what a 401/403/404 means (a refused
+			 * identity); a 101 with bad headers is not a refusal. */
+			if (c->up->status > 0 && c->up->status != 101)
+				c->http_status = c->up->status;
 			finish(c, "%s", why);
 			return;
 		}
@@ -913,6 +935,7 @@ ws_client_connect(struct ws_client *c)
 	c->local_code = c->peer_code = 0;
 	c->local_reason[0] = c->peer_reason[0] = '\0';
 	c->err[0] = '\0';
+	c->http_status = 0;
 	if (ws_upgrade_make_key(c->key) != 0) {
 		set_err(c, "connect: random number generator failed");
 		return -1;
@@ -1122,6 +1145,12 @@ ws_client_state_name(enum ws_client_state s)
 	case WS_STATE_CLOSING: return "closing";
 	}
 	return "?";
+}
+
+int
+ws_client_http_status(const struct ws_client *c)
+{
+	return c->http_status;
 }
 
 const char *

@@ -83,6 +83,10 @@ struct ws_client_cbs {
 	void (*on_pong)(void *arg);                 /* a pong frame arrived (may be NULL) */
 	void (*on_drain)(void *arg);                /* queued bytes fell below half of
 	                    max_queued after a send was refused (may be NULL) */
+	void (*on_binary)(const char *msg, size_t len, void *arg); /* one whole
+	                    binary message, as on_text (NUL added, bytes
+	                    unchecked); NULL: binary messages are logged and
+	                    dropped */
 };
 
 enum ws_client_state {
@@ -143,6 +147,10 @@ const char *ws_client_state_name(enum ws_client_state s);
  * "certificate verify failed: self-signed certificate", "pin mismatch",
  * "closed by peer: 1000 bye", "message too big (2000000 > 1048576 bytes)". */
 const char *ws_client_last_error(const struct ws_client *c);
+/* The HTTP status of the response that refused the last upgrade (401,
+ * 404, ...), 0 when the last attempt failed otherwise or succeeded. Valid
+ * from on_close until the next connect. */
+int ws_client_http_status(const struct ws_client *c);
 /* The URL as given (no secrets in it). */
 const char *ws_client_url(const struct ws_client *c);
 

@@ -2,15 +2,22 @@
 """An independent CarniTrack cloud on Debian's python3-websockets (10.4).
 
 It proves the edge's WebSocket client against a stack we did not write:
-accepts one or more edges, answers `register` with `edge_registered`, acks
-every event (`event` and each of `event_batch`) accepted or duplicate by
+accepts one or more edges, answers `register` (see --reply), acks every
+event (`event` and each of `event_batch`) accepted or duplicate by
 localEventId, answers JSON `ping` with `pong`.
 
     /usr/bin/python3 tests/cloud_py/cloud.py PORT [--token TOKEN]
+        [--reply edge_registered|config_update|none]
 
-Prints "listening PORT" once ready, one "ack <localEventId> <status>" line
-per event (with CLOUD_PY_PAYLOADS=1 in the environment, a "payload <JSON>"
-line before it), and "accepted=N duplicates=N" on SIGTERM/SIGINT.
+--reply: how `register` is answered: `edge_registered` (default);
+`config_update` {edgeId, siteId, siteName, registrationStatus} as another
+team's cloud does; `none`, no answer at all (the edge must stream anyway).
+
+Prints "listening PORT" once ready, one "ack <localEventId> <status>
+<globalDeviceId>" line per event (with CLOUD_PY_PAYLOADS=1 in the
+environment, a "payload <JSON>" line before it), "device <type> <deviceId>
+<globalDeviceId> <deviceType>" per device_connected / device_heartbeat, and
+"accepted=N duplicates=N" on SIGTERM/SIGINT.
 """
 import asyncio
 import datetime
@@ -25,6 +32,7 @@ import websockets
 seen = {}
 counts = {"accepted": 0, "duplicates": 0}
 PAYLOADS = os.environ.get("CLOUD_PY_PAYLOADS") == "1"
+opts = {"reply": "edge_registered", "token": None}
 
 
 def envelope(mtype, payload):
@@ -47,7 +55,7 @@ async def ack(ws, ev):
         seen[lid] = str(uuid.uuid4())
         status = "accepted"
         counts["accepted"] += 1
-    print("ack", lid, status, flush=True)
+    print("ack", lid, status, ev.get("globalDeviceId"), flush=True)
     await ws.send(envelope("event_ack", {"localEventId": lid, "cloudEventId": seen[lid],
                                          "status": status}))
 
@@ -62,10 +70,14 @@ async def edge(ws, path=None):
             continue
         if mtype == "register":
             edge_id = payload.get("edgeId") or str(uuid.uuid4())
-            print("register", edge_id, flush=True)
-            await ws.send(envelope("edge_registered", {
-                "edgeId": edge_id, "siteId": payload.get("siteId") or "site-py",
-                "siteName": payload.get("siteName") or "python cloud"}))
+            print("register", edge_id, opts["reply"], flush=True)
+            ident = {"edgeId": edge_id, "siteId": payload.get("siteId") or "site-py",
+                     "siteName": payload.get("siteName") or "python cloud"}
+            if opts["reply"] == "edge_registered":
+                await ws.send(envelope("edge_registered", ident))
+            elif opts["reply"] == "config_update":
+                ident["registrationStatus"] = "registered"
+                await ws.send(envelope("config_update", ident))
         elif mtype == "event":
             await ack(ws, payload)
         elif mtype == "event_batch":
@@ -73,13 +85,27 @@ async def edge(ws, path=None):
                 await ack(ws, ev)
         elif mtype == "ping":
             await ws.send(envelope("pong", {"pingId": msg.get("messageId")}))
+        elif mtype in ("device_connected", "device_heartbeat"):
+            print("device", mtype, payload.get("deviceId"), payload.get("globalDeviceId"),
+                  payload.get("deviceType"), flush=True)
         else:
             print("recv", mtype, flush=True)
 
 
 async def main():
     port = int(sys.argv[1])
-    token = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--token" else None
+    args = sys.argv[2:]
+    while args:
+        if args[0] == "--token" and len(args) > 1:
+            opts["token"] = args[1]
+        elif args[0] == "--reply" and len(args) > 1 and \
+                args[1] in ("edge_registered", "config_update", "none"):
+            opts["reply"] = args[1]
+        else:
+            sys.exit("usage: cloud.py PORT [--token TOKEN] "
+                     "[--reply edge_registered|config_update|none]")
+        args = args[2:]
+    token = opts["token"]
 
     async def check_auth(path, headers):
         if token is not None and headers.get("Authorization") != "Bearer " + token:

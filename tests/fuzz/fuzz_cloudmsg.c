@@ -3,7 +3,8 @@
  * cm_decode must never crash, leak or read out of bounds, whatever arrives;
  * when it accepts a message, every string it filled must be terminated
  * within its buffer; and its fast event_ack path must agree with the tree
- * decoder on every input it takes.
+ * decoder on every input it takes. The same input is also read as an HTTP
+ * registration reply (the other cloud text the edge parses).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,7 +38,8 @@ differential(const uint8_t *data, size_t size)
 	    memcmp(f.u.ack.local_id, t.u.ack.local_id, CT_UUID_LEN) != 0 ||
 	    f.u.ack.status != t.u.ack.status ||
 	    strcmp(f.u.ack.cloud_event_id, t.u.ack.cloud_event_id) != 0 ||
-	    strcmp(f.message_id, t.message_id) != 0 || strcmp(f.type_name, t.type_name) != 0)
+	    strcmp(f.message_id, t.message_id) != 0 || strcmp(f.type_name, t.type_name) != 0 ||
+	    f.sent_at_ms != t.sent_at_ms || f.timestamp_unreadable != t.timestamp_unreadable)
 		abort();
 }
 
@@ -47,13 +49,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cm_msg m;
 	char err[CM_ERR_MAX];
 
+	struct cm_identity id;
+
 	differential(data, size);
+	if (cm_decode_registration((const char *)data, size, &id, err, sizeof(err)) == 0) {
+		check_str(id.edge_id, sizeof(id.edge_id));
+		check_str(id.site_id, sizeof(id.site_id));
+		check_str(id.site_name, sizeof(id.site_name));
+		if (!id.has_edge_id || id.edge_id[0] == '\0')
+			abort();
+	}
 	if (cm_decode((const char *)data, size, &m, err, sizeof(err)) != 0) {
 		check_str(err, sizeof(err));
 		return 0;
 	}
 	check_str(m.type_name, sizeof(m.type_name));
 	check_str(m.message_id, sizeof(m.message_id));
+	if (m.timestamp_unreadable && m.sent_at_ms != -1)
+		abort();   /* an unreadable time has no value */
 	switch (m.type) {
 	case CM_EDGE_REGISTERED:
 	case CM_CONFIG_UPDATE:
@@ -66,8 +79,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case CM_SESSION_RESUMED:
 		check_str(m.u.session.cloud_session_id, sizeof(m.u.session.cloud_session_id));
 		check_str(m.u.session.device_id, sizeof(m.u.session.device_id));
-		if (m.u.session.cloud_session_id[0] == '\0' || m.u.session.device_id[0] == '\0')
-			abort();   /* required fields must be there */
+		check_str(m.u.session.status_text, sizeof(m.u.session.status_text));
+		/* required fields must be there: a start names its scale, the
+		 * others may name only the session */
+		if (m.u.session.cloud_session_id[0] == '\0' ||
+		    (m.type == CM_SESSION_STARTED && m.u.session.device_id[0] == '\0'))
+			abort();
 		break;
 	case CM_EVENT_ACK:
 		if (m.u.ack.status != CT_ACK_ACCEPTED && m.u.ack.status != CT_ACK_DUPLICATE)
@@ -75,6 +92,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case CM_EVENT_REJECTED:
 		check_str(m.u.reject.reason, sizeof(m.u.reject.reason));
+		break;
+	case CM_ERROR:
+		check_str(m.u.error.code, sizeof(m.u.error.code));
+		check_str(m.u.error.message, sizeof(m.u.error.message));
 		break;
 	case CM_PLU_UPDATED:
 		if (m.u.plu.payload_json == NULL || strlen(m.u.plu.payload_json) != m.u.plu.payload_len)

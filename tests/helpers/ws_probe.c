@@ -92,7 +92,7 @@ main(int argc, char **argv)
 		{ "expect", 1, NULL, 'x' }, { "ping", 0, NULL, 'P' }, { NULL, 0, NULL, 0 },
 	};
 	struct ws_client_opts o = { .client_version = "probe" };
-	struct ws_client_cbs cbs = { on_open, on_text, on_close, on_pong, NULL };
+	struct ws_client_cbs cbs = { on_open, on_text, on_close, on_pong, NULL, NULL };
 	struct event_base *base;
 	struct evdns_base *dns;
 	char err[WS_ERR_MAX];

@@ -103,6 +103,18 @@ START_TEST(test_bad_values)
 }
 END_TEST
 
+/* deviceType is one of the contract's words; the default is disassembly. */
+START_TEST(test_device_type_values)
+{
+	ck_assert_int_eq(parse("[scale SCALE-01]\ndevice_type = retail\n[scale SCALE-02]\n"
+	    "device_type = receiving\n[scale SCALE-03]\ndevice_type = disassembly\n"), 0);
+	ck_assert_str_eq(conf_scale_by_id(&c, "SCALE-01")->device_type, "retail");
+	ck_assert_int_eq(parse("[scale SCALE-01]\nname = x\n\ndevice_type = DP-401\n"), -1);
+	ck_assert_msg(strstr(err, "edge.conf:4:") && strstr(err, "device_type") &&
+	    strstr(err, "DP-401"), "%s", err);
+}
+END_TEST
+
 START_TEST(test_syntax_error_line)
 {
 	ck_assert_int_eq(parse("[edge]\nsite_id = A\nthis is not ini\n"), -1);
@@ -185,6 +197,7 @@ main(void)
 	tcase_add_test(tc, test_unknown_section);
 	tcase_add_test(tc, test_bad_port);
 	tcase_add_test(tc, test_bad_values);
+	tcase_add_test(tc, test_device_type_values);
 	tcase_add_test(tc, test_syntax_error_line);
 	tcase_add_test(tc, test_continuation_line_is_an_error);
 	tcase_add_test(tc, test_cross_field_check);

@@ -247,6 +247,90 @@ START_TEST(test_late_end_of_old_session_keeps_new_one)
 }
 END_TEST
 
+/* Clouds that name only the session in pause/resume/end (issue 12). */
+START_TEST(test_session_found_by_id_without_device)
+{
+	struct ct_event ev = mkev("SCALE-02", 1, T0);
+	struct store_session s;
+
+	session(CT_SESS_STARTED, "SCALE-01", "sess-1", T0);
+	session(CT_SESS_STARTED, "SCALE-02", "sess-2", T0);
+	session(CT_SESS_PAUSED, "", "sess-2", T0);
+	ck_assert_int_eq(store_session_get(st, "SCALE-02", &s), STORE_OK);
+	ck_assert_int_eq(s.status, SESS_PAUSED);
+	ck_assert_int_eq(store_session_get(st, "SCALE-01", &s), STORE_OK);
+	ck_assert_int_eq(s.status, SESS_ACTIVE);
+	ev = stored(put1(&ev, true, T0), NULL);
+	ck_assert_str_eq(ev.cloud_session_id, "");           /* paused: no tag */
+	session(CT_SESS_RESUMED, "", "sess-2", T0);
+	ev = mkev("SCALE-02", 2, T0);
+	ev = stored(put1(&ev, true, T0), NULL);
+	ck_assert_str_eq(ev.cloud_session_id, "sess-2");
+	session(CT_SESS_ENDED, "", "sess-2", T0);
+	ck_assert_int_eq(store_session_get(st, "SCALE-02", &s), STORE_OK);
+	ck_assert_int_eq(s.status, SESS_ENDED);
+}
+END_TEST
+
+START_TEST(test_session_by_unknown_id_is_notfound)
+{
+	struct store_session_msg m = { .kind = CT_SESS_ENDED };
+
+	session(CT_SESS_STARTED, "SCALE-01", "sess-1", T0);
+	snprintf(m.cloud_session_id, sizeof(m.cloud_session_id), "sess-9");
+	ck_assert_int_eq(store_begin(st, T0), STORE_OK);
+	ck_assert_int_eq(store_session_apply(st, &m), STORE_NOTFOUND);
+	ck_assert_int_eq(store_commit(st), STORE_OK);
+	/* an ended session is not found by its id either: it is not current */
+	session(CT_SESS_ENDED, "SCALE-01", "sess-1", T0);
+	snprintf(m.cloud_session_id, sizeof(m.cloud_session_id), "sess-1");
+	m.kind = CT_SESS_RESUMED;
+	ck_assert_int_eq(store_begin(st, T0), STORE_OK);
+	ck_assert_int_eq(store_session_apply(st, &m), STORE_NOTFOUND);
+	ck_assert_int_eq(store_commit(st), STORE_OK);
+}
+END_TEST
+
+START_TEST(test_session_started_paused_does_not_tag)
+{
+	struct ct_event ev = mkev("SCALE-01", 1, T0);
+	struct store_session_msg m = { .kind = CT_SESS_STARTED, .start_status = SESS_PAUSED };
+
+	snprintf(m.device_id, sizeof(m.device_id), "SCALE-01");
+	snprintf(m.cloud_session_id, sizeof(m.cloud_session_id), "sess-p");
+	ck_assert_int_eq(store_begin(st, T0), STORE_OK);
+	ck_assert_int_eq(store_session_apply(st, &m), STORE_OK);
+	ck_assert_int_eq(store_commit(st), STORE_OK);
+	ev = stored(put1(&ev, true, T0), NULL);
+	ck_assert_str_eq(ev.cloud_session_id, "");
+	session(CT_SESS_RESUMED, "SCALE-01", "sess-p", T0);
+	ev = mkev("SCALE-01", 2, T0);
+	ev = stored(put1(&ev, true, T0), NULL);
+	ck_assert_str_eq(ev.cloud_session_id, "sess-p");
+}
+END_TEST
+
+START_TEST(test_identity_source_kept_and_cleared)
+{
+	struct store_identity id;
+
+	ck_assert_int_eq(store_begin(st, T0), STORE_OK);
+	ck_assert_int_eq(store_identity_put(st, "edge-1", "SITE01", "Ankara"), STORE_OK);
+	ck_assert_int_eq(store_identity_source_put(st, "config_update"), STORE_OK);
+	ck_assert_int_eq(store_commit(st), STORE_OK);
+	ck_assert_int_eq(store_identity_get(st, &id), STORE_OK);
+	ck_assert_str_eq(id.source, "config_update");
+	/* a reset: nothing left but the word of who cleared it */
+	ck_assert_int_eq(store_begin(st, T0), STORE_OK);
+	ck_assert_int_eq(store_identity_put(st, "", "", ""), STORE_OK);
+	ck_assert_int_eq(store_identity_source_put(st, "reset by carnitrackctl"), STORE_OK);
+	ck_assert_int_eq(store_commit(st), STORE_OK);
+	ck_assert_int_eq(store_identity_get(st, &id), STORE_NOTFOUND);
+	ck_assert_str_eq(id.edge_id, "");
+	ck_assert_str_eq(id.source, "reset by carnitrackctl");
+}
+END_TEST
+
 START_TEST(test_idle_session_expires_visibly)
 {
 	struct ct_event ev = mkev("SCALE-01", 1, T0 + 10 * MIN);
@@ -1037,6 +1121,10 @@ store_suite(void)
 	tcase_add_test(tc, test_batch_reported_for_unknown_batch_is_notfound);
 	tcase_add_test(tc, test_resumed_after_expiry_tags_again);
 	tcase_add_test(tc, test_bad_plu_code_and_missing_identity);
+	tcase_add_test(tc, test_session_found_by_id_without_device);
+	tcase_add_test(tc, test_session_by_unknown_id_is_notfound);
+	tcase_add_test(tc, test_session_started_paused_does_not_tag);
+	tcase_add_test(tc, test_identity_source_kept_and_cleared);
 	tcase_add_test(tc, test_reader_sees_store_full);
 	suite_add_tcase(s, tc);
 	return s;

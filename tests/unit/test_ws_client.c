@@ -51,8 +51,10 @@ struct srv {
 
 struct cli {
 	struct ws_client *c;
-	int opened, closed, pongs, drains, ntext;
+	int opened, closed, pongs, drains, ntext, nbin;
 	char text[8][4096];
+	char bin[64];
+	size_t binlen;
 	size_t textlen[8];
 	char reason[WS_ERR_MAX];
 	bool free_in_text, close_in_text, send_in_open, free_in_close, reconnect_in_close;
@@ -278,7 +280,21 @@ on_drain(void *arg)
 	cli.drains++;
 }
 
-static const struct ws_client_cbs cbs = { on_open, on_text, on_close, on_pong, on_drain };
+static void
+on_binary(const char *m, size_t len, void *arg)
+{
+	ck_assert_uint_lt(len, sizeof(cli.bin));
+	ck_assert_int_eq(m[len], '\0');
+	memcpy(cli.bin, m, len + 1);
+	cli.binlen = len;
+	cli.nbin++;
+}
+
+static const struct ws_client_cbs cbs = { on_open, on_text, on_close, on_pong, on_drain, NULL };
+static const struct ws_client_cbs cbs_bin = {
+	on_open, on_text, on_close, on_pong, on_drain, on_binary,
+};
+static const struct ws_client_cbs *use_cbs;
 
 /* ---- harness ---- */
 
@@ -290,6 +306,7 @@ setup(void)
 
 	memset(&srv, 0, sizeof(srv));
 	memset(&cli, 0, sizeof(cli));
+	use_cbs = &cbs;
 	srv.echo = true;
 	base = event_base_new();
 	ck_assert_ptr_nonnull(base);
@@ -323,7 +340,7 @@ client(const char *url_fmt, size_t max_msg, size_t max_queued, int timeout_ms)
 
 	snprintf(url, sizeof(url), url_fmt, srv.port);
 	o.url = url;
-	cli.c = ws_client_new(base, NULL, &o, &cbs, NULL, err, sizeof(err));
+	cli.c = ws_client_new(base, NULL, &o, use_cbs, NULL, err, sizeof(err));
 	ck_assert_msg(cli.c != NULL, "%s", err);
 	return cli.c;
 }
@@ -470,6 +487,8 @@ START_TEST(test_upgrade_401_refused)
 	ck_assert_int_eq(cli.opened, 0);
 	ck_assert_str_eq(cli.reason, "upgrade refused: HTTP/1.1 401 Unauthorized");
 	ck_assert_str_eq(ws_client_last_error(cli.c), cli.reason);
+	/* the status for the caller to judge (a refused identity) */
+	ck_assert_int_eq(ws_client_http_status(cli.c), 401);
 }
 END_TEST
 
@@ -481,6 +500,7 @@ START_TEST(test_upgrade_wrong_accept_refused)
 	ck_assert(run_until(is_closed));
 	ck_assert_int_eq(cli.opened, 0);
 	ck_assert_str_eq(cli.reason, "Sec-WebSocket-Accept mismatch");
+	ck_assert_int_eq(ws_client_http_status(cli.c), 0);   /* a 101, not a refusal */
 }
 END_TEST
 
@@ -711,7 +731,7 @@ START_TEST(test_ipv6_loopback)
 	getsockname(evconnlistener_get_fd(l6), (struct sockaddr *)&s6, &sl);
 	snprintf(url, sizeof(url), "ws://[::1]:%d/v6", ntohs(s6.sin6_port));
 	struct ws_client_opts o = { .url = url };
-	cli.c = ws_client_new(base, NULL, &o, &cbs, NULL, err, sizeof(err));
+	cli.c = ws_client_new(base, NULL, &o, use_cbs, NULL, err, sizeof(err));
 	ck_assert_ptr_nonnull(cli.c);
 	ck_assert_int_eq(ws_client_connect(cli.c), 0);
 	ck_assert_msg(run_until(is_open), "%s", cli.reason);
@@ -772,6 +792,20 @@ START_TEST(test_binary_message_ignored_link_stays)
 	ck_assert_int_eq(cli.ntext, 1);
 	ck_assert_str_eq(cli.text[0], "text");
 	ck_assert_int_eq(ws_client_state(cli.c), WS_STATE_OPEN);
+}
+END_TEST
+
+START_TEST(test_binary_message_to_on_binary)
+{
+	use_cbs = &cbs_bin;
+	open_client();
+	srv_write("\x82\x03" "bin" "\x81\x04" "text", 11);
+	ck_assert(run_until(one_text));
+	ck_assert_int_eq(cli.nbin, 1);
+	ck_assert_uint_eq(cli.binlen, 3);
+	ck_assert_str_eq(cli.bin, "bin");
+	ck_assert_str_eq(cli.text[0], "text");
+	ck_assert_int_eq(ws_client_http_status(cli.c), 0);
 }
 END_TEST
 
@@ -1040,6 +1074,7 @@ suite(void)
 	tcase_add_test(tc, test_invalid_utf8_text_closes_with_1007);
 	tcase_add_test(tc, test_masked_server_frame_is_protocol_error);
 	tcase_add_test(tc, test_binary_message_ignored_link_stays);
+	tcase_add_test(tc, test_binary_message_to_on_binary);
 	tcase_add_test(tc, test_own_resolver_when_none_given);
 	tcase_add_test(tc, test_peer_ignoring_our_close_is_dropped_after_2s);
 	tcase_add_test(tc, test_peer_close_without_status_code);
