@@ -140,10 +140,16 @@ prefix_match(const uint8_t *a, const uint8_t *b, unsigned bits)
 int
 conf_allowed(const struct ct_conf *c, const struct sockaddr *sa)
 {
+	return conf_cidr_match(c->allow, c->nallow, sa);
+}
+
+int
+conf_cidr_match(const struct ct_cidr *list, int n, const struct sockaddr *sa)
+{
 	uint8_t v4[4], v6[16];
 	bool is4 = false;
 
-	if (c->nallow == 0)
+	if (n == 0)
 		return 1;
 	if (sa->sa_family == AF_INET) {
 		memcpy(v4, &((const struct sockaddr_in *)sa)->sin_addr, 4);
@@ -158,8 +164,8 @@ conf_allowed(const struct ct_conf *c, const struct sockaddr *sa)
 		}
 	} else
 		return 0;
-	for (int i = 0; i < c->nallow; i++) {
-		const struct ct_cidr *r = &c->allow[i];
+	for (int i = 0; i < n; i++) {
+		const struct ct_cidr *r = &list[i];
 		if (is4 && r->family == AF_INET && prefix_match(v4, r->addr, r->prefix))
 			return 1;
 		if (!is4 && r->family == AF_INET6 && prefix_match(v6, r->addr, r->prefix))

@@ -89,6 +89,8 @@ const struct ct_scale_conf *conf_scale_by_addr(const struct ct_conf *c, const ch
 const struct ct_scale_conf *conf_scale_by_id(const struct ct_conf *c, const char *id);
 /* 1 if sa is in the allow list (or the list is empty). */
 int conf_allowed(const struct ct_conf *c, const struct sockaddr *sa);
+/* The same for any list of n CIDRs (n 0: everyone), e.g. [http] allow. */
+int conf_cidr_match(const struct ct_cidr *list, int n, const struct sockaddr *sa);
 /* Helpers also used by tests: "30s", "5m", "2h", "30d" -> seconds; "1GiB" -> bytes. */
 int conf_parse_duration(const char *s, int64_t *out);
 int conf_parse_size(const char *s, uint64_t *out);
