@@ -6,6 +6,9 @@
 
 #include <jansson.h>
 
+#include <stdbool.h>
+#include <jansson.h>
+
 #include "conf/conf.h"
 
 /* Exit codes: status uses all three. */
@@ -47,7 +50,15 @@ json_t *ctl_jstr_or_null(const char *s);    /* "" -> null */
 json_t *ctl_jtime_ms(int64_t ms);           /* ISO 8601 UTC with ms; <= 0 -> null */
 json_t *ctl_juuid(const uint8_t id[16]);    /* nil -> null */
 
+/* ctl_identity.c */
+int ctl_cmd_identity(const struct ct_conf *conf, int argc, char **argv);
+
 /* Control socket path in use (-s, or run_dir/control.sock). */
 extern const char *ctl_socket;
+/* One request (stolen) to carnitrackd, one reply; NULL (said on stderr) on
+ * any failure. ctl_request: when the daemon is not running, *down is set
+ * and nothing is said. */
+json_t *ctl_call(json_t *req, int timeout_s);
+json_t *ctl_request(json_t *req, int timeout_s, bool *down);
 
 #endif

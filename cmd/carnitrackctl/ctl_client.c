@@ -16,8 +16,10 @@
 
 #define REPLY_MAX (1024 * 1024)
 
+/* down: when non-NULL, "not running" (no socket, nobody listening) is
+ * reported there instead of printed. */
 static int
-ctl_connect(void)
+ctl_connect(bool *down)
 {
 	struct sockaddr_un sun;
 	int fd;
@@ -38,6 +40,8 @@ ctl_connect(void)
 		if (e == EACCES || e == EPERM)
 			fprintf(stderr, "carnitrackctl: %s: permission denied: only root and members of "
 			    "group carnitrack may talk to carnitrackd\n", ctl_socket);
+		else if ((e == ENOENT || e == ECONNREFUSED) && down != NULL)
+			*down = true;
 		else if (e == ENOENT || e == ECONNREFUSED)
 			fprintf(stderr, "carnitrackctl: carnitrackd is not running (cannot connect to %s: %s)\n",
 			    ctl_socket, strerror(e));
@@ -49,9 +53,15 @@ ctl_connect(void)
 	return fd;
 }
 
-/* Sends one request, waits up to timeout_s for one reply line. */
-static json_t *
+json_t *
 ctl_call(json_t *req, int timeout_s)
+{
+	return ctl_request(req, timeout_s, NULL);
+}
+
+/* Sends one request, waits up to timeout_s for one reply line. */
+json_t *
+ctl_request(json_t *req, int timeout_s, bool *down)
 {
 	char *s = json_dumps(req, JSON_COMPACT);
 	char *buf = NULL;
@@ -64,7 +74,9 @@ ctl_call(json_t *req, int timeout_s)
 	json_decref(req);
 	if (s == NULL)
 		return NULL;
-	if ((fd = ctl_connect()) < 0) {
+	if (down != NULL)
+		*down = false;
+	if ((fd = ctl_connect(down)) < 0) {
 		free(s);
 		return NULL;
 	}

@@ -21,6 +21,7 @@ static const struct ctl_command commands[] = {
 	{ "sessions", ctl_cmd_sessions, "sessions [--json]" },
 	{ "batches",  ctl_cmd_batches,  "batches [--json]" },
 	{ "events",   ctl_cmd_events,   "events [--pending | --invalid] [--limit N] [--json]" },
+	{ "identity", ctl_cmd_identity, "identity [--json] | identity --reset" },
 };
 
 static void

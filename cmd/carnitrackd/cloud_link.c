@@ -5,11 +5,8 @@
  *       ^                   |                    |
  *       +---- backoff ------+---- on_close ------+
  *
- * Registration never holds delivery back: on open the edge sends
- * `register` and starts streaming at once. Identity comes from whichever
- * answer arrives (edge_registered, config_update with an edgeId, the HTTP
- * registration), or none: after CW_REGISTER_WAIT_S the edge says once that
- * it streams without a reply, and goes on (status: "no reply (streaming)").
+ * Registration never holds delivery back: on open the edge registers
+ * (cloud_register.c) and starts streaming at once.
  *
  * Every way down goes through cw_link_lost(): it frees the client, forgets
  * the window (unacked events are re-sent on the next link), and arms the
@@ -115,85 +112,6 @@ cw_backlog_drops(const struct cw *c)
 	return c->backlog_drops + (c->ws ? ws_client_stats(c->ws)->backlog_drops : 0);
 }
 
-const char *
-cw_site_id(const struct cw *c)
-{
-	return c->conf_site_id[0] ? c->conf_site_id : c->site_id;
-}
-
-const char *
-cw_site_name(const struct cw *c)
-{
-	return c->conf_site_name[0] ? c->conf_site_name : c->site_name;
-}
-
-/* ------------------------------------------------------------ registration */
-
-static int
-send_register(struct cw *c)
-{
-	const char *caps[] = { "event_batch", "offline_batches", "sessions", "plu" };
-	struct cm_register r = { c->edge_id, cw_site_id(c), cw_site_name(c), CT_VERSION, caps, 4 };
-	struct timeval tv = { CW_REGISTER_WAIT_S, 0 };
-
-	c->reg = CW_REG_WAITING;
-	c->reg_via[0] = '\0';
-	if (cw_send(c, "register", cm_register_payload(&r)) != 0)
-		return -1;
-	event_add(c->ev_regwait, &tv);
-	return 0;
-}
-
-static void
-regwait_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct cw *c = arg;
-
-	if (c->link != CW_UP || c->reg != CW_REG_WAITING)
-		return;
-	/* Not an error: some clouds never answer register. */
-	if (!c->reg_quiet_logged)
-		log_info("no registration reply from %s within %d s: streaming %s%s (not an error)",
-		    c->url, CW_REGISTER_WAIT_S, c->edge_id[0] ? "as " : "without an edge id",
-		    c->edge_id);
-	c->reg_quiet_logged = true;
-}
-
-void
-cw_on_registration_reply(struct cw *c, const char *via)
-{
-	if (c->link != CW_UP)
-		return;
-	event_del(c->ev_regwait);
-	if (c->reg != CW_REG_REPLIED)
-		log_info("registered with %s as %s (site %s), by %s", c->url, c->edge_id,
-		    cw_site_id(c)[0] ? cw_site_id(c) : "-", via);
-	c->reg = CW_REG_REPLIED;
-	snprintf(c->reg_via, sizeof(c->reg_via), "%s", via);
-	c->registrations++;
-	c->backoff_s = 0;
-}
-
-void
-cw_identity_refused(struct cw *c, const char *why, bool relink)
-{
-	if (c->edge_id[0] == '\0') {
-		/* Nothing to forget: a refusal without an identity is the
-		 * token's or the cloud's problem, retried with backoff. */
-		log_info("cloud refused a registration without identity (%s)", why);
-		return;
-	}
-	log_warn("the cloud does not know this edge as %s (%s): forgetting that identity and "
-	    "registering afresh; the backlog is kept", c->edge_id, why);
-	c->edge_id[0] = c->site_id[0] = c->site_name[0] = '\0';
-	snprintf(c->id_source, sizeof(c->id_source), "forgotten: %s", why);
-	c->identity_resets++;
-	cw_send_identity(c);
-	c->backoff_s = 0;
-	if (!relink && c->link == CW_UP && send_register(c) != 0)
-		cw_link_lost(c, "cannot send register");
-}
-
 /* ------------------------------------------------------------ ws callbacks */
 
 static void link_ready(struct cw *c);
@@ -207,7 +125,7 @@ on_open(void *arg)
 	c->send_blocked = false;
 	log_info("connected to %s, registering%s%s", c->url, c->edge_id[0] ? " as " : "",
 	    c->edge_id);
-	if (send_register(c) != 0) {
+	if (cw_register(c) != 0) {
 		cw_link_lost(c, "cannot send register");
 		return;
 	}
@@ -387,11 +305,10 @@ cw_link_lost(struct cw *c, const char *why)
 	drop_client(c);
 	event_del(c->ev_ping);
 	event_del(c->ev_deadline);
-	event_del(c->ev_regwait);
 	c->ping_outstanding = false;
 	c->send_blocked = false;
 	c->link = CW_RETRYING;
-	c->reg = CW_REG_NONE;
+	cw_register_reset(c);
 	/* A link that carried traffic for a while was a success: start the
 	 * backoff over, as a registration reply does. */
 	if (was_up && ct_now_ms_mono() - c->up_since_mono_ms >= CW_REGISTER_WAIT_S * 1000)
@@ -423,9 +340,8 @@ cw_link_start(struct cw *c)
 	c->ev_grace = evtimer_new(c->base, grace_cb, c);
 	c->ev_ping = event_new(c->base, -1, EV_PERSIST, ping_cb, c);
 	c->ev_deadline = evtimer_new(c->base, deadline_cb, c);
-	c->ev_regwait = evtimer_new(c->base, regwait_cb, c);
 	if (c->ev_retry == NULL || c->ev_grace == NULL || c->ev_ping == NULL ||
-	    c->ev_deadline == NULL || c->ev_regwait == NULL) {
+	    c->ev_deadline == NULL || cw_register_init(c) != 0) {
 		log_err("cannot create the link timers");
 		return;
 	}
@@ -452,6 +368,6 @@ cw_link_stop(struct cw *c)
 	if (c->ev_grace) event_free(c->ev_grace);
 	if (c->ev_ping) event_free(c->ev_ping);
 	if (c->ev_deadline) event_free(c->ev_deadline);
-	if (c->ev_regwait) event_free(c->ev_regwait);
-	c->ev_retry = c->ev_grace = c->ev_ping = c->ev_deadline = c->ev_regwait = NULL;
+	c->ev_retry = c->ev_grace = c->ev_ping = c->ev_deadline = NULL;
+	cw_register_stop(c);
 }

@@ -15,52 +15,6 @@
 #include "event/event.h"
 #include "log/log.h"
 
-void
-cw_take_identity(struct cw *c, const struct cm_identity *id, const char *via)
-{
-	bool changed = false;
-
-	if (id->has_edge_id && strcmp(id->edge_id, c->edge_id) != 0) {
-		if (strlen(id->edge_id) >= sizeof(c->edge_id)) {
-			log_warn("cloud sent an edgeId of %zu bytes (max %zu) by %s; ignored",
-			    strlen(id->edge_id), sizeof(c->edge_id) - 1, via);
-			return;
-		}
-		/* A registration answered with another id: the cloud did not
-		 * know ours and made a new one. Take it; nothing else changes. */
-		if (c->edge_id[0] != '\0') {
-			log_warn("cloud answered by %s with edgeId %s, we were %s: taking the new "
-			    "identity (the backlog is kept)", via, id->edge_id, c->edge_id);
-			c->identity_resets++;
-		}
-		snprintf(c->edge_id, sizeof(c->edge_id), "%s", id->edge_id);
-		changed = true;
-	}
-	if (id->site_id[0] != '\0' && strcmp(id->site_id, c->site_id) != 0 &&
-	    strlen(id->site_id) < sizeof(c->site_id)) {
-		snprintf(c->site_id, sizeof(c->site_id), "%s", id->site_id);
-		changed = true;
-	}
-	if (c->conf_site_id[0] && c->site_id[0] && strcmp(c->site_id, c->conf_site_id) != 0 &&
-	    !c->site_differs_logged) {
-		log_warn("the cloud calls this site %s, the config says %s: globalDeviceId keeps "
-		    "the configured site_id", c->site_id, c->conf_site_id);
-		c->site_differs_logged = true;
-	}
-	if (id->site_name[0] != '\0' && strcmp(id->site_name, c->site_name) != 0) {
-		snprintf(c->site_name, sizeof(c->site_name), "%s", id->site_name);
-		changed = true;
-	}
-	if (id->has_edge_id && strcmp(c->id_source, via) != 0) {
-		snprintf(c->id_source, sizeof(c->id_source), "%s", via);
-		changed = true;
-	}
-	if (changed)
-		cw_send_identity(c);
-	if (id->has_edge_id)
-		cw_on_registration_reply(c, via);
-}
-
 static void
 on_ack(struct cw *c, const struct cm_ack *a)
 {

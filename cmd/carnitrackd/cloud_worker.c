@@ -153,6 +153,7 @@ static void
 copy_conf(struct cw *c, const struct ct_conf *conf)
 {
 	snprintf(c->url, sizeof(c->url), "%s", conf->url);
+	snprintf(c->register_url, sizeof(c->register_url), "%s", conf->register_url);
 	snprintf(c->ca_file, sizeof(c->ca_file), "%s", conf->ca_file);
 	snprintf(c->pin, sizeof(c->pin), "%s", conf->pin_sha256);
 	snprintf(c->token_file, sizeof(c->token_file), "%s", conf->token_file);
@@ -172,7 +173,8 @@ copy_conf(struct cw *c, const struct ct_conf *conf)
 static bool
 needs_restart(const struct cw *c, const struct ct_conf *n, const char *token)
 {
-	return strcmp(c->url, n->url) || strcmp(c->ca_file, n->ca_file) ||
+	return strcmp(c->url, n->url) || strcmp(c->register_url, n->register_url) ||
+	    strcmp(c->ca_file, n->ca_file) ||
 	    strcmp(c->pin, n->pin_sha256) || strcmp(c->token, token) ||
 	    strcmp(c->data_dir, n->data_dir) || c->window != n->window ||
 	    strcmp(c->conf_site_id, n->site_id);
@@ -353,6 +355,14 @@ cw_status(struct worker *w, json_t *o)
 	json_object_set_new(o, "registered", json_string(c->reg == CW_REG_REPLIED ? c->reg_via :
 	    c->reg == CW_REG_WAITING ? "no reply (streaming)" : "no (link down)"));
 	json_object_set_new(o, "identity_resets", json_integer((json_int_t)c->identity_resets));
+	if (c->register_url[0]) {
+		json_object_set_new(o, "register_url", json_string(c->register_url));
+		json_object_set_new(o, "http_registration", c->http_reg_pending ?
+		    json_string("pending") : c->http_reg_last[0] ? json_string(c->http_reg_last) :
+		    json_null());
+		json_object_set_new(o, "http_registration_failures",
+		    json_integer((json_int_t)c->http_reg_failures));
+	}
 	json_object_set_new(o, "in_flight", json_integer(c->fl.n));
 	json_object_set_new(o, "acknowledged_today", json_integer((json_int_t)c->acked_today));
 	json_object_set_new(o, "last_ping_rtt_ms", c->last_rtt_ms >= 0 ? json_integer(c->last_rtt_ms) : json_null());

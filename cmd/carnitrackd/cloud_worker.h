@@ -1,8 +1,9 @@
 /*
  * The cloud worker's insides, shared by its files:
  *   cloud_worker.c    worker ops, configuration, timers, status
- *   cloud_link.c      the WebSocket link: connect, register, keep-alive,
- *                     backoff, the grace period before "down"
+ *   cloud_link.c      the WebSocket link: connect, keep-alive, backoff,
+ *                     the grace period before "down"
+ *   cloud_register.c  registration (WebSocket and HTTP) and identity
  *   cloud_recv.c      cloud -> edge messages and the frames they become
  *   cloud_stream.c    events out of LMDB into the window, resends
  *   cloud_announce.c  devices and offline batches told to the cloud
@@ -23,6 +24,7 @@
 #include "worker.h"
 
 struct ws_client;
+struct http_client;
 
 #define CW_LIVE_MAX        4        /* at most this many new events go as single `event`s */
 #define CW_MAX_DEVICES     512      /* scales we remember the announced state of */
@@ -94,6 +96,7 @@ struct cw {
 
 	/* configuration (copied: the conf pointer changes on reload) */
 	char url[CT_CONF_STR], ca_file[CT_CONF_PATH], pin[128], token_file[CT_CONF_PATH];
+	char register_url[CT_CONF_STR];  /* "" = no HTTP registration */
 	char token[CW_TOKEN_MAX];
 	char data_dir[CT_CONF_PATH], conf_site_id[64], conf_site_name[CT_CONF_STR];
 	int  ping_interval, offline_grace, batch_size, window, ack_timeout, status_interval;
@@ -107,6 +110,10 @@ struct cw {
 	char        reg_via[24];         /* "edge_registered", "config_update", "http" */
 	bool        reg_quiet_logged;    /* "no reply" said once per worker */
 	uint64_t    identity_resets;
+	struct http_client *http;        /* register_url's client, made on first use */
+	bool        http_reg_pending;
+	char        http_reg_last[160];  /* outcome of the last HTTP registration */
+	uint64_t    http_reg_failures;
 
 	struct store      *st;           /* read-only; NULL until the store exists */
 	char               store_err[256];
@@ -181,12 +188,21 @@ void cw_on_pong(struct cw *c);
 void cw_tell_link(struct cw *c, bool up);
 uint64_t cw_ctrl_limited(const struct cw *c);
 uint64_t cw_backlog_drops(const struct cw *c);
-/* The cloud answered our registration (edge_registered, config_update with
- * an edgeId, the HTTP reply): identity already taken by the caller. */
+
+/* cloud_register.c */
+int  cw_register_init(struct cw *c);
+void cw_register_reset(struct cw *c);         /* link lost */
+void cw_register_stop(struct cw *c);          /* shutdown: drops a pending POST */
+/* `register` on the open link (and the HTTP POST when configured); -1 if
+ * the message could not be queued. */
+int  cw_register(struct cw *c);
+/* Takes an identity the cloud gave (any way); via names the way. */
+void cw_take_identity(struct cw *c, const struct cm_identity *id, const char *via);
+/* The cloud answered our registration: identity already taken. */
 void cw_on_registration_reply(struct cw *c, const char *via);
 /* The cloud does not know the identity we hold (why says how we know):
  * forget it, persist that, and register afresh; the backlog stays. With
- * relink the link is dropped and remade (the upgrade carries X-Edge-Id),
+ * relink the caller remakes the link (the upgrade carries X-Edge-Id),
  * otherwise `register` is sent again on the open link. */
 void cw_identity_refused(struct cw *c, const char *why, bool relink);
 /* The site id we go by: the configured one, else the cloud's, else "". */
@@ -196,8 +212,6 @@ const char *cw_site_name(const struct cw *c);
 /* cloud_recv.c */
 void cw_on_text(struct cw *c, const char *msg, size_t len);
 void cw_on_binary(struct cw *c, const char *msg, size_t len);
-/* Takes an identity the cloud gave (any way); via names the way. */
-void cw_take_identity(struct cw *c, const struct cm_identity *id, const char *via);
 
 /* cloud_stream.c */
 void cw_fill(struct cw *c);

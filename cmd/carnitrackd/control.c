@@ -26,6 +26,7 @@ struct ctl_client {
 };
 
 static struct evconnlistener *listener;
+static struct event_base *ctl_base;
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static struct ctl_client *clients;
 static int nclients;
@@ -128,6 +129,8 @@ client_read(struct bufferevent *bev, void *arg)
 		free(line);
 		if (req.cmd == CTL_STATUS)
 			supervisor_status(c);
+		else if (req.cmd == CTL_IDENTITY_RESET)
+			control_identity_reset(ctl_base, c);
 		else if (req.cmd == CTL_RESTART) {
 			enum ct_proc p;
 			if (ct_proc_parse(req.worker, &p) != 0 ||
@@ -248,6 +251,7 @@ control_open(struct event_base *base, const char *run_dir, gid_t gid, char *err,
 		close(fd);
 		return -1;
 	}
+	ctl_base = base;
 	listener = evconnlistener_new(base, on_accept, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16, fd);
 	if (listener == NULL) {
@@ -262,6 +266,7 @@ control_open(struct event_base *base, const char *run_dir, gid_t gid, char *err,
 void
 control_close(void)
 {
+	control_identity_close();
 	for (struct ctl_client *c = clients, *next; c; c = next) {
 		next = c->next;
 		if (!c->closed)

@@ -7,6 +7,7 @@
 #ifndef CT_CONTROL_H
 #define CT_CONTROL_H
 
+#include <stdint.h>
 #include <sys/types.h>
 #include <event2/event.h>
 #include <jansson.h>
@@ -25,5 +26,10 @@ void control_client_ref(struct ctl_client *c);
 void control_client_unref(struct ctl_client *c);
 int  control_client_alive(const struct ctl_client *c);
 const char *control_socket_path(void);
+
+/* control_identity.c: identity --reset, relayed to the store worker. */
+void control_identity_reset(struct event_base *base, struct ctl_client *c);
+void control_identity_done(uint32_t id, const uint8_t *p, size_t n);
+void control_identity_close(void);
 
 #endif

@@ -84,6 +84,18 @@ apply(struct sw *s, struct sw_op *op, bool with_events)
 	case OP_BATCH_REPORTED:
 		e = store_batch_reported(s->st, op->u.br.id, op->u.br.what);
 		break;
+	case OP_IDENTITY_RESET:
+		/* carnitrackctl identity --reset: nothing left but who cleared it;
+		 * the cloud worker re-reads it and registers afresh */
+		e = store_identity_put(s->st, "", "", "");
+		if (e == STORE_OK)
+			e = store_identity_source_put(s->st, "reset by carnitrackctl");
+		op->result = e;
+		if (e == STORE_OK)
+			log_warn("edge identity cleared (carnitrackctl identity --reset)");
+		else
+			log_warn("%s", store_errmsg(s->st));
+		return e == STORE_OK ? CT_WORK_IDENTITY : 0;
 	case OP_LINK:
 		s->link_up = op->u.link.up;
 		e = store_link_put(s->st, s->link_up);
@@ -182,6 +194,26 @@ sw_send_work_ready(struct sw *s, uint8_t flags)
 	}
 }
 
+/* The answers to identity resets, once their transaction is decided. */
+static void
+reply_resets(struct sw *s, bool committed)
+{
+	for (size_t i = 0; i < s->nops; i++) {
+		struct sw_op *op = s->ops[i];
+		uint8_t buf[300];
+		struct pack pk;
+		bool ok = committed && op->result == STORE_OK;
+
+		if (op->kind != OP_IDENTITY_RESET)
+			continue;
+		pack_init(&pk, buf, sizeof(buf));
+		pack_u8(&pk, ok ? 1 : 0);
+		pack_str(&pk, ok ? "" : committed ? "store refused the change" : "store commit failed");
+		if (worker_send(s->w, CT_MSG_IDENTITY_RESET_DONE, op->u.reset_id, buf, pk.len) != 0)
+			log_warn("IDENTITY_RESET_DONE not sent: channel full");
+	}
+}
+
 static void
 note_full(struct sw *s)
 {
@@ -199,7 +231,7 @@ note_full(struct sw *s)
 void
 sw_flush(struct sw *s)
 {
-	bool link_before = s->link_up, had_events = false;
+	bool link_before = s->link_up, had_events = false, committed;
 	uint8_t flags = 0;
 	int e;
 
@@ -208,12 +240,15 @@ sw_flush(struct sw *s)
 	for (size_t i = 0; i < s->nops; i++)
 		had_events |= s->ops[i]->kind == OP_EVENT;
 	e = pass(s, true, &flags);
+	committed = e == STORE_OK;
 	if (e != STORE_OK && had_events) {
 		/* redo the rest without the events: acks and prunes are what free space */
 		s->link_up = link_before;
 		if (pass(s, false, &flags) != STORE_OK) {
 			s->link_up = link_before;
 			flags = 0;
+		} else {
+			committed = true;
 		}
 		for (size_t i = 0; i < s->nops; i++)
 			if (s->ops[i]->kind == OP_EVENT)
@@ -246,6 +281,7 @@ sw_flush(struct sw *s)
 	send_ids(s, CT_MSG_EVENT_REFUSED, CT_REFUSE_STORE_ERROR, "store error", STORE_ERR);
 	send_ids(s, CT_MSG_EVENT_REFUSED, CT_REFUSE_BAD_EVENT, "record does not decode",
 	    STORE_INVAL);
+	reply_resets(s, committed);
 	if (flags != 0)
 		sw_send_work_ready(s, flags);
 	note_full(s);

@@ -304,6 +304,14 @@ sw_frame(struct worker *w, const struct frame *f)
 	case CT_MSG_PLU:            on_plu(s, f); break;
 	case CT_MSG_IDENTITY:       on_identity(s, f); break;
 	case CT_MSG_BATCH_REPORTED: on_batch_reported(s, f); break;
+	case CT_MSG_IDENTITY_RESET: {
+		struct sw_op *op = op_new(OP_IDENTITY_RESET);
+		if (op != NULL) {
+			op->u.reset_id = f->hdr.id;
+			sw_queue(s, op);
+		}
+		break;
+	}
 	default:
 		log_warn("unexpected %s frame, dropped", ct_msg_name(f->hdr.type));
 		break;

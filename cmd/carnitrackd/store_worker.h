@@ -31,7 +31,7 @@
 
 enum sw_op_kind {
 	OP_EVENT, OP_BAD_EVENT, OP_ACK, OP_REJECT, OP_SESSION, OP_DEVICE, OP_PLU,
-	OP_IDENTITY, OP_BATCH_REPORTED, OP_LINK,
+	OP_IDENTITY, OP_BATCH_REPORTED, OP_LINK, OP_IDENTITY_RESET,
 };
 
 struct sw_op {
@@ -47,6 +47,7 @@ struct sw_op {
 		struct store_identity ident;
 		struct { uint8_t id[CT_UUID_LEN]; uint8_t what; } br;
 		struct { bool up; char url[256]; char error[256]; } link;
+		uint32_t reset_id;           /* OP_IDENTITY_RESET: the request's frame id */
 	} u;
 };
 

@@ -389,6 +389,17 @@ on_status_rep(struct slot *s, const struct frame *f)
 }
 
 int
+supervisor_ask(enum ct_proc p, uint16_t type, uint32_t *id)
+{
+	struct slot *s = &S.slots[p];
+
+	*id = ++S.next_id ? S.next_id : ++S.next_id;
+	if (S.stopping || s->state != SLOT_RUNNING || s->ch == NULL)
+		return -1;
+	return channel_send(s->ch, type, *id, NULL, 0) == 0 ? 0 : -1;
+}
+
+int
 supervisor_restart(enum ct_proc p, struct ctl_client *c, char *err, size_t errlen)
 {
 	struct slot *s = &S.slots[p];
@@ -602,6 +613,9 @@ on_control_frame(struct slot *s, const struct frame *f)
 		return;
 	case CT_MSG_STATUS_REP:
 		on_status_rep(s, f);
+		return;
+	case CT_MSG_IDENTITY_RESET_DONE:
+		control_identity_done(f->hdr.id, f->payload, f->plen);
 		return;
 	}
 }

@@ -24,6 +24,9 @@ int  supervisor_run(const struct sup_opts *o, struct ct_conf *conf, char *text, 
 struct ctl_client;
 void supervisor_status(struct ctl_client *c);
 int  supervisor_restart(enum ct_proc p, struct ctl_client *c, char *err, size_t errlen);
+/* Sends an empty request frame of `type` to worker p with a fresh frame id
+ * (in *id); the worker answers to the supervisor. -1 when p is not running. */
+int  supervisor_ask(enum ct_proc p, uint16_t type, uint32_t *id);
 const char *slot_state_name(enum slot_state s);
 
 #endif

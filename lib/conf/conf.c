@@ -404,6 +404,13 @@ handler(void *user, const char *section, const char *name, const char *v)
 				return fail(ps, "%s: '%s' must start with ws:// or wss://", name, v);
 			return set_str(ps, c->url, sizeof(c->url), name, v);
 		}
+		if (strcmp(name, "register_url") == 0) {
+			const char *h = strncmp(v, "http://", 7) == 0 ? v + 7 :
+			    strncmp(v, "https://", 8) == 0 ? v + 8 : NULL;
+			if (v[0] != '\0' && (h == NULL || *h == '\0' || *h == '/' || strpbrk(v, " \t")))
+				return fail(ps, "%s: '%s' is not an http:// or https:// URL", name, v);
+			return set_str(ps, c->register_url, sizeof(c->register_url), name, v);
+		}
 		if (strcmp(name, "token_file") == 0)
 			return set_str(ps, c->token_file, sizeof(c->token_file), name, v);
 		if (strcmp(name, "ca_file") == 0)

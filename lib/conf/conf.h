@@ -59,6 +59,7 @@ struct ct_conf {
 	int  nscales;
 	/* [cloud] */
 	char url[CT_CONF_STR];             /* "" = no cloud configured */
+	char register_url[CT_CONF_STR];    /* http(s):// POST registration, "" = none */
 	char token_file[CT_CONF_PATH];
 	char ca_file[CT_CONF_PATH];
 	char pin_sha256[128];

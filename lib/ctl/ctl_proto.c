@@ -46,6 +46,8 @@ ctl_request_parse(const char *line, size_t len, struct ctl_request *req, char *e
 	cmd = json_string_value(v);
 	if (strcmp(cmd, "status") == 0)
 		req->cmd = CTL_STATUS;
+	else if (strcmp(cmd, "identity_reset") == 0)
+		req->cmd = CTL_IDENTITY_RESET;
 	else if (strcmp(cmd, "restart") == 0) {
 		req->cmd = CTL_RESTART;
 		v = json_object_get(o, "worker");

@@ -1,7 +1,8 @@
 /*
  * carnitrackctl <-> supervisor protocol over run_dir/control.sock: one JSON
  * object per line each way. Request: {"version":1,"cmd":"status"} or
- * {"version":1,"cmd":"restart","worker":"cloud"}. Reply: an object with
+ * {"version":1,"cmd":"restart","worker":"cloud"} or
+ * {"version":1,"cmd":"identity_reset"}. Reply: an object with
  * "ok": true/false and "error" when false. A request line is at most
  * CTL_LINE_MAX bytes; longer input is an error and the client is closed.
  */
@@ -13,7 +14,7 @@
 #define CTL_LINE_MAX     4096
 #define CTL_VERSION      1
 
-enum ctl_cmd { CTL_STATUS = 1, CTL_RESTART = 2 };
+enum ctl_cmd { CTL_STATUS = 1, CTL_RESTART = 2, CTL_IDENTITY_RESET = 3 };
 
 struct ctl_request {
 	int  version;

@@ -18,13 +18,17 @@
 . "$CT_TOP/tests/integration/e2e_lib.sh"
 
 # name | cloudsim options | what the edge's status must say it registered by
+#      | extra [cloud] config (@CLOUD@: the cloud's host:port)
+REG_URL="register_url = http://@CLOUD@/api/edge/register"
 DIALECTS=(
-	"registered|--register-reply edge_registered|edge_registered"
-	"config_update|--register-reply config_update|config_update"
-	"none|--register-reply none|no reply (streaming)"
-	"foreign_wire|--numeric-ids --epoch-timestamps --binary-frames|edge_registered"
-	"alias_nodedupe|--session-id-alias --no-dedupe|edge_registered"
-	"all|--register-reply config_update --numeric-ids --epoch-timestamps --binary-frames --session-id-alias --no-dedupe|config_update"
+	"registered|--register-reply edge_registered|edge_registered|"
+	"config_update|--register-reply config_update|config_update|"
+	"none|--register-reply none|no reply (streaming)|"
+	"http|--register-reply http|http|$REG_URL"
+	"foreign_wire|--numeric-ids --epoch-timestamps --binary-frames|edge_registered|"
+	"alias_nodedupe|--session-id-alias --no-dedupe|edge_registered|"
+	"http_numeric|--register-reply http --numeric-ids --binary-frames|http|$REG_URL"
+	"all|--register-reply config_update --numeric-ids --epoch-timestamps --binary-frames --session-id-alias --no-dedupe|config_update|"
 )
 # Per scale, at 8/s: enough to outlast every phase below even on a loaded
 # machine (the phases need ~20 OKs plus the waits for the edge's state).
@@ -33,7 +37,7 @@ MAIN_T=$T
 
 # One dialect, in a subshell with its own $T, ports, config, daemon, cloud.
 run_dialect() {
-	local name=$1 opts=$2 want_reg=$3
+	local name=$1 opts=$2 want_reg=$3 extra=$4
 	T=$MAIN_T/$name
 	mkdir -p "$T"
 	CONF=$T/edge.conf
@@ -45,7 +49,8 @@ run_dialect() {
 	cs_start --quiet $opts
 	echo "$CS_PID" >>"$T/pids"
 	E2E_GRACE=1s
-	e2e_conf "ping_interval = 2s"
+	e2e_conf "ping_interval = 2s
+${extra//@CLOUD@/127.0.0.1:$CLOUD_PORT}"
 	ct_start 20
 	cat "$T/daemon.pid" >>"$T/pids"
 	wait_for 20 "$name: link up" link_is_up
@@ -81,6 +86,10 @@ run_dialect() {
 
 	[ "$(cloud_field registered)" = "$want_reg" ] ||
 		fail "$name: status says registered '$(cloud_field registered)', want '$want_reg'"
+	if [ "$want_reg" = http ]; then
+		[ "$(cs_stat http_registers)" -ge 2 ] || fail "$name: not one HTTP registration per link"
+		[ "$(cloud_field edge_id)" != null ] || fail "$name: no edge id from the HTTP reply"
+	fi
 	[ "$(cloud_field messages_bad)" = 0 ] || fail "$name: $(cloud_field messages_bad) bad messages"
 	[ "$(cloud_field messages_unknown)" = 0 ] || fail "$name: unknown messages"
 	[ "$(cloud_field rejected)" = 0 ] || fail "$name: $(cloud_field rejected) events rejected"
@@ -141,8 +150,8 @@ trap matrix_exit EXIT
 
 declare -A PIDS=()
 for d in "${DIALECTS[@]}"; do
-	IFS='|' read -r name opts want <<<"$d"
-	( run_dialect "$name" "$opts" "$want" ) >"$MAIN_T/$name.out" 2>&1 &
+	IFS='|' read -r name opts want extra <<<"$d"
+	( run_dialect "$name" "$opts" "$want" "$extra" ) >"$MAIN_T/$name.out" 2>&1 &
 	PIDS[$name]=$!
 done
 failed=()
@@ -150,7 +159,7 @@ for name in "${!PIDS[@]}"; do
 	wait "${PIDS[$name]}" || failed+=("$name")
 done
 for d in "${DIALECTS[@]}"; do
-	IFS='|' read -r name _ _ <<<"$d"
+	IFS='|' read -r name _ _ _ <<<"$d"
 	grep -E "^(ok: .*(link up|drained)|$name: ok|FAIL)" "$MAIN_T/$name.out" || true
 done
 for name in "${failed[@]}"; do

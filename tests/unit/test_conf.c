@@ -103,6 +103,19 @@ START_TEST(test_bad_values)
 }
 END_TEST
 
+START_TEST(test_register_url)
+{
+	ck_assert_int_eq(parse("[cloud]\nregister_url = https://cloud.example/api/edge/register\n"), 0);
+	ck_assert_str_eq(c.register_url, "https://cloud.example/api/edge/register");
+	ck_assert_int_eq(parse("[cloud]\nregister_url =\n"), 0);
+	ck_assert_str_eq(c.register_url, "");
+	ck_assert_int_eq(parse("[cloud]\n\nregister_url = ws://cloud/register\n"), -1);
+	ck_assert_msg(strstr(err, "edge.conf:3:") && strstr(err, "register_url"), "%s", err);
+	ck_assert_int_eq(parse("[cloud]\nregister_url = http://\n"), -1);
+	ck_assert_int_eq(parse("[cloud]\nregister_url = http:///x\n"), -1);
+}
+END_TEST
+
 /* deviceType is one of the contract's words; the default is disassembly. */
 START_TEST(test_device_type_values)
 {
@@ -198,6 +211,7 @@ main(void)
 	tcase_add_test(tc, test_bad_port);
 	tcase_add_test(tc, test_bad_values);
 	tcase_add_test(tc, test_device_type_values);
+	tcase_add_test(tc, test_register_url);
 	tcase_add_test(tc, test_syntax_error_line);
 	tcase_add_test(tc, test_continuation_line_is_an_error);
 	tcase_add_test(tc, test_cross_field_check);
