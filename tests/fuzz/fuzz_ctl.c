@@ -17,7 +17,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ctl_request_parse((const char *)data, size, &r, err, sizeof(err)) != 0) {
 		if (err[0] == '\0')
 			abort();
-	} else if (r.cmd != CTL_STATUS && r.cmd != CTL_RESTART)
+	} else if (r.cmd != CTL_STATUS && r.cmd != CTL_RESTART && r.cmd != CTL_IDENTITY_RESET)
 		abort();
 	return 0;
 }
