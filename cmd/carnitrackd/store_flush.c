@@ -5,6 +5,10 @@
  * events are refused (EVENT_REFUSED store_full) but acks, rejects and the
  * rest still commit: they are what frees space. Should LMDB itself fail the
  * transaction, it is redone without the events, which are then refused.
+ *
+ * Cloud-driven state over its quota (STORE_QUOTA) or a PLU over its row
+ * limit is refused, counted and logged at most every 10 s; sessions of scales this edge does not know
+ * are held, not stored (store_held.c).
  */
 #include "store_worker.h"
 
@@ -25,6 +29,22 @@ log_closed(const struct store_batch *b, void *arg)
 	return 0;
 }
 
+static void
+note_quota(struct sw *s)
+{
+	int64_t now = ct_now_ms();
+
+	s->state_refused++;
+	if (now - s->quota_logged_ms < 10000) {
+		s->quota_unlogged++;
+		return;
+	}
+	log_warn("%s (%llu more refused since the last note)", store_errmsg(s->st),
+	    (unsigned long long)s->quota_unlogged);
+	s->quota_logged_ms = now;
+	s->quota_unlogged = 0;
+}
+
 /* Applies one op to the open txn; returns the CT_WORK_* flags it earns. */
 static uint8_t
 apply(struct sw *s, struct sw_op *op, bool with_events)
@@ -40,6 +60,8 @@ apply(struct sw *s, struct sw_op *op, bool with_events)
 			op->result = STORE_FULL;
 			return 0;
 		}
+		/* the scale is seen now: a session held for it tags this event */
+		(void)sw_held_apply(s, op->u.ev.device_id);
 		/* a quarantined line is kept like an event, but for nobody
 		 * to send: no work for cloud */
 		if (op->u.ev.kind == CT_EV_QUARANTINED)
@@ -66,14 +88,30 @@ apply(struct sw *s, struct sw_op *op, bool with_events)
 		}
 		break;
 	case OP_SESSION:
+		if (sw_held_wants(s, &op->u.sess)) {
+			sw_held_session(s, &op->u.sess);
+			op->result = STORE_OK;
+			return 0;
+		}
 		e = store_session_apply(s->st, &op->u.sess);
 		break;
 	case OP_DEVICE:
 		e = store_device_apply(s->st, &op->u.dev);
+		if (e == STORE_OK)
+			(void)sw_held_apply(s, op->u.dev.device_id);
+		else if (e == STORE_QUOTA)
+			note_quota(s);
+		else
+			log_warn("%s", store_errmsg(s->st));
 		op->result = e;
 		return e == STORE_OK ? CT_WORK_DEVICES : 0;
 	case OP_PLU:
 		e = store_plu_put(s->st, op->u.plu.code, op->u.plu.json);
+		if (e == STORE_INVAL) {      /* over the row limit: a flood logs like one */
+			op->result = e;
+			note_quota(s);
+			return 0;
+		}
 		break;
 	case OP_IDENTITY:
 		e = store_identity_put(s->st, op->u.ident.edge_id, op->u.ident.site_id,
@@ -107,6 +145,8 @@ apply(struct sw *s, struct sw_op *op, bool with_events)
 	op->result = e;
 	if (e == STORE_NOTFOUND)
 		log_info("%s", store_errmsg(s->st));    /* late or unknown: harmless */
+	else if (e == STORE_QUOTA)
+		note_quota(s);
 	else if (e != STORE_OK)
 		log_warn("%s", store_errmsg(s->st));
 	return 0;
@@ -125,7 +165,9 @@ pass(struct sw *s, bool with_events, uint8_t *flags)
 	}
 	for (size_t i = 0; i < s->nops; i++)
 		*flags |= apply(s, s->ops[i], with_events);
-	if ((e = store_commit(s->st)) != STORE_OK) {
+	e = store_commit(s->st);
+	sw_held_settle(s, e == STORE_OK);
+	if (e != STORE_OK) {
 		s->commit_failures++;
 		log_err("store commit of %zu operations failed: %s", s->nops, store_errmsg(s->st));
 		return e;

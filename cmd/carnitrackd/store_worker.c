@@ -130,6 +130,7 @@ open_store(struct sw *s, const struct ct_conf *conf)
 	struct store_opts o = {
 		.map_size = conf->map_size,
 		.session_expiry_ms = conf->session_expiry * 1000,
+		.state_quota_pct = (unsigned)conf->state_quota_pct,
 		.site_id = conf->site_id,
 	};
 	char err[600];
@@ -143,6 +144,7 @@ open_store(struct sw *s, const struct ct_conf *conf)
 		s->link_up = true;
 	snprintf(s->data_dir, sizeof(s->data_dir), "%s", conf->data_dir);
 	s->map_size = conf->map_size;
+	s->state_quota_pct = conf->state_quota_pct;
 	log_info("store open at %s/store (map %llu MiB, next seq %llu, link %s)", conf->data_dir,
 	    (unsigned long long)(conf->map_size >> 20),
 	    (unsigned long long)store_last_seq(s->st) + 1, s->link_up ? "up" : "down");
@@ -156,8 +158,9 @@ sw_configure(struct worker *w, const struct ct_conf *conf, bool first)
 	struct timeval tick = { SW_TICK_S, 0 };
 
 	if (!first) {
-		if (strcmp(conf->data_dir, s->data_dir) != 0 || conf->map_size != s->map_size) {
-			log_info("data_dir or map_size changed: restarting the store worker");
+		if (strcmp(conf->data_dir, s->data_dir) != 0 || conf->map_size != s->map_size ||
+		    conf->state_quota_pct != s->state_quota_pct) {
+			log_info("data_dir, map_size or state_quota changed: restarting the store worker");
 			sw_flush(s);
 			worker_exit(w, CT_EXIT_RESTART);
 			return 0;
@@ -256,6 +259,12 @@ sw_status(struct worker *w, json_t *o)
 	json_object_set_new(o, "pruned", json_integer((json_int_t)s->pruned));
 	json_object_set_new(o, "sessions_expired", json_integer((json_int_t)s->sessions_expired));
 	json_object_set_new(o, "frames_bad", json_integer((json_int_t)s->frames_bad));
+	json_object_set_new(o, "state_bytes", json_integer((json_int_t)st.state_bytes));
+	json_object_set_new(o, "state_quota_bytes", json_integer((json_int_t)st.state_quota_bytes));
+	json_object_set_new(o, "state_refused", json_integer((json_int_t)s->state_refused));
+	json_object_set_new(o, "sessions_held", json_integer(s->nheld));
+	json_object_set_new(o, "sessions_held_dropped",
+	    json_integer((json_int_t)s->sessions_dropped));
 }
 
 static void

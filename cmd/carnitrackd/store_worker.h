@@ -6,6 +6,7 @@
  *   store_flush.c   the group commit of one loop turn and the replies that
  *                   may only leave after it (EVENT_STORED, EVENT_REFUSED,
  *                   WORK_READY)
+ *   store_held.c    sessions of scales not seen yet, held until they are
  *
  * Everything that arrives in one loop turn is queued (bounded: at
  * SW_OPS_MAX the queue is committed at once and collection goes on), then
@@ -28,6 +29,7 @@
 #define SW_PRUNE_EVERY_S    60           /* when the last slice found nothing more */
 #define SW_EXPIRE_EVERY_S   10
 #define SW_READERS_EVERY_S  60
+#define SW_HELD_MAX         64           /* sessions held for scales not seen yet */
 
 enum sw_op_kind {
 	OP_EVENT, OP_BAD_EVENT, OP_ACK, OP_REJECT, OP_SESSION, OP_DEVICE, OP_PLU,
@@ -51,11 +53,19 @@ struct sw_op {
 	} u;
 };
 
+struct sw_held {
+	struct store_session_msg m;      /* the latest session_started */
+	bool     paused;                 /* paused since */
+	bool     stored;                 /* stored in the open txn */
+	uint64_t seq;                    /* age, to make room */
+};
+
 struct sw {
 	struct worker  *w;
 	struct store   *st;
 	char            data_dir[1024];
 	uint64_t        map_size;
+	int             state_quota_pct;
 	int64_t         retention_ms;
 	bool            link_up;
 	struct sw_op  **ops;
@@ -70,6 +80,12 @@ struct sw {
 	uint64_t        acks, rejects, acks_unknown, pruned, sessions_expired;
 	uint64_t        frames_bad, send_failures;
 	int64_t         full_since_ms;   /* 0 = not full */
+	/* cloud-driven state: quota refusals, sessions of unknown scales */
+	uint64_t        state_refused, sessions_dropped, held_seq;
+	int64_t         quota_logged_ms, held_logged_ms;
+	uint64_t        quota_unlogged;
+	struct sw_held  held[SW_HELD_MAX];
+	unsigned        nheld;
 };
 
 /* store_frames.c */
@@ -77,6 +93,17 @@ void sw_frame(struct worker *w, const struct frame *f);
 /* Queues an op (takes ownership); may commit at once when the queue is full. */
 void sw_queue(struct sw *s, struct sw_op *op);
 void sw_op_free(struct sw_op *op);
+
+/* store_held.c */
+/* The message is for a scale not known (configured or seen), or names
+ * only a session that is held: it goes to sw_held_session. */
+bool sw_held_wants(struct sw *s, const struct store_session_msg *m);
+/* A session message for a scale not known: held (started) or updated. */
+void sw_held_session(struct sw *s, const struct store_session_msg *m);
+/* The scale is known now: its held session into the open txn. */
+int  sw_held_apply(struct sw *s, const char *device_id);
+/* After a pass: forget what was committed, or un-mark after a failure. */
+void sw_held_settle(struct sw *s, bool committed);
 
 /* store_flush.c: commits what is queued and sends the replies. */
 void sw_flush(struct sw *s);

@@ -42,6 +42,7 @@ conf_defaults(struct ct_conf *c)
 	c->map_size = 1024ull * 1024 * 1024;
 	c->retention = 30 * 86400;
 	c->session_expiry = 12 * 3600;
+	c->state_quota_pct = 5;
 }
 
 int
@@ -443,6 +444,18 @@ handler(void *user, const char *section, const char *name, const char *v)
 				return fail(ps, "%s: bad duration '%s' (e.g. 30d, 12h)", name, v);
 			if (name[0] == 'r') c->retention = s; else c->session_expiry = s;
 			return 1;
+		}
+		if (strcmp(name, "state_quota") == 0) {
+			/* "5%" or "5": a share of map_size for sessions, devices, PLU */
+			char num[16];
+			size_t n = strlen(v);
+			if (n > 0 && v[n - 1] == '%')
+				n--;
+			if (n == 0 || n >= sizeof(num))
+				return fail(ps, "%s: expected a percentage %s, e.g. 5%%", name, "1..10");
+			memcpy(num, v, n);
+			num[n] = '\0';
+			return set_int(ps, &c->state_quota_pct, name, num, 1, 10);
 		}
 	} else {
 		return fail(ps, "unknown section [%s]%s", section, "");

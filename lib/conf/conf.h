@@ -73,6 +73,7 @@ struct ct_conf {
 	uint64_t map_size;                 /* bytes */
 	int64_t  retention;                /* seconds */
 	int64_t  session_expiry;           /* seconds without activity */
+	int      state_quota_pct;          /* map share for cloud-driven state [5] */
 };
 
 /* Defaults for every key. */

@@ -18,6 +18,13 @@
  * and store_commit() return STORE_FULL and the caller redoes the non-event
  * operations in a fresh transaction.
  *
+ * Cloud-driven state (sessions, devices, PLU) has its own share of the map
+ * (opts.state_quota_pct, 5%): a row that would take it past that share is
+ * refused with STORE_QUOTA, PLU rows may take at most three fifths of it (so
+ * a PLU flood leaves room for the scales' sessions), and the pages it holds
+ * are not counted against the events' high-water mark: state never takes
+ * space from events. Rows are bounded one by one too (STORE_PLU_MAX).
+ *
  * Errors are enum store_err values; store_errmsg() has the text with context
  * (operation, record, LMDB's message) of the last failure.
  */
@@ -36,6 +43,8 @@
  * CM_NAME_MAX in lib/cloudmsg), so nothing the cloud accepts is refused here. */
 #define STORE_ID_MAX   128
 #define STORE_TEXT_MAX 256
+/* Largest PLU record (the cloud's JSON payload) kept. */
+#define STORE_PLU_MAX  4096
 
 enum store_err {
 	STORE_OK = 0,
@@ -46,6 +55,7 @@ enum store_err {
 	STORE_STATE,       /* call out of order (no write txn, read-only store) */
 	STORE_INVAL,       /* bad argument (too long a string, ...) */
 	STORE_ERR,         /* anything else from LMDB or the OS */
+	STORE_QUOTA,       /* cloud-driven state at its share of the map: row refused */
 };
 const char *store_err_name(enum store_err e);
 
@@ -56,6 +66,7 @@ struct store_opts {
 	bool        readonly;          /* MDB_RDONLY: works while the writer runs */
 	int64_t     session_expiry_ms; /* sessions idle this long stop tagging; 0 = never */
 	unsigned    full_pct;          /* refuse events above this map use; 0 = 80 */
+	unsigned    state_quota_pct;   /* map share for sessions, devices, PLU; 0 = 5 */
 	const char *site_id;           /* for globalDeviceId until identity is known */
 };
 
@@ -247,6 +258,7 @@ struct store_stats {
 	double   map_use_pct;
 	uint64_t events, pending, last_seq;
 	uint64_t quarantined;               /* lines kept in quarantine */
+	uint64_t state_bytes, state_quota_bytes;  /* sessions + devices + PLU, and their share */
 	int64_t  oldest_pending_ms;         /* receivedAt of the oldest pending, 0 = none */
 	unsigned open_batches, batches;
 	bool     full;

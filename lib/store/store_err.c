@@ -21,6 +21,7 @@ store_err_name(enum store_err e)
 	case STORE_STATE:    return "bad state";
 	case STORE_INVAL:    return "invalid argument";
 	case STORE_ERR:      return "error";
+	case STORE_QUOTA:    return "state quota";
 	}
 	return "?";
 }

@@ -38,6 +38,7 @@ struct store {
 	size_t    full_pages;         /* pages in use when refusing began */
 	bool      full_saved;         /* what meta "full" says, for readers */
 	size_t    max_pages, used_pages_at_begin, psize;
+	size_t    state_pages;        /* of sessions/devices/PLU at begin: not event space */
 	bool      used_exact;         /* used_pages_at_begin counts the free list */
 	size_t    txn_bytes;          /* estimate of what this txn added */
 	size_t    txn_events;
@@ -60,6 +61,11 @@ int store_wfail(struct store *st, int rc, const char *fmt, ...)
 size_t store_limit_pages(const struct store *st);
 /* Capacity estimate for adding bytes in the current txn (store_txn.c). */
 bool store_room_for(struct store *st, size_t bytes);
+
+/* Pages held by sessions, devices and PLU in txn; *plu (may be NULL) gets
+ * the PLU part (store_state.c). */
+size_t store_state_pages(struct store *st, MDB_txn *txn, size_t *plu);
+size_t store_state_quota_pages(const struct store *st);
 
 /* Checks there is a live write txn. */
 int store_need_wtxn(struct store *st);

@@ -242,6 +242,8 @@ store_open(struct store **out, const char *data_dir, const struct store_opts *o,
 	st->opts.site_id = NULL;            /* not kept: caller's memory */
 	if (st->opts.full_pct == 0 || st->opts.full_pct > 99)
 		st->opts.full_pct = 80;
+	if (st->opts.state_quota_pct == 0 || st->opts.state_quota_pct > 50)
+		st->opts.state_quota_pct = 5;
 	st->readonly = st->opts.readonly;
 	if (o != NULL && o->site_id != NULL)
 		snprintf(st->site_id, sizeof(st->site_id), "%s", o->site_id);

@@ -8,11 +8,68 @@
  * late end of an old session cannot stop the new one. A cloud that names
  * only the session (no deviceId) has it found among the current ones. Ended and
  * expired sessions stay visible until retention prunes them.
+ *
+ * Quota: what the cloud can make the edge keep (sessions, PLU) and the
+ * device registry share state_quota_pct of the map. A row that would grow
+ * it past that share is refused (STORE_QUOTA); a row rewritten no larger
+ * than before always passes, so known scales' sessions keep working at the
+ * quota. PLU may take three fifths of the share, leaving the rest to the
+ * scales. The device row an event updates is the event's own cost and
+ * is never refused: an event is never lost to the quota.
  */
 #include "store/store_int.h"
 
 #include <stdio.h>
 #include <string.h>
+
+static size_t
+db_pages(MDB_txn *txn, MDB_dbi dbi)
+{
+	MDB_stat ms;
+
+	if (mdb_stat(txn, dbi, &ms) != 0)
+		return 0;
+	return ms.ms_branch_pages + ms.ms_leaf_pages + ms.ms_overflow_pages;
+}
+
+size_t
+store_state_pages(struct store *st, MDB_txn *txn, size_t *plu)
+{
+	size_t p = db_pages(txn, st->dbi[DB_PLU]);
+
+	if (plu != NULL)
+		*plu = p;
+	return p + db_pages(txn, st->dbi[DB_SESSIONS]) + db_pages(txn, st->dbi[DB_DEVICES]);
+}
+
+size_t
+store_state_quota_pages(const struct store *st)
+{
+	return st->max_pages * st->opts.state_quota_pct / 100;
+}
+
+/* Room in the quota for a row of klen + vlen bytes in db, replacing what
+ * is stored under the same key. */
+static int
+state_room(struct store *st, enum store_dbi db, const MDB_val *k, size_t vlen, const char *what)
+{
+	size_t quota = store_state_quota_pages(st), plu, total, need, old = 0;
+	MDB_val cur;
+
+	if (mdb_get(st->wtxn, st->dbi[db], (MDB_val *)k, &cur) == 0)
+		old = k->mv_size + cur.mv_size;
+	if (k->mv_size + vlen <= old)
+		return STORE_OK;
+	total = store_state_pages(st, st->wtxn, &plu);
+	/* as store_txn.c estimates: every byte twice, plus a page to split */
+	need = ((k->mv_size + vlen - old) * 2 + st->psize - 1) / st->psize + 1;
+	if (total + need <= quota && (db != DB_PLU || plu + need <= quota * 3 / 5))
+		return STORE_OK;
+	return store_seterr(st, STORE_QUOTA, "%s: refused, cloud-driven state is at its quota "
+	    "(%zu KiB in use%s, %u%% of the map = %zu KiB)", what,
+	    (db == DB_PLU ? plu : total) * st->psize / 1024, db == DB_PLU ? " by PLU" : "",
+	    st->opts.state_quota_pct, quota * st->psize / 1024);
+}
 
 static int
 session_put(struct store *st, const struct store_session *s)
@@ -20,10 +77,14 @@ session_put(struct store *st, const struct store_session *s)
 	uint8_t buf[STORE_REC_MAX];
 	size_t n = store_session_enc(s, buf, sizeof(buf));
 	MDB_val k = store_val(s->device_id, strlen(s->device_id)), v = store_val(buf, n);
-	int rc;
+	char what[96];
+	int rc, e;
 
 	if (n == 0)
 		return store_seterr(st, STORE_INVAL, "session of %s: record too large", s->device_id);
+	snprintf(what, sizeof(what), "session of %s", s->device_id);
+	if ((e = state_room(st, DB_SESSIONS, &k, n, what)) != 0)
+		return e;
 	if ((rc = mdb_put(st->wtxn, st->dbi[DB_SESSIONS], &k, &v, 0)) != 0)
 		return store_wfail(st, rc, "session of %s: write", s->device_id);
 	return STORE_OK;
@@ -164,15 +225,19 @@ store_sessions_expire(struct store *st, unsigned *expired)
 }
 
 static int
-device_put(struct store *st, const struct store_device *d)
+device_put(struct store *st, const struct store_device *d, bool quota)
 {
 	uint8_t buf[STORE_REC_MAX];
 	size_t n = store_device_enc(d, buf, sizeof(buf));
 	MDB_val k = store_val(d->device_id, strlen(d->device_id)), v = store_val(buf, n);
-	int rc;
+	char what[96];
+	int rc, e;
 
 	if (n == 0)
 		return store_seterr(st, STORE_INVAL, "device %s: record too large", d->device_id);
+	snprintf(what, sizeof(what), "device %s", d->device_id);
+	if (quota && (e = state_room(st, DB_DEVICES, &k, n, what)) != 0)
+		return e;
 	if ((rc = mdb_put(st->wtxn, st->dbi[DB_DEVICES], &k, &v, 0)) != 0)
 		return store_wfail(st, rc, "device %s: write", d->device_id);
 	return STORE_OK;
@@ -259,7 +324,7 @@ store_device_apply(struct store *st, const struct store_device_msg *m)
 		return store_seterr(st, STORE_INVAL, "device change %d for %s", (int)m->kind,
 		    m->device_id);
 	}
-	return device_put(st, &d);
+	return device_put(st, &d, true);
 }
 
 int
@@ -275,19 +340,26 @@ store_device_count_event(struct store *st, const struct ct_event *ev)
 	d.last_seen_ms = at;
 	if (d.source_ip[0] == '\0')
 		snprintf(d.source_ip, sizeof(d.source_ip), "%s", ev->source_ip);
-	return device_put(st, &d);
+	return device_put(st, &d, false);
 }
 
 int
 store_plu_put(struct store *st, const char *plu_code, const char *json)
 {
 	MDB_val k = store_val(plu_code, strlen(plu_code)), v = store_val(json, strlen(json));
+	char what[96];
 	int rc, e;
 
 	if ((e = store_need_wtxn(st)) != 0)
 		return e;
 	if (k.mv_size == 0 || k.mv_size > 64)
 		return store_seterr(st, STORE_INVAL, "PLU code '%.64s': empty or too long", plu_code);
+	if (v.mv_size > STORE_PLU_MAX)
+		return store_seterr(st, STORE_INVAL, "PLU %s: %zu bytes, more than the %d kept; refused",
+		    plu_code, v.mv_size, STORE_PLU_MAX);
+	snprintf(what, sizeof(what), "PLU %s", plu_code);
+	if ((e = state_room(st, DB_PLU, &k, v.mv_size, what)) != 0)
+		return e;
 	if ((rc = mdb_put(st->wtxn, st->dbi[DB_PLU], &k, &v, 0)) != 0)
 		return store_wfail(st, rc, "PLU %s: write", plu_code);
 	return STORE_OK;

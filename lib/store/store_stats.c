@@ -1,7 +1,8 @@
 /*
  * Figures for status and carnitrackctl: map use (pages holding data, free
- * list excluded), backlog (pending count and the age of its oldest event),
- * quarantined lines, batches, and the writer's commit latency.
+ * list excluded), the cloud-driven state against its quota, backlog (pending
+ * count and the age of its oldest event), quarantined lines, batches, and the
+ * writer's commit latency.
  */
 #include "store/store_int.h"
 
@@ -72,6 +73,14 @@ store_stats_get(struct store *st, struct store_stats *s)
 		s->map_size = ei.me_mapsize;
 		s->used_bytes = (uint64_t)(freep < hw ? hw - freep : 0) * es.ms_psize;
 		s->map_use_pct = s->map_size ? 100.0 * (double)s->used_bytes / (double)s->map_size : 0;
+	}
+	{
+		MDB_stat es;
+
+		mdb_env_stat(st->env, &es);
+		s->state_bytes = (uint64_t)store_state_pages(st, txn, NULL) * es.ms_psize;
+		s->state_quota_bytes = (uint64_t)(ei.me_mapsize / es.ms_psize) *
+		    st->opts.state_quota_pct / 100 * es.ms_psize;
 	}
 	if ((rc = mdb_stat(txn, st->dbi[DB_EVENTS], &ms)) == 0)
 		s->events = ms.ms_entries;

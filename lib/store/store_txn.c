@@ -2,7 +2,8 @@
  * The one write transaction (group commit) and the capacity check done at
  * its start. Map use counts pages actually holding data: the file's high
  * water mark minus the pages on LMDB's free list, since pruned space is
- * reused rather than given back.
+ * reused rather than given back, minus the pages of the cloud-driven state,
+ * which has its own quota (store_state.c) and never counts as event space.
  */
 #include "store/store_int.h"
 
@@ -64,8 +65,9 @@ store_limit_pages(const struct store *st)
 	return lim;
 }
 
-/* Pages in use as of the last commit. Below the limit the file's high-water
- * mark is a cheap upper bound; *exact says whether the free list was walked. */
+/* Pages in use as of the last commit, the state's excluded. Below the limit
+ * the file's high-water mark is a cheap upper bound; *exact says whether the
+ * free list was walked. */
 static int
 used_pages(struct store *st, bool force_exact, size_t *used, bool *exact)
 {
@@ -79,6 +81,7 @@ used_pages(struct store *st, bool force_exact, size_t *used, bool *exact)
 	if (*exact && (e = free_pages(st, &fp)) != 0)
 		return e;
 	*used = fp < hw ? hw - fp : 0;
+	*used = *used > st->state_pages ? *used - st->state_pages : 0;
 	return STORE_OK;
 }
 
@@ -117,11 +120,15 @@ store_begin(struct store *st, int64_t now_ms)
 		return store_seterr(st, STORE_STATE, "store opened read-only");
 	if (st->wtxn != NULL)
 		return store_seterr(st, STORE_STATE, "write transaction already open");
-	if ((e = used_pages(st, st->full, &st->used_pages_at_begin, &st->used_exact)) != 0)
-		return e;
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &st->wtxn)) != 0) {
 		st->wtxn = NULL;
 		return store_fail(st, rc, "%s: begin write", st->path);
+	}
+	st->state_pages = store_state_pages(st, st->wtxn, NULL);
+	if ((e = used_pages(st, st->full, &st->used_pages_at_begin, &st->used_exact)) != 0) {
+		mdb_txn_abort(st->wtxn);
+		st->wtxn = NULL;
+		return e;
 	}
 	st->wtxn_dead = false;
 	st->now_ms = now_ms;

@@ -12,6 +12,7 @@ for --seconds with one of:
            for a new PLU code
   session  session_started for random device ids and, with --devices,
            for those ids with a new session id each time
+  state    plu and session messages in turn
 
 The flood lasts --seconds from the first registration, over as many links
 as the edge makes (it drops a flooding peer and comes back); then the peer
@@ -70,11 +71,11 @@ async def flood_msgs(ws, end, args):
     devices = [d for d in args.devices.split(",") if d]
     pad = "P" * args.size
     while time.monotonic() < end:
-        if args.mode == "plu":
+        if args.mode == "plu" or (args.mode == "state" and sent % 2 == 0):
             msg = envelope("plu_updated", {"pluCode": "%08d" % sent, "name": "FLOOD",
                                            "price": 1, "description": pad})
         else:
-            dev = devices[sent % len(devices)] if devices and sent % 2 else \
+            dev = devices[(sent // 2) % len(devices)] if devices and sent % 4 == 1 else \
                 "RND-" + os.urandom(6).hex()
             msg = envelope("session_started", {
                 "deviceId": dev, "cloudSessionId": str(uuid.uuid4()),
@@ -133,7 +134,7 @@ async def serve(args):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("port", type=int)
-    ap.add_argument("mode", choices=["ping", "plu", "session"])
+    ap.add_argument("mode", choices=["ping", "plu", "session", "state"])
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--size", type=int, default=60000)
     ap.add_argument("--no-read-from", type=int, default=0)

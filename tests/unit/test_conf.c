@@ -100,6 +100,22 @@ START_TEST(test_bad_values)
 	ck_assert_int_eq(parse("[scale SCALE-7]\nname = x\n"), -1);
 	ck_assert_int_eq(parse("[cloud]\nbatch_size = 12abc\n"), -1);
 	ck_assert_int_eq(parse("[edge]\nsite_id = bad id\n"), -1);
+	ck_assert_int_eq(parse("[store]\nstate_quota = 11%\n"), -1);
+	ck_assert_msg(strstr(err, "edge.conf:2:") && strstr(err, "state_quota"), "%s", err);
+	ck_assert_int_eq(parse("[store]\nstate_quota = 0\n"), -1);
+	ck_assert_int_eq(parse("[store]\nstate_quota = %\n"), -1);
+	ck_assert_int_eq(parse("[store]\nstate_quota = 5%%\n"), -1);
+}
+END_TEST
+
+START_TEST(test_state_quota)
+{
+	ck_assert_int_eq(parse(""), 0);
+	ck_assert_int_eq(c.state_quota_pct, 5);
+	ck_assert_msg(parse("[store]\nstate_quota = 7%\n") == 0, "%s", err);
+	ck_assert_int_eq(c.state_quota_pct, 7);
+	ck_assert_msg(parse("[store]\nstate_quota = 10\n") == 0, "%s", err);
+	ck_assert_int_eq(c.state_quota_pct, 10);
 }
 END_TEST
 
@@ -212,6 +228,7 @@ main(void)
 	tcase_add_test(tc, test_bad_values);
 	tcase_add_test(tc, test_device_type_values);
 	tcase_add_test(tc, test_register_url);
+	tcase_add_test(tc, test_state_quota);
 	tcase_add_test(tc, test_syntax_error_line);
 	tcase_add_test(tc, test_continuation_line_is_an_error);
 	tcase_add_test(tc, test_cross_field_check);

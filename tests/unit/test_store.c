@@ -1075,6 +1075,128 @@ START_TEST(test_reader_sees_store_full)
 }
 END_TEST
 
+/* ---- the cloud-driven state's quota (issue 18 item 2) ---- */
+
+static void
+fresh_store(uint64_t map_size)
+{
+	store_close(st);
+	rm_tree();
+	snprintf(dir, sizeof(dir), "/tmp/test_store.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	st = open_store(map_size, 0);
+}
+
+/* Events that fit until the store refuses, one txn of 10 at a time. */
+static unsigned
+fill_events(void)
+{
+	struct ct_event ev;
+	unsigned n = 0;
+	bool dup;
+	int e = STORE_OK;
+
+	while (e == STORE_OK) {
+		ck_assert_int_eq(store_begin(st, T0), STORE_OK);
+		for (int i = 0; i < 10 && e == STORE_OK; i++) {
+			ev = mkev("SCALE-01", 100, T0);
+			if ((e = store_put_event(st, &ev, true, &dup)) == STORE_OK)
+				n++;
+		}
+		ck_assert_msg(e == STORE_OK || e == STORE_FULL, "%s", store_errmsg(st));
+		ck_assert_int_eq(store_commit(st), STORE_OK);
+	}
+	return n;
+}
+
+static char big_plu[STORE_PLU_MAX + 2];
+
+START_TEST(test_state_quota_refuses_plu_and_keeps_event_space)
+{
+	struct store_stats s;
+	struct store_session cur;
+	char code[16];
+	unsigned nplu = 0, with_state, without_state;
+	int e = STORE_OK;
+
+	memset(big_plu, 'x', STORE_PLU_MAX);
+	big_plu[0] = '{';
+	big_plu[STORE_PLU_MAX - 1] = '}';
+	big_plu[STORE_PLU_MAX] = '\0';
+	fresh_store(2 * 1024 * 1024);
+	/* PLU rows as big as allowed until the quota refuses them */
+	while (e == STORE_OK && nplu < 10000) {
+		ck_assert_int_eq(store_begin(st, T0), STORE_OK);
+		snprintf(code, sizeof(code), "%08u", nplu);
+		if ((e = store_plu_put(st, code, big_plu)) == STORE_OK)
+			nplu++;
+		ck_assert_int_eq(store_commit(st), STORE_OK);
+	}
+	ck_assert_msg(e == STORE_QUOTA, "%s", store_errmsg(st));
+	ck_assert_ptr_nonnull(strstr(store_errmsg(st), "cloud-driven state is at its quota"));
+	ck_assert_uint_gt(nplu, 3);
+	ck_assert_int_eq(store_stats_get(st, &s), STORE_OK);
+	ck_assert_uint_eq(s.state_quota_bytes, 2 * 1024 * 1024 / 20 / 4096 * 4096);
+	ck_assert_uint_le(s.state_bytes, s.state_quota_bytes * 3 / 5);
+	/* a row one byte over the limit is refused whatever the room */
+	ck_assert_int_eq(store_begin(st, T0), STORE_OK);
+	big_plu[STORE_PLU_MAX] = 'x';
+	big_plu[STORE_PLU_MAX + 1] = '\0';
+	ck_assert_int_eq(store_plu_put(st, "X", big_plu), STORE_INVAL);
+	big_plu[STORE_PLU_MAX] = '\0';
+	/* rewriting a PLU no larger than before passes at the quota */
+	ck_assert_int_eq(store_plu_put(st, "00000000", "{\"price\":2}"), STORE_OK);
+	ck_assert_int_eq(store_commit(st), STORE_OK);
+	/* the PLU flood left room for the scales' sessions */
+	session(CT_SESS_STARTED, "SCALE-01", "S-1", T0);
+	ck_assert_int_eq(store_session_get(st, "SCALE-01", &cur), STORE_OK);
+	ck_assert_str_eq(cur.cloud_session_id, "S-1");
+
+	/* events get as much room as in a store without any state */
+	with_state = fill_events();
+	fresh_store(2 * 1024 * 1024);
+	without_state = fill_events();
+	ck_assert_msg(with_state >= without_state * 97 / 100, "%u events with the state, %u without",
+	    with_state, without_state);
+}
+END_TEST
+
+/* Sessions and devices count too, up to the whole share. */
+START_TEST(test_state_quota_bounds_sessions_and_devices)
+{
+	struct store_device_msg dm;
+	struct store_session_msg sm;
+	struct store_stats s;
+	unsigned n = 0;
+	int e = STORE_OK;
+
+	fresh_store(1024 * 1024);
+	memset(&dm, 0, sizeof(dm));
+	memset(&sm, 0, sizeof(sm));
+	dm.kind = CT_DEV_CONNECTED;
+	sm.kind = CT_SESS_STARTED;
+	memset(sm.animal_id, 'a', sizeof(sm.animal_id) - 1);
+	memset(sm.reason, 'r', sizeof(sm.reason) - 1);
+	while (e == STORE_OK && n < 100000) {
+		ck_assert_int_eq(store_begin(st, T0), STORE_OK);
+		snprintf(dm.device_id, sizeof(dm.device_id), "DEV-%06u", n);
+		snprintf(sm.device_id, sizeof(sm.device_id), "DEV-%06u", n);
+		snprintf(sm.cloud_session_id, sizeof(sm.cloud_session_id), "S-%u", n);
+		if ((e = store_device_apply(st, &dm)) == STORE_OK &&
+		    (e = store_session_apply(st, &sm)) == STORE_OK)
+			n++;
+		ck_assert_int_eq(store_commit(st), STORE_OK);
+	}
+	ck_assert_msg(e == STORE_QUOTA, "%s", store_errmsg(st));
+	ck_assert_int_eq(store_stats_get(st, &s), STORE_OK);
+	ck_assert_uint_le(s.state_bytes, s.state_quota_bytes);
+	ck_assert_uint_gt(s.state_bytes, s.state_quota_bytes / 2);
+	/* a known device's events still update its row and go in */
+	struct ct_event ev = mkev("DEV-000001", 100, T0);
+	put1(&ev, true, T0);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1084,6 +1206,8 @@ store_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_event_record_round_trip);
+	tcase_add_test(tc, test_state_quota_refuses_plu_and_keeps_event_space);
+	tcase_add_test(tc, test_state_quota_bounds_sessions_and_devices);
 	tcase_add_test(tc, test_sequences_are_consecutive);
 	tcase_add_test(tc, test_online_without_session_is_untagged);
 	tcase_add_test(tc, test_online_tags_the_scales_own_session);
