@@ -45,10 +45,20 @@ usage(FILE *f)
 	    "      --epoch-timestamps   envelope timestamp as epoch milliseconds\n"
 	    "      --session-id-alias   sessionId, no deviceId on end/pause/resume, status\n"
 	    "      --no-dedupe          a re-sent event gets event_rejected \"duplicate\"\n"
+	    "REST (shared/protocol/REST_API.md) instead of WebSocket:\n"
+	    "      --rest               serve the REST API (http://, https:// with --cert/--key)\n"
+	    "      --rest-base PATH     API base path [/api/v1]: <PATH>/edge/..., <PATH>/activate\n"
+	    "      --batch-limit N      events per POST /events/batch (413 beyond) [500]\n"
+	    "      --intervals I,W,A,H  /config poll intervals idle, waiting, active and the\n"
+	    "                           heartbeat, ms [120000,5000,30000,30000]\n"
+	    "      --accept-any-edge    take any well-formed X-Edge-Id (default: only ids\n"
+	    "                           this cloud issued; others get 401 unknown_edge)\n"
+	    "      --activation-code C  a single-use code for POST /activate (up to 8)\n"
 	    "  -h, --help               this text\n"
 	    "Commands on stdin and the control port ('help' lists them): start SCALE [tag],\n"
 	    "end SCALE, pause [SCALE], resume [SCALE], drop, stop, listen, send TEXT, sendbin TEXT,\n"
-	    "ack on|off, forget, stats, batches, sessions, quit.\n"
+	    "ack on|off, forget, stats, batches, sessions, quit; with --rest also\n"
+	    "fail STATUS [N [SECS]] and hang [N].\n"
 	    "On exit (quit, SIGINT, SIGTERM) it prints:\n"
 	    "  cloudsim: accepted=N duplicates=N rejected=N batches=N batch_events=N\n");
 }
@@ -143,6 +153,12 @@ main(int argc, char **argv)
 		{ "epoch-timestamps", no_argument, NULL, 'S' },
 		{ "session-id-alias", no_argument, NULL, 'a' },
 		{ "no-dedupe", no_argument, NULL, 'D' },
+		{ "rest", no_argument, NULL, SIM_OPT_REST },
+		{ "rest-base", required_argument, NULL, SIM_OPT_REST_BASE },
+		{ "batch-limit", required_argument, NULL, SIM_OPT_BATCH_LIMIT },
+		{ "intervals", required_argument, NULL, SIM_OPT_INTERVALS },
+		{ "accept-any-edge", no_argument, NULL, SIM_OPT_ANY_EDGE },
+		{ "activation-code", required_argument, NULL, SIM_OPT_ACTIVATION },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -154,6 +170,7 @@ main(int argc, char **argv)
 	ensure_std_fds();
 	log_init("cloudsim", true, LOG_LVL_INFO);
 	snprintf(s->o.listen, sizeof(s->o.listen), "127.0.0.1:8080");
+	sim_rest_defaults(&s->o);
 	while ((ch = getopt_long(argc, argv, "l:p:qc:h", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'l':
@@ -197,6 +214,10 @@ main(int argc, char **argv)
 		case 'S': s->o.epoch_timestamps = true; break;
 		case 'a': s->o.session_id_alias = true; break;
 		case 'D': s->o.no_dedupe = true; break;
+		case SIM_OPT_REST ... SIM_OPT_ACTIVATION:
+			if (sim_rest_option(&s->o, ch, optarg) != 0)
+				return 2;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -231,7 +252,7 @@ main(int argc, char **argv)
 		log_err("event_base_new failed");
 		return 1;
 	}
-	if (sim_listen(s) != 0 || sim_control_init(s) != 0)
+	if ((s->o.rest ? sim_rest_listen(s) : sim_listen(s)) != 0 || sim_control_init(s) != 0)
 		return 1;
 	sigint = evsignal_new(s->base, SIGINT, signal_cb, s);
 	sigterm = evsignal_new(s->base, SIGTERM, signal_cb, s);
@@ -247,6 +268,7 @@ main(int argc, char **argv)
 
 	sim_drop_all(s);
 	sim_unlisten(s);
+	sim_rest_free(s);
 	sim_control_free(s);
 	event_free(sigint);
 	event_free(sigterm);

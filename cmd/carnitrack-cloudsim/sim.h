@@ -3,7 +3,10 @@
  * (shared/protocol/CLOUD_INTEGRATION_QUICKREF.md). One process, one libevent
  * loop: a WebSocket server (hand-written upgrade, wslay framing, optional
  * TLS), the cloud's side of the protocol kept in memory, and a line command
- * interface on stdin and an optional loopback control port.
+ * interface on stdin and an optional loopback control port. With --rest the
+ * server is evhttp serving the REST API (shared/protocol/REST_API.md,
+ * sim_rest*.c) on the same state: one judgement of events, one session
+ * table, one set of edge ids, one stats line.
  */
 #ifndef SIM_H
 #define SIM_H
@@ -53,6 +56,15 @@ struct sim_opts {
 	bool        epoch_timestamps;   /* envelope timestamp as epoch ms */
 	bool        session_id_alias;   /* sessionId, no deviceId on end/pause/resume, status */
 	bool        no_dedupe;          /* a re-sent event: event_rejected "duplicate" */
+	/* --rest: the REST API instead of WebSocket (sim_rest.c, sim_rest_api.c) */
+	bool        rest;
+	char        rest_base[128];     /* "/api/v1": edge paths under <base>/edge */
+	int         batch_limit;        /* events per POST /events/batch (maxBatchSize) */
+	int64_t     rest_intervals[4];  /* /config: idle, waiting, active, heartbeat ms */
+	bool        accept_any_edge;    /* any well-formed X-Edge-Id, as the old mock */
+	char        activation_codes[8][64];
+	bool        activation_used[8];
+	int         nactivation;
 };
 
 /* One set of 16-byte ids (open addressing, grows by doubling). */
@@ -99,6 +111,7 @@ struct batch {
 	bool    start_seen, end_seen;
 	int64_t event_count, total_weight;     /* as the edge reported */
 	int64_t recv_events, recv_weight;      /* accepted events carrying this id */
+	int64_t acked_at_ms;                   /* REST offline-batches/ack, 0: none */
 };
 
 struct sim_stats {
@@ -130,6 +143,7 @@ struct sim {
 	uint64_t               msg_seq;
 	uint8_t                msg_base[8];
 	int                    exit_code;
+	struct sim_rest       *rest;            /* --rest; NULL otherwise */
 	uint64_t               next_numeric_id;   /* --numeric-ids: sessions, animals, ... */
 	/* edge ids issued; after `forget` only these are known (strict) */
 	char                   edges[SIM_MAX_EDGES][64];
@@ -177,6 +191,9 @@ struct sim_event {
 /* sim_scan.c: events of a plain `event` / `event_batch` message into out;
  * returns how many, or -1 to say "parse this one with jansson". */
 int  sim_scan_events(const char *msg, size_t len, bool *batch, struct sim_event *out, int max);
+/* The same for a REST body: one event object (POST /events) or
+ * {"events":[...]} (POST /events/batch). */
+int  sim_scan_rest(const char *body, size_t len, bool batch, struct sim_event *out, int max);
 
 /* sim_dialect.c: envelopes and ids as the chosen dialect spells them. */
 /* {type, payload, timestamp, messageId}; steals payload. malloc'd, NULL on failure. */
@@ -187,6 +204,9 @@ void    sim_broadcast(struct sim *s, const char *type, json_t *payload);
 json_t *sim_id(const struct sim *s, const char *text);
 /* A fresh id: a UUID, or the next integer (--numeric-ids). */
 void    sim_new_id(struct sim *s, char out[40]);
+/* The cloudEventId of an event: the same every time for the same
+ * localEventId (as a database's existing row would give), not stored. */
+void    sim_cloud_event_id(const struct sim *s, const uint8_t id[16], char out[37]);
 /* event_ack (or event_rejected "duplicate" under --no-dedupe). */
 void    sim_send_ack(struct conn *c, const uint8_t local_id[16], bool dup);
 const char *sim_reply_name(enum sim_reply r);
@@ -194,6 +214,9 @@ int     sim_reply_parse(const char *s, enum sim_reply *out);
 
 /* sim_register.c: registration over WebSocket and HTTP POST, edge ids. */
 void sim_on_register(struct conn *c, json_t *payload);
+/* Edge ids this cloud issued or accepted (the oldest go past SIM_MAX_EDGES). */
+bool sim_edge_known(const struct sim *s, const char *id);
+void sim_edge_remember(struct sim *s, const char *id);
 /* An upgrade naming an edge this cloud does not know (after `forget`). */
 bool sim_edge_refused(struct sim *s, const char *edge_id);
 /* at_upgrade: also refuse upgrades naming a forgotten id (else only
@@ -206,6 +229,21 @@ int  sim_http_post(struct conn *c, size_t head_len);
 void sim_http_respond(struct conn *c, int status, const char *ctype, const char *body);
 
 /* sim_cloud.c: the cloud side of the protocol. */
+/* How this cloud judged one event, whatever carried it (WebSocket or REST). */
+enum sim_verdict {
+	SIM_ACCEPTED,           /* first time: stored */
+	SIM_DUPLICATE,          /* localEventId seen and accepted before */
+	SIM_REJECTED,           /* --reject-plu (now or the first time); why says so */
+	SIM_MALFORMED,          /* a required field missing or bad; why names it */
+	SIM_LOST,               /* out of memory: no answer at all */
+};
+/* Dedupe by localEventId, PLU rejection, batch accounting, stats, the event
+ * line and log, --auto-session. id gets the parsed localEventId (not for
+ * MALFORMED); conn_id only labels the printed line. */
+enum sim_verdict sim_judge_event(struct sim *s, uint64_t conn_id, const struct sim_event *e,
+    uint8_t id[16], const char **why);
+/* The fields of one event object into ev (the scanner's slower twin). */
+void sim_event_from_json(json_t *j, struct sim_event *ev);
 void sim_on_text(struct conn *c, const char *msg, size_t len);
 void sim_on_open(struct conn *c);
 int  sim_session_start(struct sim *s, const char *device, const char *tag, char *err, size_t errlen);
@@ -218,6 +256,27 @@ void sim_summary(struct sim *s);
 json_t *sim_session_started_payload(struct sim *s, const struct session *se);
 json_t *sim_session_ref_payload(struct sim *s, const struct session *se, const char *reason);
 void sim_new_message_id(struct sim *s, char out[40]);
+
+/* The batch record for id (made on first sight); NULL when the table is full. */
+struct batch *sim_batch_get(struct sim *s, const uint8_t id[16], const char *device);
+
+/* sim_rest.c: --rest, the REST API of shared/protocol/REST_API.md. */
+enum {                          /* its long options (getopt values past any char) */
+	SIM_OPT_REST = 0x100, SIM_OPT_REST_BASE, SIM_OPT_BATCH_LIMIT, SIM_OPT_INTERVALS,
+	SIM_OPT_ANY_EDGE, SIM_OPT_ACTIVATION,
+};
+void sim_rest_defaults(struct sim_opts *o);
+/* One of the options above; -1 (logged) on a bad value. */
+int  sim_rest_option(struct sim_opts *o, int opt, const char *arg);
+int  sim_rest_listen(struct sim *s);
+void sim_rest_unlisten(struct sim *s);     /* and close every connection */
+bool sim_rest_listening(const struct sim *s);
+void sim_rest_free(struct sim *s);
+/* REST's own commands (fail, hang) and its drop, stop, listen, freeze, thaw,
+ * send; 1 if cmd was one of them. args: the rest of the line. */
+int  sim_rest_command(struct sim *s, const char *cmd, const char *args, struct evbuffer *out);
+/* ,"rest_...":N fields for the stats line */
+void sim_rest_stats_json(const struct sim *s, struct evbuffer *out);
 
 /* sim_control.c */
 int  sim_control_init(struct sim *s);

@@ -147,8 +147,8 @@ sim_session_pause(struct sim *s, const char *device, bool pause, char *err, size
 
 /* ---------------------------------------------------------------- batches */
 
-static struct batch *
-batch_get(struct sim *s, const uint8_t id[16], const char *device)
+struct batch *
+sim_batch_get(struct sim *s, const uint8_t id[16], const char *device)
 {
 	static int last = -1;
 
@@ -189,7 +189,7 @@ on_batch_msg(struct conn *c, json_t *p, bool end)
 		    (unsigned long long)c->id, end ? "end" : "start");
 		return;
 	}
-	if ((b = batch_get(s, id, dev)) == NULL) {
+	if ((b = sim_batch_get(s, id, dev)) == NULL) {
 		printf("batch table full, %s not recorded\n", bid);
 		return;
 	}
@@ -236,8 +236,8 @@ plu_rejected(const struct sim *s, const char *plu)
 	return false;
 }
 
-static void
-event_from_json(json_t *j, struct sim_event *ev)
+void
+sim_event_from_json(json_t *j, struct sim_event *ev)
 {
 	json_t *jw = json_object_get(j, "weightGrams");
 
@@ -252,21 +252,25 @@ event_from_json(json_t *j, struct sim_event *ev)
 	ev->offline = json_is_true(json_object_get(j, "offlineMode"));
 }
 
-static void
-process_event(struct conn *c, const struct sim_event *e)
+enum sim_verdict
+sim_judge_event(struct sim *s, uint64_t conn_id, const struct sim_event *e, uint8_t id[16],
+    const char **why)
 {
-	struct sim *s = c->sim;
 	const char *lid = e->lid, *dev = e->dev, *plu = e->plu, *sess = e->sess, *bid = e->bid;
 	const char *outcome, *bad = NULL;
-	uint8_t id[16], bidb[16];
+	enum sim_verdict v;
+	uint8_t bidb[16];
 	int64_t w;
 	int prev;
 
+	*why = NULL;
 	s->st.events++;
 	if (lid == NULL) {
 		s->st.malformed++;
-		printf("conn=%llu event without localEventId (ignored)\n", (unsigned long long)c->id);
-		return;
+		printf("conn=%llu event without localEventId (ignored)\n",
+		    (unsigned long long)conn_id);
+		*why = "missing localEventId";
+		return SIM_MALFORMED;
 	}
 	if (ct_uuid_parse(lid, id) != 0)
 		bad = "invalid localEventId";
@@ -280,60 +284,94 @@ process_event(struct conn *c, const struct sim_event *e)
 		bad = "invalid offlineBatchId";
 	if (bad != NULL) {
 		s->st.malformed++;
-		printf("event conn=%llu id=%s rejected: %s\n", (unsigned long long)c->id, lid, bad);
-		send_reject(c, lid, bad);
-		return;
+		printf("event conn=%llu id=%s rejected: %s\n", (unsigned long long)conn_id, lid,
+		    bad);
+		*why = bad;
+		return SIM_MALFORMED;
 	}
 	w = e->weight;
 	prev = idset_get(&s->ids, id);
 	if (prev == ID_ACCEPTED) {
 		s->st.duplicates++;
 		outcome = "duplicate";
-		if (s->acking)
-			sim_send_ack(c, id, true);
+		v = SIM_DUPLICATE;
 	} else if (prev == ID_REJECTED) {
 		s->st.rejected_again++;
 		outcome = "rejected";
-		send_reject(c, lid, "Invalid PLU code");
+		*why = "Invalid PLU code";
+		v = SIM_REJECTED;
 	} else if (plu_rejected(s, plu)) {
 		if (idset_put(&s->ids, id, ID_REJECTED) != 0) {
 			printf("out of memory for the id set\n");
-			return;
+			*why = "out of memory";
+			return SIM_LOST;
 		}
 		s->st.rejected++;
 		outcome = "rejected";
-		send_reject(c, lid, "Invalid PLU code");
+		*why = "Invalid PLU code";
+		v = SIM_REJECTED;
 	} else {
 		if (idset_put(&s->ids, id, ID_ACCEPTED) != 0) {
 			printf("out of memory for the id set\n");
-			return;
+			*why = "out of memory";
+			return SIM_LOST;
 		}
 		s->st.accepted++;
 		outcome = "accepted";
+		v = SIM_ACCEPTED;
 		if (sess != NULL)
 			s->st.tagged++;
 		if (e->offline)
 			s->st.offline_events++;
 		if (bid != NULL) {
-			struct batch *b = batch_get(s, bidb, dev);
+			struct batch *b = sim_batch_get(s, bidb, dev);
 			if (b != NULL) {
 				b->recv_events++;
 				b->recv_weight += w;
 			}
 			s->st.batch_events_received++;
 		}
-		if (s->acking)
-			sim_send_ack(c, id, false);
 	}
 	if (!s->o.quiet)
-		printf("event conn=%llu id=%s device=%s plu=%s weight=%" PRId64 " session=%s batch=%s -> %s\n",
-		    (unsigned long long)c->id, lid, dev, plu, w, sess ? sess : "-", bid ? bid : "-", outcome);
+		printf("event conn=%llu id=%s device=%s plu=%s weight=%" PRId64
+		    " session=%s batch=%s -> %s\n", (unsigned long long)conn_id, lid, dev, plu, w,
+		    sess ? sess : "-", bid ? bid : "-", outcome);
 	if (s->event_log != NULL)
 		fprintf(s->event_log, "%s %s %s %" PRId64 " %s %s\n", lid, outcome, dev, w,
 		    sess ? sess : "-", bid ? bid : "-");
 	if (s->o.auto_session && session_find(s, dev) == NULL) {
 		char err[64];
 		sim_session_start(s, dev, NULL, err, sizeof(err));
+	}
+	return v;
+}
+
+/* The WebSocket answer to one event. */
+static void
+process_event(struct conn *c, const struct sim_event *e)
+{
+	struct sim *s = c->sim;
+	uint8_t id[16];
+	const char *why;
+
+	switch (sim_judge_event(s, c->id, e, id, &why)) {
+	case SIM_ACCEPTED:
+		if (s->acking)
+			sim_send_ack(c, id, false);
+		break;
+	case SIM_DUPLICATE:
+		if (s->acking)
+			sim_send_ack(c, id, true);
+		break;
+	case SIM_REJECTED:
+		send_reject(c, e->lid, why);
+		break;
+	case SIM_MALFORMED:
+		if (e->lid != NULL)
+			send_reject(c, e->lid, why);
+		break;
+	case SIM_LOST:
+		break;
 	}
 }
 
@@ -385,7 +423,7 @@ sim_on_text(struct conn *c, const char *msg, size_t len)
 	p = json_object_get(root, "payload");
 	if (strcmp(type, "event") == 0) {
 		if (json_is_object(p)) {
-			event_from_json(p, &one);
+			sim_event_from_json(p, &one);
 			process_event(c, &one);
 		} else {
 			s->st.malformed++;
@@ -398,7 +436,7 @@ sim_on_text(struct conn *c, const char *msg, size_t len)
 			printf("recv conn=%llu event_batch n=%zu\n", (unsigned long long)c->id, json_array_size(evs));
 		json_array_foreach(evs, i, ev) {
 			if (json_is_object(ev)) {
-				event_from_json(ev, &one);
+				sim_event_from_json(ev, &one);
 				process_event(c, &one);
 			} else {
 				s->st.malformed++;
@@ -442,12 +480,15 @@ sim_stats_json(struct sim *s, struct evbuffer *out)
 	    ",\"offline_events\":%" PRIu64 ",\"malformed\":%" PRIu64 ",\"messages\":%" PRIu64
 	    ",\"connects\":%" PRIu64 ",\"registers\":%" PRIu64 ",\"unauthorized\":%" PRIu64
 	    ",\"ws_pings\":%" PRIu64 ",\"http_registers\":%" PRIu64 ",\"unknown_edge_refusals\":%" PRIu64
-	    ",\"edges\":%d,\"connections\":%d,\"sessions\":%d,\"listening\":%s,\"acking\":%s}\n",
+	    ",\"edges\":%d,\"connections\":%d,\"sessions\":%d,\"listening\":%s,\"acking\":%s",
 	    t->accepted, t->duplicates, t->rejected, t->rejected_again, t->batches, t->batch_events,
 	    t->batch_events_received, t->events, t->tagged, t->offline_events, t->malformed,
 	    t->messages, t->connects, t->registers, t->unauthorized, t->pings, t->http_registers,
 	    t->unknown_edge_refusals, s->nedges, sim_nconns(s),
-	    s->nsessions, s->lis ? "true" : "false", s->acking ? "true" : "false");
+	    s->nsessions, s->lis || sim_rest_listening(s) ? "true" : "false",
+	    s->acking ? "true" : "false");
+	sim_rest_stats_json(s, out);
+	evbuffer_add_printf(out, "}\n");
 }
 
 /* One JSON line; device ids come from the edge, so let jansson escape. */

@@ -5,6 +5,7 @@
  *   drop | stop | listen | send <raw text> | sendbin <raw text> | ack on|off
  *   freeze | thaw | forget
  *   stats | batches | sessions | quit | help
+ *   fail STATUS [N [SECS]] | hang [N]     (--rest: sim_rest.c)
  * Every command answers at least one line: "ok ...", "error: ..." or data.
  */
 #include "sim.h"
@@ -40,7 +41,13 @@ static const char help_text[] =
     "  stats                     counters as one JSON line\n"
     "  batches                   offline batches, one JSON line each\n"
     "  sessions                  active sessions, one JSON line each\n"
-    "  quit                      print the summary and exit\n";
+    "  quit                      print the summary and exit\n"
+    "--rest only (the others act on HTTP: drop/stop close every connection, freeze holds\n"
+    "every request until thaw, ack off leaves event requests unanswered, forget makes\n"
+    "every X-Edge-Id unknown: 401 unknown_edge):\n"
+    "  fail STATUS [N [SECS]]    answer the next N requests (1) with STATUS, with\n"
+    "                            Retry-After: SECS if given\n"
+    "  hang [N]                  never answer the next N requests (1)\n";
 
 static bool
 valid_name(const char *s)
@@ -69,7 +76,9 @@ sim_command(struct sim *s, const char *line, struct evbuffer *out)
 	while (*rest == ' ' || *rest == '\t')
 		rest++;
 
-	if (strcmp(cmd, "start") == 0) {
+	if (s->o.rest && sim_rest_command(s, cmd, rest, out)) {
+		/* REST's own (fail, hang) and its HTTP versions of drop, stop, ... */
+	} else if (strcmp(cmd, "start") == 0) {
 		if (!valid_name(a1) || (a2[0] && !valid_name(a2)))
 			evbuffer_add_printf(out, "error: usage: start SCALE [animalTag]\n");
 		else if (sim_session_start(s, a1, a2[0] ? a2 : NULL, err, sizeof(err)) != 0)

@@ -131,8 +131,8 @@ sim_broadcast(struct sim *s, const char *type, json_t *payload)
 
 /* The same cloudEventId every time for the same event, as a database's
  * existing row would give, without storing it. */
-static void
-cloud_event_id(const struct sim *s, const uint8_t id[16], char out[CT_UUID_STR])
+void
+sim_cloud_event_id(const struct sim *s, const uint8_t id[16], char out[CT_UUID_STR])
 {
 	uint8_t cid[16];
 
@@ -164,7 +164,7 @@ sim_send_ack(struct conn *c, const uint8_t id[16], bool dup)
 		    "reason", "duplicate: event already exists"));
 		return;
 	}
-	cloud_event_id(s, id, cids);
+	sim_cloud_event_id(s, id, cids);
 	if (s->o.numeric_ids || s->o.epoch_timestamps) {
 		sim_send(c, "event_ack", json_pack("{s:s, s:o, s:s}", "localEventId", lid,
 		    "cloudEventId", sim_id(s, cids), "status", dup ? "duplicate" : "accepted"));

@@ -24,8 +24,8 @@
 
 #include "event/event.h"
 
-static bool
-edge_known(const struct sim *s, const char *id)
+bool
+sim_edge_known(const struct sim *s, const char *id)
 {
 	for (int i = 0; i < s->nedges; i++)
 		if (strcmp(s->edges[i], id) == 0)
@@ -33,10 +33,10 @@ edge_known(const struct sim *s, const char *id)
 	return false;
 }
 
-static void
-edge_remember(struct sim *s, const char *id)
+void
+sim_edge_remember(struct sim *s, const char *id)
 {
-	if (edge_known(s, id) || strlen(id) >= sizeof(s->edges[0]))
+	if (sim_edge_known(s, id) || strlen(id) >= sizeof(s->edges[0]))
 		return;
 	if (s->nedges == SIM_MAX_EDGES) {      /* full: the oldest goes */
 		memmove(s->edges[0], s->edges[1], sizeof(s->edges[0]) * (SIM_MAX_EDGES - 1));
@@ -48,7 +48,7 @@ edge_remember(struct sim *s, const char *id)
 bool
 sim_edge_refused(struct sim *s, const char *edge_id)
 {
-	if (!s->strict_upgrade || edge_id[0] == '\0' || edge_known(s, edge_id))
+	if (!s->strict_upgrade || edge_id[0] == '\0' || sim_edge_known(s, edge_id))
 		return false;
 	s->st.unknown_edge_refusals++;
 	return true;
@@ -70,7 +70,7 @@ issue(struct sim *s, const char *asked, char out[64])
 	char fresh[40];
 
 	if (asked != NULL && *asked != '\0' && strlen(asked) < 64 &&
-	    (!s->strict_edges || edge_known(s, asked))) {
+	    (!s->strict_edges || sim_edge_known(s, asked))) {
 		snprintf(out, 64, "%s", asked);
 	} else {
 		sim_new_id(s, fresh);
@@ -78,7 +78,7 @@ issue(struct sim *s, const char *asked, char out[64])
 		if (asked != NULL && *asked != '\0')
 			printf("register: edge %s unknown, issued %s\n", asked, out);
 	}
-	edge_remember(s, out);
+	sim_edge_remember(s, out);
 }
 
 static const char *

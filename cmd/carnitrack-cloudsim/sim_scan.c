@@ -296,6 +296,31 @@ event(struct sc *s, struct sim_event *ev)
 	return lit(s, '}');
 }
 
+/* {"events":[ {..}, ... ]} and nothing else: the event_batch payload, and
+ * the body of REST's POST /events/batch. */
+static int
+events_object(struct sc *ps, struct sim_event *out, int max)
+{
+	const char *k;
+	size_t kn;
+	bool esc;
+	int n = 0;
+
+	if (!lit(ps, '{') || !string(ps, &k, &kn, &esc) || esc || kn != 6 ||
+	    memcmp(k, "events", 6) != 0 || !lit(ps, ':') || !lit(ps, '['))
+		return -1;
+	if (lit(ps, ']'))
+		return lit(ps, '}') ? 0 : -1;
+	do {
+		if (n >= max || !event(ps, &out[n]))
+			return -1;
+		n++;
+	} while (lit(ps, ','));
+	if (!lit(ps, ']') || !lit(ps, '}'))
+		return -1;
+	return n;
+}
+
 int
 sim_scan_events(const char *msg, size_t len, bool *batch, struct sim_event *out, int max)
 {
@@ -303,7 +328,6 @@ sim_scan_events(const char *msg, size_t len, bool *batch, struct sim_event *out,
 	const char *type = NULL, *payload = NULL, *k;
 	size_t tn = 0, kn;
 	bool esc;
-	int n = 0;
 
 	if (!lit(&s, '{'))
 		return -1;
@@ -342,18 +366,19 @@ sim_scan_events(const char *msg, size_t len, bool *batch, struct sim_event *out,
 	if (tn != 11 || memcmp(type, "event_batch", 11) != 0)
 		return -1;
 	*batch = true;
-	/* {"events":[ {..}, ... ]} and nothing else in the payload */
-	if (!lit(&ps, '{') || !string(&ps, &k, &kn, &esc) || esc || kn != 6 ||
-	    memcmp(k, "events", 6) != 0 || !lit(&ps, ':') || !lit(&ps, '['))
-		return -1;
-	if (lit(&ps, ']'))
-		return lit(&ps, '}') ? 0 : -1;
-	do {
-		if (n >= max || !event(&ps, &out[n]))
-			return -1;
-		n++;
-	} while (lit(&ps, ','));
-	if (!lit(&ps, ']') || !lit(&ps, '}'))
-		return -1;
-	return n;
+	return events_object(&ps, out, max);
+}
+
+int
+sim_scan_rest(const char *body, size_t len, bool batch, struct sim_event *out, int max)
+{
+	struct sc s = { body, body + len };
+	int n;
+
+	if (batch)
+		n = events_object(&s, out, max);
+	else
+		n = (max >= 1 && event(&s, &out[0])) ? 1 : -1;
+	ws(&s);
+	return s.p == s.e ? n : -1;
 }

@@ -239,7 +239,6 @@ bool cm_utf8_valid(const char *s, size_t len);
 /* 0 if buf nests arrays/objects no deeper than max (strings skipped). */
 int  cm_check_depth(const char *buf, size_t len, int max);
 
-#endif
 
 /* ------------------------------------------------------------ fast path */
 
@@ -267,3 +266,5 @@ void cm_buf_rawn(struct cm_buf *b, const char *s, size_t n);
 void cm_buf_open(struct cm_buf *b, const char *type, const char *edge_id);
 void cm_buf_close(struct cm_buf *b);      /* the envelope's closing brace */
 void cm_buf_event(struct cm_buf *b, const struct ct_event *ev, const char *global_device_id);
+
+#endif

@@ -2,7 +2,9 @@
  * carnitrack-cloudsim's tree-free event scanner (cmd/carnitrack-cloudsim/
  * sim_scan.c) must read every message it accepts exactly as jansson does,
  * and leave to jansson whatever jansson would refuse. Checked on the edge's
- * own encoder output and on a few thousand seeded mutations of it.
+ * own encoder output and on a few thousand seeded mutations of it, for the
+ * WebSocket messages and for the REST bodies (sim_scan_rest: an event
+ * object, or {"events":[...]}, as lib/rest writes them).
  */
 #include <check.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 
 #include "../../cmd/carnitrack-cloudsim/sim_scan.c"
 #include "cloudmsg/cloudmsg.h"
+#include "rest/rest.h"
 
 static struct sim_event out[64];
 
@@ -170,6 +173,83 @@ START_TEST(test_scanner_agrees_with_jansson_on_mutations)
 }
 END_TEST
 
+/* The REST twin of check_against_jansson: body is an event or {"events"}. */
+static void
+check_rest_against_jansson(const char *body, size_t len, bool batch)
+{
+	int n = sim_scan_rest(body, len, batch, out, 64);
+	json_t *root, *evs;
+
+	if (n < 0)
+		return;
+	root = json_loadb(body, len, 0, NULL);
+	ck_assert_msg(root != NULL, "scanner took what jansson refuses: %.*s", (int)len, body);
+	evs = batch ? json_object_get(root, "events") : NULL;
+	ck_assert_uint_eq(batch ? json_array_size(evs) : 1, (size_t)n);
+	for (int i = 0; i < n; i++) {
+		json_t *e = batch ? json_array_get(evs, (size_t)i) : root;
+		json_t *w = json_object_get(e, "weightGrams");
+		ck_assert(same_str(out[i].lid, json_object_get(e, "localEventId")));
+		ck_assert(same_str(out[i].dev, json_object_get(e, "deviceId")));
+		ck_assert(same_str(out[i].plu, json_object_get(e, "pluCode")));
+		ck_assert(same_str(out[i].bid, json_object_get(e, "offlineBatchId")));
+		ck_assert_int_eq(out[i].weight_ok, json_is_integer(w));
+	}
+	json_decref(root);
+}
+
+static size_t
+rest_text(struct cm_buf *b, unsigned n, unsigned seed, bool batch)
+{
+	struct ct_event ev[8];
+
+	cm_buf_reset(b);
+	for (unsigned i = 0; i < n && i < 8; i++)
+		sample(&ev[i], seed + i);
+	if (batch)
+		rest_batch_body(b, ev, NULL, n);
+	else
+		rest_event_body(b, &ev[0], NULL);
+	return b->len;
+}
+
+START_TEST(test_rest_bodies_scanned_as_jansson_reads_them)
+{
+	static const char alphabet[] = "{}[]\",:\\ 0123456789-.e";
+	struct cm_buf b = { 0 };
+	unsigned seed = 777, taken = 0;
+	char *m;
+
+	rest_text(&b, 5, 1, true);
+	ck_assert_int_eq(sim_scan_rest(b.p, b.len, true, out, 64), 5);
+	check_rest_against_jansson(b.p, b.len, true);
+	ck_assert_int_eq(sim_scan_rest(b.p, b.len, true, out, 4), -1);    /* over max */
+	/* as one event: an object without the fields (judged malformed) */
+	ck_assert_int_eq(sim_scan_rest(b.p, b.len, false, out, 64), 1);
+	ck_assert_ptr_null(out[0].lid);
+	rest_text(&b, 1, 2, false);
+	ck_assert_int_eq(sim_scan_rest(b.p, b.len, false, out, 64), 1);
+	check_rest_against_jansson(b.p, b.len, false);
+	ck_assert_int_eq(sim_scan_rest("{\"events\":[]}", 13, true, out, 64), 0);
+	ck_assert_int_eq(sim_scan_rest("{\"events\":[]} x", 15, true, out, 64), -1);
+	for (int round = 0; round < 3000; round++) {
+		bool batch = round % 2 == 0;
+		size_t len = rest_text(&b, 1 + (unsigned)round % 4, (unsigned)round, batch);
+		if ((m = malloc(len)) == NULL)
+			ck_abort();
+		memcpy(m, b.p, len);
+		seed = seed * 1103515245u + 12345u;
+		m[(seed >> 8) % len] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+		if (sim_scan_rest(m, len, batch, out, 64) >= 0)
+			taken++;
+		check_rest_against_jansson(m, len, batch);
+		free(m);
+	}
+	ck_assert_uint_gt(taken, 100);
+	cm_buf_free(&b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -182,6 +262,7 @@ main(void)
 	tcase_add_test(tc, test_scanner_reads_the_edge_encoder_output);
 	tcase_add_test(tc, test_scanner_declines_what_it_is_not_sure_of);
 	tcase_add_test(tc, test_scanner_agrees_with_jansson_on_mutations);
+	tcase_add_test(tc, test_rest_bodies_scanned_as_jansson_reads_them);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
