@@ -269,7 +269,8 @@ conn_open(struct http_client *c, struct http_conn *k, char *why, size_t whylen)
 		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 		if (bev == NULL) {
 			SSL_free(ssl);
-			snprintf(why, whylen, "connect %s: cannot create a TLS bufferevent", c->peer);
+			snprintf(why, whylen, "connect %s: cannot create a TLS bufferevent",
+			    c->peer);
 			return -1;
 		}
 		/* Servers often drop TCP without close_notify after a response
@@ -456,7 +457,8 @@ req_done_cb(struct evhttp_request *req, void *arg)
 		 * callback (and errno is its close's by now) */
 		k->closed = true;
 		if (op->err == HTTP_E_NONE)
-			set_why(op, HTTP_E_CONNECT, "connect %s: refused or unreachable", op->c->peer);
+			set_why(op, HTTP_E_CONNECT, "connect %s: refused or unreachable",
+			    op->c->peer);
 	} else {
 		record_response(op, req);
 		k->served++;
@@ -592,11 +594,11 @@ attempt_timed_out(struct http_op *op)
 	evhttp_cancel_request(req);
 	event_active(k->idle, EV_TIMEOUT, 1);
 	if (k->ssl != NULL && !connected)
-		set_why(op, HTTP_E_TIMEOUT, "connect %s (TCP+TLS): timed out after %d ms", op->c->peer,
-		    op->timeout_ms);
+		set_why(op, HTTP_E_TIMEOUT, "connect %s (TCP+TLS): timed out after %d ms",
+		    op->c->peer, op->timeout_ms);
 	else
-		set_why(op, HTTP_E_TIMEOUT, "no complete response from %s within %d ms", op->c->peer,
-		    op->timeout_ms);
+		set_why(op, HTTP_E_TIMEOUT, "no complete response from %s within %d ms",
+		    op->c->peer, op->timeout_ms);
 	attempt_finished(op);
 	kick(op->c);
 }

@@ -101,7 +101,8 @@ get_text(const json_t *obj, const char *where, const char *key, char *out, size_
 		return fail(err, errlen, "%s%s: expected a string", where, key);
 	n = json_string_length(v);
 	if (n >= cap)
-		return fail(err, errlen, "%s%s: %zu bytes, longer than %zu", where, key, n, cap - 1);
+		return fail(err, errlen, "%s%s: %zu bytes, longer than %zu", where, key, n,
+		    cap - 1);
 	memcpy(out, json_string_value(v), n);
 	out[n] = '\0';
 	if (strlen(out) != n)
@@ -192,7 +193,7 @@ rest_edge_id_valid(const char *s, char out[CM_ID_MAX])
 	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
 		p++;
 	n = strlen(p);
-	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\n' || p[n - 1] == '\r'))
+	while (n > 0 && strchr(" \t\n\r", p[n - 1]) != NULL)
 		n--;
 	if (n != 36)
 		return false;
@@ -367,7 +368,8 @@ rest_decode_sessions(const char *buf, size_t len, struct rest_sessions *out, cha
 		if (r != 0) {
 			out->skipped++;
 			if (r > 0)
-				snprintf(why, sizeof(why), "%scloudSessionId/deviceId: missing", where);
+				snprintf(why, sizeof(why), "%scloudSessionId/deviceId: missing",
+				    where);
 			note_once(out->note, sizeof(out->note), "%s", why);
 			continue;
 		}
@@ -461,7 +463,8 @@ result_from(const json_t *o, const char *where, struct rest_event_result *r, boo
 		} else {
 			r->outcome = REST_REJECTED;
 			if (r->error[0] == '\0')
-				snprintf(r->error, sizeof(r->error), "%s (no reason given)", status);
+				snprintf(r->error, sizeof(r->error), "%s (no reason given)",
+				    status);
 		}
 	} else {
 		r->outcome = REST_RETRY;
@@ -485,8 +488,8 @@ rest_decode_event(const char *buf, size_t len, struct rest_event_result *r, char
 	if (json_object_get(root, "status") == NULL) {
 		/* "any 2xx marks the event synced" (section 4.5): a JSON object
 		 * from the cloud without a status is its acceptance */
-		rc = get_text(root, "", "cloudEventId", r->cloud_event_id, sizeof(r->cloud_event_id),
-		    err, errlen) < 0 ? -1 : 0;
+		rc = get_text(root, "", "cloudEventId", r->cloud_event_id,
+		    sizeof(r->cloud_event_id), err, errlen) < 0 ? -1 : 0;
 		r->outcome = REST_DELIVERED;
 	} else {
 		rc = result_from(root, "", r, &unknown, err, errlen);

@@ -155,7 +155,8 @@ rest_heartbeat_body(const struct rest_heartbeat *h, size_t *len)
 		ok = ok && put(e, "deviceId", jstr(d->device_id));
 		if (ok && d->global_device_id != NULL && *d->global_device_id != '\0')
 			ok = put(e, "globalDeviceId", jstr(d->global_device_id));
-		ok = ok && put(e, "deviceType", jstr(d->device_type ? d->device_type : "disassembly"));
+		ok = ok && put(e, "deviceType",
+		    jstr(d->device_type ? d->device_type : "disassembly"));
 		ok = ok && put(e, "status", jstr(d->status ? d->status : "unknown"));
 		ok = ok && put(e, "lastHeartbeatAt", jiso(d->last_heartbeat_ms));
 		if (ok && d->last_event_ms > 0)
