@@ -134,7 +134,8 @@ handler(struct evhttp_request *req, void *arg)
 	} else if (strcmp(uri, "/seq") == 0) {
 		int code = srv.nscript > 0 ? srv.script[0] : 200;
 		if (srv.nscript > 1) {
-			memmove(srv.script, srv.script + 1, sizeof(int) * (size_t)(srv.nscript - 1));
+			memmove(srv.script, srv.script + 1,
+			    sizeof(int) * (size_t)(srv.nscript - 1));
 			srv.nscript--;
 		}
 		if (code < 0) {
@@ -743,7 +744,8 @@ static bool raw_all_closed(void) { return raw.closed == raw.conns; }
 
 START_TEST(test_stale_keepalive_resent_once_on_fresh_connection)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t sl = sizeof(sin);
 	struct http_client_opts o = { 0 };
 	struct http_stats st;

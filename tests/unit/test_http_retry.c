@@ -133,7 +133,8 @@ START_TEST(test_http_dates)
 	ck_assert_int_eq(http_date_parse("Sun, 06 Nov 1994"), -1);
 	ck_assert_int_eq(http_date_parse(""), -1);
 	/* as a Retry-After, relative to now */
-	ck_assert_int_eq(http_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784111777 - 30), 30000);
+	ck_assert_int_eq(http_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784111777 - 30),
+	    30000);
 	ck_assert_int_eq(http_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784111777 + 30), 0);
 }
 END_TEST

@@ -128,10 +128,12 @@ START_TEST(test_register_and_activate_bodies)
 	char *s;
 
 	s = rest_register_body(NULL, "site-001", "Main Facility", &n);
-	json_is(parsed(s, &n), "{\"edgeId\":null,\"siteId\":\"site-001\",\"siteName\":\"Main Facility\","
+	json_is(parsed(s, &n), "{\"edgeId\":null,\"siteId\":\"site-001\","
+	    "\"siteName\":\"Main Facility\","
 	    "\"version\":\"0.3.0\",\"capabilities\":[\"rest\",\"tcp\"]}");
 	s = rest_register_body("3f2b9c1e-8d4a-4b7e-9c2d-5a1e0f6b7c8d", "", NULL, &n);
-	json_is(parsed(s, &n), "{\"edgeId\":\"3f2b9c1e-8d4a-4b7e-9c2d-5a1e0f6b7c8d\",\"siteId\":null,"
+	json_is(parsed(s, &n), "{\"edgeId\":\"3f2b9c1e-8d4a-4b7e-9c2d-5a1e0f6b7c8d\","
+	    "\"siteId\":null,"
 	    "\"siteName\":null,\"version\":\"0.3.0\",\"capabilities\":[\"rest\",\"tcp\"]}");
 	s = rest_activate_body("  CT-7K2P-9QXD \n", &n);
 	json_is(parsed(s, &n), "{\"code\":\"CT-7K2P-9QXD\",\"version\":\"0.3.0\","
@@ -198,7 +200,8 @@ END_TEST
 START_TEST(test_batch_ack_body)
 {
 	uint8_t ids[2][CT_UUID_LEN];
-	struct rest_batch_ack a = { .event_ids = (const uint8_t (*)[CT_UUID_LEN])ids, .nevents = 2 };
+	struct rest_batch_ack a = { .event_ids = (const uint8_t (*)[CT_UUID_LEN])ids,
+		.nevents = 2 };
 	size_t n;
 
 	ct_uuid_parse("7c6d5e4f-3a2b-4c1d-a0e9-f8e7d6c5b4a3", a.batch.batch_id);
@@ -257,18 +260,20 @@ START_TEST(test_device_status_shapes)
 	d.dev.at_ms = 1772442870120;
 	json_is(parsed(rest_device_status_body(&d, &n), &n),
 	    "{\"deviceId\":\"SCALE-01\",\"globalDeviceId\":\"site-001-SCALE-01\",\"sourceIp\":"
-	    "\"10.0.0.7\",\"deviceType\":\"disassembly\",\"status\":\"online\",\"heartbeatCount\":42,"
-	    "\"eventCount\":17}");
+	    "\"10.0.0.7\",\"deviceType\":\"disassembly\",\"status\":\"online\","
+	    "\"heartbeatCount\":42,\"eventCount\":17}");
 	d.kind = REST_DEV_HEARTBEAT;
 	d.dev.status = "online";
 	json_is(parsed(rest_device_status_body(&d, &n), &n),
-	    "{\"deviceId\":\"SCALE-01\",\"status\":\"online\",\"heartbeatCount\":42,\"eventCount\":17,"
+	    "{\"deviceId\":\"SCALE-01\",\"status\":\"online\",\"heartbeatCount\":42,"
+	    "\"eventCount\":17,"
 	    "\"globalDeviceId\":\"site-001-SCALE-01\",\"timestamp\":\"2026-03-02T09:14:30.120Z\"}");
 	d.kind = REST_DEV_DISCONNECTED;
 	d.dev.reason = "Socket closed";
 	json_is(parsed(rest_device_status_body(&d, &n), &n),
 	    "{\"deviceId\":\"SCALE-01\",\"status\":\"disconnected\",\"heartbeatCount\":0,"
-	    "\"eventCount\":0,\"reason\":\"Socket closed\",\"timestamp\":\"2026-03-02T09:14:30.120Z\"}");
+	    "\"eventCount\":0,\"reason\":\"Socket closed\","
+	    "\"timestamp\":\"2026-03-02T09:14:30.120Z\"}");
 }
 END_TEST
 
@@ -477,8 +482,8 @@ START_TEST(test_event_result)
 {
 	struct rest_event_result r;
 
-	ck_assert_int_eq(DEC(rest_decode_event, "{\"cloudEventId\":\"c41d\",\"status\":\"accepted\"}",
-	    &r), 0);
+	ck_assert_int_eq(DEC(rest_decode_event,
+	    "{\"cloudEventId\":\"c41d\",\"status\":\"accepted\"}", &r), 0);
 	ck_assert_int_eq(r.outcome, REST_DELIVERED);
 	ck_assert(!r.duplicate);
 	ck_assert_str_eq(r.cloud_event_id, "c41d");
@@ -521,7 +526,8 @@ batch(const char *s)
 	    &bnote, err, sizeof(err));
 }
 
-#define R(id, st) "{\"localEventId\":\"" id "\",\"cloudEventId\":\"c-" id "\",\"status\":\"" st "\"}"
+#define R(id, st) \
+	"{\"localEventId\":\"" id "\",\"cloudEventId\":\"c-" id "\",\"status\":\"" st "\"}"
 #define ID0 "b0e7f3d2-6a1c-4e5f-8b9a-0c1d2e3f4a5b"
 #define ID1 "e1f2a3b4-c5d6-4e7f-a8b9-c0d1e2f3a4b5"
 #define ID2 "11111111-2222-4333-8444-555555555555"
