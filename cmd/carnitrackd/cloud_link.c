@@ -194,6 +194,16 @@ connect_now(struct cw *c)
 	drop_client(c);
 	c->connects++;
 	c->link = CW_CONNECTING;
+	/* The config check refuses a token over ws:// unless allowed; the
+	 * allowance is said out loud at every connect. */
+	if (c->token[0] != '\0' && strncmp(c->url, "ws://", 5) == 0) {
+		if (!c->allow_plaintext_token) {
+			cw_link_lost(c, "refusing to send the bearer token over unencrypted ws://");
+			return;
+		}
+		log_warn("sending the bearer token to %s unencrypted (ws://, allow_plaintext_token "
+		    "= yes): anyone on the path can read it", c->url);
+	}
 	c->ws = ws_client_new(c->base, NULL, &o, &ws_cbs, c, err, sizeof(err));
 	if (c->ws == NULL) {
 		cw_link_lost(c, err[0] ? err : "cannot create the WebSocket client");

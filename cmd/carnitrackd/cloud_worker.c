@@ -5,66 +5,30 @@
  */
 #include "cloud_worker.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "ipc/pack.h"
 #include "log/log.h"
+#include "util/secret_file.h"
 #include "ws/ws_client.h"
 
-/* Reads the bearer token: the first line, trimmed. A token readable by
- * anyone on the box is refused, not merely warned about: it is the site's
- * credential to the cloud. */
+/* The bearer token: refused, not merely warned about, when anyone but
+ * this service could read or change it (lib/util/secret_file.c): it is
+ * the site's credential to the cloud. */
 static int
 read_token(const char *path, char *out, size_t cap)
 {
-	struct stat st;
-	ssize_t n;
-	int fd;
+	char err[512];
 
 	out[0] = '\0';
 	if (path[0] == '\0')
 		return 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-		log_err("[cloud] token_file %s: %s", path, strerror(errno));
+	if (secret_file_read(path, "[cloud] token_file", out, cap, err, sizeof(err)) != 0) {
+		log_err("%s", err);
 		return -1;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		log_err("[cloud] token_file %s: not a regular file", path);
-		close(fd);
-		return -1;
-	}
-	if (st.st_mode & S_IROTH) {
-		log_err("[cloud] token_file %s is readable by everyone (mode %04o): refusing to use "
-		    "it; chmod 600 it (or 640, group carnitrack)", path, (unsigned)(st.st_mode & 07777));
-		close(fd);
-		return -1;
-	}
-	n = read(fd, out, cap - 1);
-	close(fd);
-	if (n < 0) {
-		log_err("[cloud] token_file %s: %s", path, strerror(errno));
-		return -1;
-	}
-	out[n] = '\0';
-	out[strcspn(out, "\r\n")] = '\0';
-	while (n > 0 && (out[strlen(out) - 1] == ' ' || out[strlen(out) - 1] == '\t'))
-		out[strlen(out) - 1] = '\0';
-	if (out[0] == '\0') {
-		log_err("[cloud] token_file %s is empty", path);
-		return -1;
-	}
-	for (const char *p = out; *p; p++)
-		if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e) {
-			log_err("[cloud] token_file %s: the token has a space or control character", path);
-			out[0] = '\0';
-			return -1;
-		}
 	return 0;
 }
 
@@ -166,6 +130,7 @@ copy_conf(struct cw *c, const struct ct_conf *conf)
 	c->window = conf->window > 0 ? conf->window : 1000;
 	c->ack_timeout = conf->ack_timeout > 0 ? conf->ack_timeout : 30;
 	c->status_interval = conf->status_interval > 0 ? conf->status_interval : 60;
+	c->allow_plaintext_token = conf->allow_plaintext_token;
 }
 
 /* Anything the link or the window depends on changed: simplest and surest

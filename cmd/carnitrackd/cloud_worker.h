@@ -98,6 +98,7 @@ struct cw {
 	char url[CT_CONF_STR], ca_file[CT_CONF_PATH], pin[128], token_file[CT_CONF_PATH];
 	char register_url[CT_CONF_STR];  /* "" = no HTTP registration */
 	char token[CW_TOKEN_MAX];
+	bool allow_plaintext_token;      /* [cloud]: the token may go over ws:// */
 	char data_dir[CT_CONF_PATH], conf_site_id[64], conf_site_name[CT_CONF_STR];
 	int  ping_interval, offline_grace, batch_size, window, ack_timeout, status_interval;
 

@@ -256,6 +256,18 @@ set_int(struct parse_state *ps, int *dst, const char *name, const char *v, long 
 }
 
 static int
+set_bool(struct parse_state *ps, bool *dst, const char *name, const char *v)
+{
+	if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0)
+		*dst = true;
+	else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0)
+		*dst = false;
+	else
+		return fail(ps, "%s: '%s' is not yes or no", name, v);
+	return 1;
+}
+
+static int
 set_secs(struct parse_state *ps, int *dst, const char *name, const char *v, int64_t lo, int64_t hi)
 {
 	int64_t s;
@@ -430,6 +442,8 @@ handler(void *user, const char *section, const char *name, const char *v)
 			return set_int(ps, &c->batch_size, name, v, 1, 5000);
 		if (strcmp(name, "window") == 0)
 			return set_int(ps, &c->window, name, v, 1, 100000);
+		if (strcmp(name, "allow_plaintext_token") == 0)
+			return set_bool(ps, &c->allow_plaintext_token, name, v);
 	} else if (strcmp(section, "store") == 0) {
 		if (strcmp(name, "map_size") == 0) {
 			uint64_t sz;
@@ -522,6 +536,13 @@ conf_parse_text(const char *path, const char *text, size_t len, struct ct_conf *
 	}
 	if (r < 0) {
 		snprintf(err, errlen, "%s: cannot parse (out of memory)", path);
+		return -1;
+	}
+	if (c->token_file[0] != '\0' && strncmp(c->url, "ws://", 5) == 0 &&
+	    !c->allow_plaintext_token) {
+		snprintf(err, errlen, "%s: [cloud] token_file is set but url %s is ws://: the bearer "
+		    "token would travel unencrypted; use wss://, or set allow_plaintext_token = yes",
+		    path, c->url);
 		return -1;
 	}
 	if (c->close_after <= c->stale_after) {

@@ -69,6 +69,7 @@ struct ct_conf {
 	int  window;
 	int  ack_timeout;                  /* seconds before unacked events are re-sent */
 	int  status_interval;              /* seconds between `status` messages */
+	bool allow_plaintext_token;        /* send the token over ws:// anyway [no] */
 	/* [store] */
 	uint64_t map_size;                 /* bytes */
 	int64_t  retention;                /* seconds */

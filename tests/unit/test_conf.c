@@ -108,6 +108,22 @@ START_TEST(test_bad_values)
 }
 END_TEST
 
+START_TEST(test_plaintext_token)
+{
+	ck_assert_int_eq(parse("[cloud]\nurl = ws://c/edge\ntoken_file = /t\n"), -1);
+	ck_assert_msg(strstr(err, "token_file is set but url ws://c/edge is ws://") &&
+	    strstr(err, "allow_plaintext_token = yes"), "%s", err);
+	ck_assert_msg(parse("[cloud]\nurl = ws://c/edge\ntoken_file = /t\n"
+	    "allow_plaintext_token = yes\n") == 0, "%s", err);
+	ck_assert(c.allow_plaintext_token);
+	ck_assert_msg(parse("[cloud]\nurl = wss://c/edge\ntoken_file = /t\n") == 0, "%s", err);
+	ck_assert(!c.allow_plaintext_token);
+	ck_assert_msg(parse("[cloud]\nurl = ws://c/edge\n") == 0, "%s", err);
+	ck_assert_int_eq(parse("[cloud]\nallow_plaintext_token = maybe\n"), -1);
+	ck_assert_msg(strstr(err, "edge.conf:2:") && strstr(err, "not yes or no"), "%s", err);
+}
+END_TEST
+
 START_TEST(test_state_quota)
 {
 	ck_assert_int_eq(parse(""), 0);
@@ -229,6 +245,7 @@ main(void)
 	tcase_add_test(tc, test_device_type_values);
 	tcase_add_test(tc, test_register_url);
 	tcase_add_test(tc, test_state_quota);
+	tcase_add_test(tc, test_plaintext_token);
 	tcase_add_test(tc, test_syntax_error_line);
 	tcase_add_test(tc, test_continuation_line_is_an_error);
 	tcase_add_test(tc, test_cross_field_check);
