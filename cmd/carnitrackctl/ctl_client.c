@@ -268,10 +268,20 @@ print_summary(json_t *r)
 		if (json_array_size(scales) > 0)
 			printf("  %-22s %-26s %-22s %-7s %-8s %s\n", "ID", "GLOBAL ID", "ADDRESS",
 			    "STATUS", "EVENTS", "LAST HEARTBEAT");
-		json_array_foreach(scales, i, sc)
+		json_array_foreach(scales, i, sc) {
+			json_t *mv = json_object_get(sc, "idMoved"), *rf;
+
 			printf("  %-22s %-26s %-22s %-7s %-8lld %s\n", sget(sc, "id", "?"),
 			    sget(sc, "globalId", "-"), sget(sc, "address", "?"), sget(sc, "status", "?"),
 			    iget(sc, "eventsToday"), sget(sc, "lastHeartbeat", "-"));
+			if (json_is_object(mv))
+				printf("    id moved from %s to %s at %s\n", sget(mv, "from", "?"),
+				    sget(mv, "to", "?"), sget(mv, "at", "?"));
+			if (json_is_object(rf = json_object_get(sc, "registrationsRefused")))
+				printf("    %lld registration(s) refused (not its [scale] address),"
+				    " last from %s at %s\n", iget(rf, "count"), sget(rf, "lastFrom", "?"),
+				    sget(rf, "lastAt", "?"));
+		}
 	}
 }
 

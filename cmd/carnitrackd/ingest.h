@@ -84,6 +84,11 @@ struct device {
 	uint64_t supersedes;
 	int64_t  last_supersede_ms;
 	bool     duplicate;                /* two scales keep taking this id */
+	char     moved_from[CT_IP_MAX + 8];/* the id last moved from this address */
+	int64_t  moved_at_ms;              /* wall clock; 0 = never moved */
+	uint64_t refused_registrations;    /* from an address [scale] does not give */
+	char     refused_from[CT_IP_MAX + 8];
+	int64_t  refused_at_ms;
 	int      nconns;                   /* live connections under this id */
 	bool     unreported;               /* last change not delivered to store */
 	struct conn *conn;                 /* current connection, NULL if none */
@@ -119,7 +124,7 @@ TAILQ_HEAD(conn_list, conn);
 
 struct ingest_counters {
 	uint64_t accepted, refused_allow, refused_full, refused_per_ip;
-	uint64_t closed_idle, superseded, duplicates;
+	uint64_t closed_idle, superseded, duplicates, id_moves, registrations_refused;
 	uint64_t records, rejected_lines, overflow_lines, garbage_bytes;
 	uint64_t quarantined, invalid_times, split_lines, discarded_bytes, inner_heartbeats;
 	uint64_t heartbeats, registrations, ack_requests, oks_sent;

@@ -51,6 +51,7 @@ struct conn_ext {
 	bool     close_pending, close_announce;
 	char     close_reason[128];
 	int      reject_budget;
+	bool     refusal_logged;      /* a refused registration, once per connection */
 	/* Any byte keeps a scale alive (DP401.md), but a peer that trickles
 	 * bytes forming no packet would hold its slot forever: it must send
 	 * one valid packet per close_after heartbeat periods. */
@@ -159,10 +160,68 @@ set_identity(struct conn *c, const char *id, enum id_kind kind)
 	d->last_supersede_ms = now;
 	in->c.superseded++;
 	snprintf(why, sizeof(why), "superseded by a new connection from %s", c->addr);
+	if (strcmp(old->ip, c->ip) != 0) {
+		/* Not the bridge reconnecting: another address took the id. Allowed
+		 * (no [scale] address says otherwise: DHCP moves scales), but said
+		 * loudly; what each connection sent keeps its own address. */
+		in->c.id_moves++;
+		snprintf(d->moved_from, sizeof(d->moved_from), "%s", old->addr);
+		d->moved_at_ms = ct_now_ms();
+		log_warn("scale %s: id moved from %s to %s: a connection from another address"
+		    " registered as %s and takes over (set [scale %s] address to refuse that);"
+		    " records keep the address they came from", id, old->addr, c->addr, id, id);
+	}
 	log_info("scale %s: %s, closing %s", id, why, old->addr);
 	/* The scale never left: no disconnect, one SUPERSEDED notice. */
 	conn_close(old, why, false);
 	ingest_device_frame(in, CT_DEV_SUPERSEDED, id, c, why);
+}
+
+static bool
+same_ip(const char *a, const char *b)
+{
+	uint8_t x[16], y[16];
+
+	if (inet_pton(AF_INET, a, x) == 1 && inet_pton(AF_INET, b, y) == 1)
+		return memcmp(x, y, 4) == 0;
+	if (inet_pton(AF_INET6, a, x) == 1 && inet_pton(AF_INET6, b, y) == 1)
+		return memcmp(x, y, 16) == 0;
+	return strcmp(a, b) == 0;
+}
+
+static void identify(struct conn *c);
+
+/*
+ * A registration. When [scale SCALE-nn] address is set, the id belongs to
+ * that address: a registration from elsewhere is refused (and logged once per
+ * connection), and the connection goes on under what its own address says
+ * (a mapping, or UNREGISTERED-<ip>), so its data is kept and the real scale
+ * keeps its id and connection.
+ */
+static void
+register_scale(struct conn *c, const char *id)
+{
+	const struct ct_conf *conf = ingest_conf(c->in);
+	const struct ct_scale_conf *sc = conf != NULL ? conf_scale_by_id(conf, id) : NULL;
+	struct device *d;
+
+	if (sc == NULL || sc->address[0] == '\0' || same_ip(sc->address, c->ip)) {
+		set_identity(c, id, ID_REGISTERED);
+		return;
+	}
+	c->in->c.registrations_refused++;
+	if ((d = device_get(c->in, id, true)) != NULL) {
+		d->refused_registrations++;
+		snprintf(d->refused_from, sizeof(d->refused_from), "%s", c->addr);
+		d->refused_at_ms = ct_now_ms();
+	}
+	if (!ext(c)->refusal_logged) {
+		ext(c)->refusal_logged = true;
+		log_warn("scale %s: registration from %s refused: [scale %s] address is %s; what"
+		    " this connection sends is kept under its own address", id, c->addr, id,
+		    sc->address);
+	}
+	identify(c);
 }
 
 /* Data before registration: configured address mapping, else provisional. */
@@ -305,7 +364,7 @@ on_item(void *arg, const struct dp401_item *it)
 		ext(c)->last_valid_mono = ingest_mono_ms();
 	switch (it->kind) {
 	case DP401_REGISTER:
-		set_identity(c, it->scale_id, ID_REGISTERED);
+		register_scale(c, it->scale_id);
 		break;
 	case DP401_HEARTBEAT:
 		identify(c);

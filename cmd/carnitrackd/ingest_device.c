@@ -111,6 +111,17 @@ device_status_json(struct ingest *in, void *json_array)
 		    "rejectedLines", (json_int_t)d->rejected_lines,
 		    "heartbeats", (json_int_t)d->heartbeats,
 		    "duplicateId", d->duplicate);
+		if (o != NULL && d->moved_at_ms > 0) {
+			ct_iso_from_ms(d->moved_at_ms, iso1);
+			json_object_set_new(o, "idMoved", json_pack("{s:s, s:s, s:s}", "from",
+			    d->moved_from, "to", d->address, "at", iso1));
+		}
+		if (o != NULL && d->refused_registrations > 0) {
+			ct_iso_from_ms(d->refused_at_ms, iso1);
+			json_object_set_new(o, "registrationsRefused", json_pack("{s:I, s:s, s:s}",
+			    "count", (json_int_t)d->refused_registrations, "lastFrom", d->refused_from,
+			    "lastAt", iso1));
+		}
 		if (o != NULL)
 			json_array_append_new(arr, o);
 	}

@@ -439,7 +439,7 @@ ingest_status(struct worker *w, json_t *obj)
 			json_object_set_new(obj, "scalesOmitted", json_integer(omitted));
 	}
 	cnt = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-	    " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "accepted", (json_int_t)k->accepted,
 	    "refusedAllow", (json_int_t)k->refused_allow,
 	    "refusedMaxConnections", (json_int_t)k->refused_full,
@@ -447,6 +447,8 @@ ingest_status(struct worker *w, json_t *obj)
 	    "closedIdle", (json_int_t)k->closed_idle,
 	    "superseded", (json_int_t)k->superseded,
 	    "duplicateIds", (json_int_t)k->duplicates,
+	    "idMoves", (json_int_t)k->id_moves,
+	    "registrationsRefused", (json_int_t)k->registrations_refused,
 	    "records", (json_int_t)k->records,
 	    "quarantinedLines", (json_int_t)k->quarantined,
 	    "invalidScaleTimes", (json_int_t)k->invalid_times,
