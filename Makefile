@@ -5,6 +5,7 @@
 #                   all tests again under ASan+UBSan (build/asan), then
 #                   build everything with clang (warnings are errors)
 #   make check-browser  the status page in headless Chromium, /metrics in promtool
+#   make check-long the long tests (tests/long: power cuts), not in check
 #   make fuzz       libFuzzer targets, FUZZ_TIME seconds each
 #   make deb        Debian package into build/
 #   make bench      benchmarks (bench/)
@@ -45,9 +46,11 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAYS  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
 HELPERS_SRC := $(sort $(wildcard tests/helpers/*.c))
 HELPERS  := $(HELPERS_SRC:tests/helpers/%.c=$(BUILD)/tests/%)
+# The FUSE file system that loses unsynced writes (power cut, full disk tests).
+LAZYFS   := $(BUILD)/tests/lazyfs
 
-.PHONY: all check test test-build unit integration deps clean install fuzz bench bench-quick deb \
-	demo check-browser
+.PHONY: all check check-long test test-build unit integration deps clean install fuzz bench \
+	bench-quick deb demo check-browser
 all: $(BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -94,8 +97,13 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/helpers/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(LAZYFS): tests/lazyfs/lazyfs.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags fuse3 2>/dev/null || echo -I/usr/include/fuse3) \
+	  $(LDFLAGS) -o $@ $< $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3 -lpthread)
+
 # Everything tests need, without running anything.
-test-build: $(BINS) $(TESTS) $(REPLAYS) $(HELPERS)
+test-build: $(BINS) $(TESTS) $(REPLAYS) $(HELPERS) $(LAZYFS)
 
 # Runs unit tests, corpus replays and integration tests against $(BUILD).
 test: test-build
@@ -123,6 +131,10 @@ check-browser: test-build
 	@set -e; for t in tests/browser/test_*.sh; do \
 	  echo "== $$t"; CT_TOP=$(CURDIR) BUILD=$(BUILD) bash $$t; \
 	done
+
+# What takes minutes (tests/long: power cuts on lazyfs); not in make check.
+check-long: deps test-build
+	BUILD=$(BUILD) tests/run.sh long
 
 FUZZ_TIME ?= 60
 FUZZ_BUILD := build/fuzz

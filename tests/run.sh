@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the test programs of one build directory and prints one summary line.
-#   tests/run.sh [unit|integration|all]      (BUILD=build by default)
+#   tests/run.sh [unit|integration|all|long]  (BUILD=build by default)
 # Unit tests are check suites (build/tests/test_*), corpus replays feed every
 # checked-in fuzz input to its target, integration tests are
-# tests/integration/*.sh run against the real binaries in $BUILD.
+# tests/integration/*.sh run against the real binaries in $BUILD. "long" runs
+# tests/long/*.sh (minutes each: power cuts), one at a time, never with "all".
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -72,6 +73,13 @@ if [ "$what" = integration ] || [ "$what" = all ]; then
 		running[$!]=$name
 	done
 	while [ "${#running[@]}" -gt 0 ]; do reap; done
+fi
+
+if [ "$what" = long ]; then
+	for t in tests/long/test_*.sh; do
+		[ -f "$t" ] || continue
+		run "$(basename "$t" .sh)" 1800 bash "$t"
+	done
 fi
 
 echo "== $BUILD: $passed passed, $failed failed"

@@ -259,6 +259,12 @@ print_summary(json_t *r)
 			    " events --invalid)\n", iget(st, "quarantined"));
 		if (json_is_string(json_object_get(st, "error")))
 			printf("  error: %s\n", sget(st, "error", ""));
+		json_t *ce = json_object_get(st, "commit_error");
+		if (json_is_object(ce)) {
+			fmt_dur(iget(ce, "since_s"), age, sizeof(age));
+			printf("  CANNOT COMMIT since %s (%s): %s; %lld events waiting, scales get no OK\n",
+			    sget(ce, "since", "?"), age, sget(ce, "error", "?"), iget(ce, "waiting"));
+		}
 	}
 	if (in) {
 		scales = json_object_get(in, "scales");

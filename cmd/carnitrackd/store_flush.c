@@ -70,6 +70,8 @@ apply(struct sw *s, struct sw_op *op, bool with_events)
 			e = store_put_event(s->st, &op->u.ev, s->link_up, &dup);
 		if (e == STORE_OK && dup)
 			s->events_dup++;
+		if (e == STORE_OK && !dup)
+			s->pass_written++;
 		if (e != STORE_OK && e != STORE_FULL)
 			log_warn("event from %s: %s", op->u.ev.device_id, store_errmsg(s->st));
 		op->result = e;
@@ -159,8 +161,10 @@ pass(struct sw *s, bool with_events, uint8_t *flags)
 	int e;
 
 	*flags = 0;
+	s->pass_written = 0;
 	if ((e = store_begin(s->st, ct_now_ms())) != STORE_OK) {
-		log_err("store: %s", store_errmsg(s->st));
+		if (s->commit_err_since_ms == 0)
+			log_err("store: %s", store_errmsg(s->st));
 		return e;
 	}
 	for (size_t i = 0; i < s->nops; i++)
@@ -169,7 +173,13 @@ pass(struct sw *s, bool with_events, uint8_t *flags)
 	sw_held_settle(s, e == STORE_OK);
 	if (e != STORE_OK) {
 		s->commit_failures++;
-		log_err("store commit of %zu operations failed: %s", s->nops, store_errmsg(s->st));
+		/* said once when it starts (sw_commit_failed), not every retry */
+		if (s->commit_err_since_ms == 0 || e == STORE_FULL)
+			log_err("store commit of %zu operations failed: %s", s->nops,
+			    store_errmsg(s->st));
+		else
+			log_debug("store commit of %zu operations failed: %s", s->nops,
+			    store_errmsg(s->st));
 		return e;
 	}
 	s->commits++;
@@ -271,18 +281,52 @@ note_full(struct sw *s)
 }
 
 void
+sw_commit_failed(struct sw *s, unsigned waiting)
+{
+	const char *why = store_os_error(s->st);
+
+	snprintf(s->commit_err, sizeof(s->commit_err), "%s", why != NULL ? why : "unknown error");
+	snprintf(s->commit_err_detail, sizeof(s->commit_err_detail), "%s", store_errmsg(s->st));
+	if (waiting > 0 || s->commit_err_since_ms == 0)
+		s->commit_waiting = waiting;
+	if (s->commit_err_since_ms != 0)
+		return;
+	s->commit_err_since_ms = ct_now_ms();
+	log_err("store cannot commit: %s (%s); scales get no OK until it can, %u events waiting;"
+	    " trying again every second", s->commit_err, s->commit_err_detail, waiting);
+}
+
+void
+sw_commit_worked(struct sw *s)
+{
+	if (s->commit_err_since_ms == 0)
+		return;
+	log_info("store commits again after %lld s without (%s)",
+	    (long long)((ct_now_ms() - s->commit_err_since_ms) / 1000), s->commit_err);
+	s->commit_err_since_ms = 0;
+	s->commit_err[0] = s->commit_err_detail[0] = '\0';
+	s->commit_waiting = 0;
+}
+
+void
 sw_flush(struct sw *s)
 {
 	bool link_before = s->link_up, had_events = false, committed;
+	unsigned events = 0, written;
 	uint8_t flags = 0;
 	int e;
 
 	if (s->nops == 0 || s->st == NULL)
 		return;
 	for (size_t i = 0; i < s->nops; i++)
-		had_events |= s->ops[i]->kind == OP_EVENT;
+		events += s->ops[i]->kind == OP_EVENT;
+	had_events = events > 0;
 	e = pass(s, true, &flags);
 	committed = e == STORE_OK;
+	written = s->pass_written;
+	/* the map limit is store_full; anything else is the disk or the OS */
+	if (e != STORE_OK && e != STORE_FULL)
+		sw_commit_failed(s, events);
 	if (e != STORE_OK && had_events) {
 		/* redo the rest without the events: acks and prunes are what free space */
 		s->link_up = link_before;
@@ -317,6 +361,10 @@ sw_flush(struct sw *s)
 		else if ((op->kind == OP_ACK || op->kind == OP_REJECT) && op->result == STORE_NOTFOUND)
 			s->acks_unknown++;
 	}
+	/* a commit that wrote an event proves the disk takes writes again (an
+	 * empty one proves nothing: the tick's probe covers the rest) */
+	if (e == STORE_OK && written > 0)
+		sw_commit_worked(s);
 	/* each call sends nothing when no event has that outcome */
 	send_ids(s, CT_MSG_EVENT_STORED, 0, NULL, STORE_OK);
 	send_ids(s, CT_MSG_EVENT_REFUSED, CT_REFUSE_STORE_FULL, "store full", STORE_FULL);

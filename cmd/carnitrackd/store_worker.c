@@ -61,6 +61,10 @@ housekeeping(struct sw *s, bool prune, bool expire)
 		if (e == STORE_OK && (e = store_commit(s->st)) == STORE_OK)
 			break;
 		store_abort(s->st);
+		if (e != STORE_FULL && e != STORE_OK) {
+			sw_commit_failed(s, 0);
+			return;
+		}
 		if (e != STORE_FULL || s->prune_slice == 1) {
 			log_err("housekeeping: %s", store_errmsg(s->st));
 			return;
@@ -93,6 +97,22 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	if (s->st == NULL)
 		return;
 	sw_flush(s);                   /* never let queued work wait behind housekeeping */
+	if (store_env_dead(s->st)) {
+		/* LMDB gave up on the environment after a failed write: only a
+		 * new one helps, and ingest resends what was not confirmed */
+		log_err("store: LMDB environment unusable (%s); restarting the store worker",
+		    store_errmsg(s->st));
+		worker_exit(s->w, CT_EXIT_RESTART);
+		return;
+	}
+	if (s->commit_err_since_ms != 0) {
+		/* learn when the disk takes writes again, scales or not */
+		if (store_probe(s->st, ct_now_ms()) == STORE_OK)
+			sw_commit_worked(s);
+		else
+			sw_commit_failed(s, 0);
+		return;                /* housekeeping writes too: not now */
+	}
 	/* while full, prune every tick: that is how space comes back */
 	prune = s->prune_more || store_is_full(s->st) || now >= s->next_prune_s;
 	expire = now >= s->next_expire_s;
@@ -231,10 +251,21 @@ sw_status(struct worker *w, json_t *o)
 		json_object_set_new(o, "error", json_string(store_errmsg(s->st)));
 		return;
 	}
-	json_object_set_new(o, "state", json_string(store_is_full(s->st) ? "store_full" : "ok"));
+	json_object_set_new(o, "state", json_string(s->commit_err_since_ms != 0 ? "cannot_commit" :
+	    store_is_full(s->st) ? "store_full" : "ok"));
 	/* the supervisor's overall health: degraded while events are refused
 	 * (the link's health is the cloud worker's to report) */
-	json_object_set_new(o, "health", json_string(store_is_full(s->st) ? "degraded" : "ok"));
+	json_object_set_new(o, "health", json_string(store_is_full(s->st) ||
+	    s->commit_err_since_ms != 0 ? "degraded" : "ok"));
+	if (s->commit_err_since_ms != 0) {
+		char since[CT_ISO_MAX];
+
+		ct_iso_from_ms(s->commit_err_since_ms, since);
+		json_object_set_new(o, "commit_error", json_pack("{s:s, s:s, s:s, s:I, s:I}",
+		    "error", s->commit_err, "detail", s->commit_err_detail, "since", since,
+		    "since_s", (json_int_t)((now - s->commit_err_since_ms) / 1000),
+		    "waiting", (json_int_t)s->commit_waiting));
+	}
 	json_object_set_new(o, "link", json_string(s->link_up ? "up" : "down"));
 	json_object_set_new(o, "pending", json_integer((json_int_t)st.pending));
 	json_object_set_new(o, "oldest_pending_age_s", json_integer(st.oldest_pending_ms ?

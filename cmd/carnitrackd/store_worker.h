@@ -86,6 +86,12 @@ struct sw {
 	uint64_t        quota_unlogged;
 	struct sw_held  held[SW_HELD_MAX];
 	unsigned        nheld;
+	/* the disk refuses commits (ENOSPC, EIO: not the map limit) */
+	int64_t         commit_err_since_ms;   /* wall clock; 0 = commits work */
+	char            commit_err[128];       /* the OS's word: "No space left on device" */
+	char            commit_err_detail[512];
+	unsigned        commit_waiting;        /* events refused by the latest failed commit */
+	unsigned        pass_written;          /* events and lines new in this pass */
 };
 
 /* store_frames.c */
@@ -108,5 +114,9 @@ void sw_held_settle(struct sw *s, bool committed);
 /* store_flush.c: commits what is queued and sends the replies. */
 void sw_flush(struct sw *s);
 void sw_send_work_ready(struct sw *s, uint8_t flags);
+/* A commit failed for a reason other than the map limit / one succeeded:
+ * the cannot-commit state of status (store_flush.c). */
+void sw_commit_failed(struct sw *s, unsigned waiting);
+void sw_commit_worked(struct sw *s);
 
 #endif

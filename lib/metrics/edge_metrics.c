@@ -35,6 +35,12 @@ static const struct fig figs[] = {
 	  SINCE("ingest") },
 	{ "ingest", "counters.rejected_lines", "carnitrack_lines_rejected_total", PROM_COUNTER, 1,
 	  "Lines from scales that are not valid DP-401 records." SINCE("ingest") },
+	{ "ingest", "counters.quarantined_lines", "carnitrack_lines_quarantined_total", PROM_COUNTER,
+	  1, "Record-shaped lines that are no weighing, kept in quarantine before their OK and"
+	  " never sent (carnitrackctl events --invalid)." SINCE("ingest") },
+	{ "ingest", "counters.invalid_scale_times", "carnitrack_records_invalid_scale_time_total",
+	  PROM_COUNTER, 1, "Records with an impossible date or time, kept with the edge's receive"
+	  " time and flagged." SINCE("ingest") },
 	{ "ingest", "connections", "carnitrack_scale_connections", PROM_GAUGE, 1,
 	  "TCP connections from scales open now." },
 	{ "ingest", "queued_unconfirmed", "carnitrack_ingest_unconfirmed_events", PROM_GAUGE, 1,
@@ -213,6 +219,9 @@ store_figures(struct prom *p, json_t *status, struct store *st, int64_t now_ms)
 	    h_used = h_size && es_num(sw, "map_use_pct", &pct),
 	    h_events = es_num(sw, "events", &events);
 	bool full = state != NULL && strcmp(state, "store_full") == 0, h_full = state != NULL;
+	bool cannot = state != NULL && strcmp(state, "cannot_commit") == 0;
+	double quar = 0;
+	bool h_quar = es_num(sw, "quarantined", &quar);
 
 	if (h_used)
 		used = pct / 100 * size;
@@ -226,6 +235,8 @@ store_figures(struct prom *p, json_t *status, struct store *st, int64_t now_ms)
 		used = (double)ss.used_bytes;
 		events = (double)ss.events;
 		full = ss.full;
+		quar = (double)ss.quarantined;
+		h_quar = true;
 	}
 	one(p, "carnitrack_backlog_events", PROM_GAUGE,
 	    "Events stored and not yet acknowledged by the cloud.", h_pending, pending);
@@ -244,6 +255,11 @@ store_figures(struct prom *p, json_t *status, struct store *st, int64_t now_ms)
 	one(p, "carnitrack_store_full", PROM_GAUGE,
 	    "1 while the store refuses new events because its map is at the high-water mark.",
 	    h_full, full);
+	one(p, "carnitrack_store_cannot_commit", PROM_GAUGE,
+	    "1 while the store's commits fail (the disk is full or failing: ENOSPC, EIO); scales"
+	    " get no OK.", state != NULL, cannot);
+	one(p, "carnitrack_store_quarantined_lines", PROM_GAUGE,
+	    "Quarantined lines kept in the store (until retention).", h_quar, quar);
 }
 
 /* The scales with series: configured ones first, then those connected. */

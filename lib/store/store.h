@@ -97,6 +97,15 @@ void store_set_site_id(struct store *st, const char *site_id);
 double store_last_commit_ms(const struct store *st);
 /* Result of the last high-water check: events are being refused. */
 bool store_is_full(const struct store *st);
+/* The operating system's (or LMDB's) text for the last failure, e.g. "No
+ * space left on device"; NULL if nothing failed yet (store_health.c). */
+const char *store_os_error(const struct store *st);
+/* LMDB gave up on the environment (MDB_PANIC): only closing and opening it
+ * again helps. */
+bool store_env_dead(const struct store *st);
+/* Writes and commits a small record (meta "probe"): does the disk take
+ * writes and syncs now? */
+int  store_probe(struct store *st, int64_t now_ms);
 
 /* Tags, numbers and appends one event. ev->local_id, device_id and the
  * parsed fields come from ingest; seq and the tag fields are set here (and

@@ -60,6 +60,7 @@ store_fail(struct store *st, int rc, const char *fmt, ...)
 {
 	va_list ap;
 
+	st->last_rc = rc;
 	va_start(ap, fmt);
 	vset(st, mdb_strerror(rc), fmt, ap);
 	va_end(ap);
@@ -89,6 +90,7 @@ store_wfail(struct store *st, int rc, const char *fmt, ...)
 		st->wtxn_dead = true;
 		st->wtxn_dead_rc = rc;
 	}
+	st->last_rc = rc;
 	va_start(ap, fmt);
 	vset(st, mdb_strerror(rc), fmt, ap);
 	va_end(ap);

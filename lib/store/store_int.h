@@ -46,6 +46,7 @@ struct store {
 	uint64_t  prune_mark_at_begin;
 	double    last_commit_ms;
 	uint64_t  commits;
+	int       last_rc;            /* LMDB or errno code of the last failure */
 };
 
 /* Error mapping, the one place LMDB codes become store errors (store_err.c). */
