@@ -66,6 +66,7 @@ static void
 on_error(struct cw *c, const struct cm_error *e)
 {
 	char why[CM_NAME_MAX + 64];
+	int64_t now = ct_now_ms_mono();
 
 	c->cloud_errors++;
 	snprintf(why, sizeof(why), "error message %s%s%s", e->code, e->code[0] ? ": " : "",
@@ -74,10 +75,17 @@ on_error(struct cw *c, const struct cm_error *e)
 		cw_identity_refused(c, why, false);
 		return;
 	}
-	/* The same complaint over and over is said once. */
-	if (strcmp(c->last_cloud_error, e->message) != 0 || e->message[0] == '\0')
+	/* The same complaint over and over is said once; different ones at
+	 * most CW_ERRORS_LOGGED a minute (all are counted). */
+	if (now - c->errors_window_ms >= 60000) {
+		c->errors_window_ms = now;
+		c->errors_logged = 0;
+	}
+	if (strcmp(c->last_cloud_error, why) != 0 && c->errors_logged < CW_ERRORS_LOGGED) {
+		c->errors_logged++;
 		log_warn("the cloud reports an %s", why);
-	snprintf(c->last_cloud_error, sizeof(c->last_cloud_error), "%s", e->message);
+	}
+	snprintf(c->last_cloud_error, sizeof(c->last_cloud_error), "%s", why);
 }
 
 static void

@@ -32,6 +32,7 @@ struct http_client;
 #define CW_BACKOFF_MAX_S   30
 #define CW_REGISTER_WAIT_S 10       /* no registration reply by then: say so, once */
 #define CW_UNKNOWN_TYPES   16       /* unknown message types remembered (logged once each) */
+#define CW_ERRORS_LOGGED   10       /* distinct `error` messages logged per minute */
 #define CW_CONNECT_MS      10000
 #define CW_TOKEN_MAX       4096
 #define CW_RESEND_MAX      4096     /* events re-sent per tick after ack_timeout */
@@ -168,7 +169,9 @@ struct cw {
 	unsigned nunknown_types;
 	bool     unknown_overflow_logged, binary_logged, binary_bad_logged, times_logged;
 	bool     session_status_logged, site_differs_logged;
-	char     last_cloud_error[CM_NAME_MAX];
+	char     last_cloud_error[CM_NAME_MAX + 64];
+	int64_t  errors_window_ms;       /* monotonic */
+	unsigned errors_logged;
 	/* Rate bound on what the cloud sends (cloud_recv.c). */
 	int64_t  rate_window_ms;
 	uint32_t rate_all, rate_ctl;
