@@ -16,6 +16,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <event2/bufferevent_ssl.h>
 #include <event2/keyvalq_struct.h>
@@ -213,6 +216,14 @@ sim_rest_listen(struct sim *s)
 		evhttp_free(s->rest->http);
 		s->rest->http = NULL;
 		return -1;
+	}
+	/* accepted sockets inherit it (Linux): answers of more than one write
+	 * must not wait for the edge's delayed ACK */
+	{
+		int one = 1;
+		if (setsockopt(evconnlistener_get_fd(lis), IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one)) != 0)
+			log_errno("TCP_NODELAY on %s", s->o.listen);
 	}
 	evhttp_set_gencb(s->rest->http, gencb, s);
 	evhttp_set_bevcb(s->rest->http, bevcb, s);

@@ -28,6 +28,9 @@
 #include <time.h>
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -73,6 +76,7 @@ struct http_op {
 	void *arg;
 
 	int attempts;
+	bool linked;                     /* in the client's list (until delivered) */
 	bool stale_resent;               /* the free resend after a dead keep-alive */
 	bool on_reused;                  /* this attempt went on a used connection */
 
@@ -98,6 +102,7 @@ struct http_conn {
 	struct event *idle;              /* closes an unused connection; also reaps a closed one */
 	struct http_op *op;
 	bool closed;                     /* not to be used again */
+	bool nodelay;                    /* TCP_NODELAY set on its socket */
 	uint64_t served;                 /* responses read on this connection */
 	char tls_err[HTTP_ERR_MAX];      /* pin mismatch found in the handshake */
 };
@@ -244,6 +249,7 @@ conn_drop(struct http_conn *k)
 	k->ssl = NULL;
 	k->op = NULL;
 	k->closed = false;
+	k->nodelay = false;
 	k->served = 0;
 	k->tls_err[0] = '\0';
 }
@@ -286,7 +292,12 @@ conn_open(struct http_client *c, struct http_conn *k, char *why, size_t whylen)
 		return -1;
 	}
 	k->bev = evhttp_connection_get_bufferevent(k->evcon);
+	/* libevent writes at most 16 KiB per call by default: a batch body then
+	 * leaves in pieces, and the last small one waits on Nagle for the
+	 * server's delayed ACK (40 ms a request on Linux) */
+	bufferevent_set_max_single_write(k->bev, 1 << 20);
 	k->ssl = ssl;
+	k->nodelay = false;
 	k->closed = false;
 	k->served = 0;
 	k->tls_err[0] = '\0';
@@ -306,6 +317,20 @@ idle_cb(evutil_socket_t fd, short what, void *arg)
 	if (k->op == NULL && k->evcon != NULL)
 		conn_drop(k);
 	kick(k->c);
+}
+
+/* Request/response traffic: no Nagle delay. The socket exists once the
+ * connect has started (for a host name, after DNS: the first request may
+ * then go with Nagle, the next ones without). Best effort. */
+static void
+conn_nodelay(struct http_conn *k)
+{
+	evutil_socket_t fd;
+	int one = 1;
+
+	if (k->nodelay || k->bev == NULL || (fd = bufferevent_getfd(k->bev)) < 0)
+		return;
+	k->nodelay = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0;
 }
 
 /* evhttp's own timeouts are idle timeouts per read or write; ours is the
@@ -475,6 +500,7 @@ req_done_cb(struct evhttp_request *req, void *arg)
 		/* evhttp watches an idle connection for the server's close with
 		 * the read timeout; keep it from firing before ours. */
 		conn_set_timeouts(k, op->c->idle_ms);
+		conn_nodelay(k);
 		event_add(k->idle, &tv);
 	}
 	attempt_finished(op);
@@ -530,6 +556,7 @@ start_attempt(struct http_op *op, struct http_conn *k)
 	op->on_reused = k->evcon != NULL && !k->closed;
 	if (op->on_reused) {
 		event_del(k->idle);
+		conn_nodelay(k);
 		c->st.reused++;
 	} else {
 		if (k->evcon != NULL)
@@ -564,7 +591,10 @@ start_attempt(struct http_op *op, struct http_conn *k)
 	/* evhttp may finish the request from inside this call (a connect
 	 * that fails at once): req_done_cb has then run already. */
 	if (evhttp_make_request(k->evcon, req, op->method == HTTP_POST ? EVHTTP_REQ_POST :
-	    EVHTTP_REQ_GET, op->path) != 0 && op->state == OP_WIRE && op->req == req) {
+	    EVHTTP_REQ_GET, op->path) == 0) {
+		if (k->evcon != NULL)
+			conn_nodelay(k);
+	} else if (op->state == OP_WIRE && op->req == req) {
 		/* evhttp freed req on some of these paths and not on others; it
 		 * is no longer ours either way, and the connection is suspect. */
 		op->req = NULL;
@@ -641,8 +671,10 @@ attempt_finished(struct http_op *op)
 
 /* ---------------------------------------------------------------- delivery */
 
+/* Out of the client's lists and counts (a done callback may then queue a
+ * request in its place); op_free() frees it. */
 static void
-op_free(struct http_op *op)
+op_unlink(struct http_op *op)
 {
 	struct http_client *c = op->c;
 
@@ -650,6 +682,15 @@ op_free(struct http_op *op)
 		TAILQ_REMOVE(&c->queue, op, q);
 	LIST_REMOVE(op, all);
 	c->nops--;
+	op->state = OP_DONE;
+	op->linked = false;
+}
+
+static void
+op_free(struct http_op *op)
+{
+	if (op->linked)
+		op_unlink(op);
 	if (op->ev != NULL)
 		event_free(op->ev);
 	free(op->path);
@@ -705,6 +746,7 @@ deliver(struct http_op *op)
 	c->st.last_status = op->status;
 	c->st.last_error = op->err;
 
+	op_unlink(op);
 	c->depth++;
 	op->done(&r, op->arg);
 	c->depth--;
@@ -922,6 +964,7 @@ http_request(struct http_client *c, const struct http_req *rq, http_done_cb done
 		return -1;
 	}
 	LIST_INSERT_HEAD(&c->ops, op, all);
+	op->linked = true;
 	c->nops++;
 	op->state = OP_QUEUED;
 	TAILQ_INSERT_TAIL(&c->queue, op, q);

@@ -16,7 +16,10 @@
  * follow http_retry.h: 429/5xx/408/network errors with jittered exponential
  * backoff honouring Retry-After, other statuses final. A request sent on a
  * kept-alive connection that the server had just closed is resent once at
- * once on a new connection, without counting as an attempt.
+ * once on a new connection, without counting as an attempt. Sockets are
+ * TCP_NODELAY and bodies leave in one write where they can: request/response
+ * traffic must not wait on Nagle for the peer's delayed ACK (that was 40 ms
+ * a request; bench/bench_rest measures the drain).
  *
  * Every request carries Host, User-Agent, Accept and Content-Type:
  * application/json (REST_API.md section 2 asks for it on GETs too),
@@ -157,8 +160,9 @@ struct http_client *http_client_new(struct event_base *base, struct evdns_base *
     const struct http_client_opts *o, char *err, size_t errlen);
 
 /* Starts (or queues) one request; done is called exactly once, later, unless
- * the client is freed first. -1 with errno: ENOBUFS (max_requests reached),
- * EINVAL (bad path or header value), ENOMEM. */
+ * the client is freed first. -1 with errno: ENOBUFS (max_requests reached;
+ * the request being reported to a done callback no longer counts, so the
+ * callback can queue the next), EINVAL (bad path or header value), ENOMEM. */
 int http_request(struct http_client *c, const struct http_req *rq, http_done_cb done, void *arg);
 
 /* X-Edge-Id / X-Site-Id for attempts that start from now on (retries of

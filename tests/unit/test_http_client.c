@@ -664,6 +664,61 @@ START_TEST(test_bad_urls_refused)
 }
 END_TEST
 
+/* A body of several writes must not wait for the server's delayed ACK
+ * (Nagle): 40 ms a request on Linux, so 20 requests of 40 KiB would take
+ * 800 ms or more; without the wait they take a few ms each. */
+START_TEST(test_large_posts_not_delayed_by_nagle)
+{
+	struct http_client_opts o = { .max_conns = 1 };
+	char *big = malloc(40 * 1024);
+	int64_t t0;
+
+	ck_assert_ptr_nonnull(big);
+	memset(big, ' ', 40 * 1024);
+	big[0] = '{';
+	big[40 * 1024 - 1] = '}';
+	client_opts(&o);
+	t0 = ct_now_ms_mono();
+	for (int i = 0; i < 20; i++) {
+		struct http_req rq = { .method = HTTP_POST, .path = "/json", .body = big,
+			.body_len = 40 * 1024 };
+		ck_assert_int_eq(http_request(cli, &rq, done, NULL), 0);
+		wait_results(i + 1, 3000);
+		ck_assert(got[i < 16 ? i : 15].ok);
+	}
+	ck_assert_msg(ct_now_ms_mono() - t0 < 600, "20 posts took %lld ms",
+	    (long long)(ct_now_ms_mono() - t0));
+	free(big);
+}
+END_TEST
+
+/* The request being reported no longer counts against max_requests: its
+ * callback can put the next one in its place. */
+static int chained;
+static void
+chain_done(const struct http_result *r, void *arg)
+{
+	struct http_req rq = { .method = HTTP_GET, .path = "/json" };
+
+	ngot++;
+	if (http_result_ok(r) && ++chained < 3)
+		ck_assert_int_eq(http_request(cli, &rq, chain_done, NULL), 0);
+}
+
+START_TEST(test_next_request_from_the_callback_fits_the_bound)
+{
+	struct http_client_opts o = { .max_requests = 1, .max_conns = 1 };
+	struct http_req rq = { .method = HTTP_GET, .path = "/json" };
+
+	client_opts(&o);
+	chained = 0;
+	ck_assert_int_eq(http_request(cli, &rq, chain_done, NULL), 0);
+	wait_results(3, 3000);
+	ck_assert_int_eq(chained, 3);
+	ck_assert_int_eq(srv.requests, 3);
+}
+END_TEST
+
 static bool post_once_done;
 static void
 once_done(const struct http_result *r, void *arg)
@@ -944,6 +999,8 @@ suite(void)
 	tcase_add_test(tc, test_request_validation);
 	tcase_add_test(tc, test_bad_urls_refused);
 	tcase_add_test(tc, test_post_once);
+	tcase_add_test(tc, test_next_request_from_the_callback_fits_the_bound);
+	tcase_add_test(tc, test_large_posts_not_delayed_by_nagle);
 	tcase_add_test(tc, test_stale_keepalive_resent_once_on_fresh_connection);
 	suite_add_tcase(s, tc);
 
