@@ -142,7 +142,7 @@ ctl_cmd_sessions(const struct ct_conf *conf, int argc, char **argv)
 static json_t *
 batch_json(const struct store_batch *b)
 {
-	return json_pack("{s:o, s:o, s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:b, s:b}",
+	return json_pack("{s:o, s:o, s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:b, s:b, s:b}",
 	    "batch_id", ctl_juuid(b->id),
 	    "device_id", ctl_jstr(b->device_id),
 	    "state", store_batch_state_name(b->state),
@@ -153,7 +153,8 @@ batch_json(const struct store_batch *b)
 	    "ended_at", ctl_jtime_ms(b->ended_at_ms),
 	    "done_at", ctl_jtime_ms(b->done_at_ms),
 	    "start_reported", (b->reported & CT_BATCH_START_SENT) != 0,
-	    "end_reported", (b->reported & CT_BATCH_END_SENT) != 0);
+	    "end_reported", (b->reported & CT_BATCH_END_SENT) != 0,
+	    "clock_adjusted", b->clock != 0);
 }
 
 static int
@@ -169,11 +170,12 @@ print_batch(const struct store_batch *b, void *arg)
 	ct_uuid_fmt(b->id, id);
 	fmt_time(b->started_at_ms, t0);
 	fmt_time(b->ended_at_ms, t1);
-	printf("%-36s %-16s %-6s %7u %7u %12lld %-20s %-20s %s%s\n", id, b->device_id,
+	printf("%-36s %-16s %-6s %7u %7u %12lld %-20s %-20s %s%s%s\n", id, b->device_id,
 	    store_batch_state_name(b->state), b->event_count, b->unacked,
 	    (long long)b->total_weight_g, t0, t1,
 	    b->reported & CT_BATCH_START_SENT ? "start" : "-",
-	    b->reported & CT_BATCH_END_SENT ? ",end" : "");
+	    b->reported & CT_BATCH_END_SENT ? ",end" : "",
+	    b->clock != 0 ? "  (clock adjusted)" : "");
 	o->n++;
 	return 0;
 }

@@ -153,7 +153,7 @@ cw_report_batches(struct cw *c)
 			const struct store_batch *b = &p.todo[i];
 			struct cm_batch m = { .device_id = b->device_id, .started_at_ms = b->started_at_ms,
 			    .ended_at_ms = b->ended_at_ms, .event_count = b->event_count,
-			    .total_weight_g = b->total_weight_g };
+			    .total_weight_g = b->total_weight_g, .clock_adjusted = b->clock != 0 };
 			char id[CT_UUID_STR];
 			uint8_t what = CT_BATCH_END_SENT;
 

@@ -26,6 +26,12 @@ log_closed(const struct store_batch *b, void *arg)
 	ct_uuid_fmt(b->id, id);
 	log_info("offline batch %s of %s closed: %u events, %lld g", id, b->device_id,
 	    b->event_count, (long long)b->total_weight_g);
+	if (b->clock != 0)
+		log_warn("offline batch %s of %s: the wall clock was stepped during the outage; "
+		    "%s%s%s from the monotonic clock (clockAdjusted)", id, b->device_id,
+		    b->clock & STORE_BATCH_CLOCK_START ? "startedAt" : "",
+		    b->clock == (STORE_BATCH_CLOCK_START | STORE_BATCH_CLOCK_END) ? " and " : "",
+		    b->clock & STORE_BATCH_CLOCK_END ? "endedAt" : "");
 	return 0;
 }
 

@@ -151,6 +151,7 @@ open_store(struct sw *s, const struct ct_conf *conf)
 		.map_size = conf->map_size,
 		.session_expiry_ms = conf->session_expiry * 1000,
 		.state_quota_pct = (unsigned)conf->state_quota_pct,
+		.mono_ms = ct_now_ms_mono,
 		.site_id = conf->site_id,
 	};
 	char err[600];

@@ -85,6 +85,8 @@ struct cm_batch {
 	int64_t     ended_at_ms;        /* offline_batch_end */
 	uint64_t    event_count;        /* offline_batch_end */
 	int64_t     total_weight_g;     /* offline_batch_end */
+	bool        clock_adjusted;     /* offline_batch_end: wall stamps clamped to the
+	                                   monotonic clock (an extra field) */
 };
 json_t *cm_offline_batch_start_payload(const struct cm_batch *b);
 json_t *cm_offline_batch_end_payload(const struct cm_batch *b);

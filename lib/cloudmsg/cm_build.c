@@ -264,6 +264,7 @@ cm_offline_batch_end_payload(const struct cm_batch *b)
 	ok = put(o, "endedAt", jiso_ms(b->ended_at_ms)) && ok;
 	ok = put(o, "eventCount", json_integer((json_int_t)b->event_count)) && ok;
 	ok = put(o, "totalWeightGrams", json_integer(b->total_weight_g)) && ok;
+	ok = put(o, "clockAdjusted", json_boolean(b->clock_adjusted)) && ok;
 	return finish(o, ok);
 }
 

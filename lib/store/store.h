@@ -38,7 +38,7 @@
 #include "event/event.h"
 #include "ipc_proto.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 /* Largest strings kept, NUL included: the cloud message limits (CM_ID_MAX,
  * CM_NAME_MAX in lib/cloudmsg), so nothing the cloud accepts is refused here. */
 #define STORE_ID_MAX   128
@@ -67,6 +67,9 @@ struct store_opts {
 	int64_t     session_expiry_ms; /* sessions idle this long stop tagging; 0 = never */
 	unsigned    full_pct;          /* refuse events above this map use; 0 = 80 */
 	unsigned    state_quota_pct;   /* map share for sessions, devices, PLU; 0 = 5 */
+	/* Monotonic clock in ms for offline batches' durations and order (the
+	 * daemon: CLOCK_MONOTONIC). NULL: wall stamps are kept as they are. */
+	int64_t   (*mono_ms)(void);
 	const char *site_id;           /* for globalDeviceId until identity is known */
 };
 
@@ -163,7 +166,14 @@ struct store_batch {
 	uint8_t  state;                           /* enum store_batch_state */
 	uint8_t  reported;                        /* CT_BATCH_START_SENT | END_SENT */
 	int64_t  done_at_ms;
+	/* The wall clock can be stepped during an outage; the monotonic one
+	 * cannot. Wall stamps that contradict it are clamped (store_batch.c). */
+	int64_t  started_mono_ms;                 /* 0 = unknown (older record) */
+	char     boot_id[40];                     /* the boot that clock belongs to */
+	uint8_t  clock;                           /* STORE_BATCH_CLOCK_* */
 };
+#define STORE_BATCH_CLOCK_START 0x01  /* startedAt moved after the previous batch's end */
+#define STORE_BATCH_CLOCK_END   0x02  /* endedAt = startedAt + the monotonic duration */
 const char *store_batch_state_name(uint8_t state);
 typedef int (*store_batch_cb)(const struct store_batch *b, void *arg);
 /* Link is back: closes every open batch (endedAt = now), calls cb for each. */

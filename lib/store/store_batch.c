@@ -4,11 +4,125 @@
  * counters change in the same transaction as each event, so they cannot
  * drift. Life: open -> closed (link back, endedAt) -> done (end reported and
  * every event answered by the cloud) -> pruned after retention.
+ *
+ * Clock steps: the wall clock may be stepped back and forth during an
+ * outage (NTP after a cold start, an operator, a bad RTC); the monotonic
+ * clock (opts.mono_ms) is not, within one boot. A batch keeps its monotonic
+ * start; at its close, an endedAt before startedAt, or a wall duration that
+ * disagrees with the monotonic one by more than 2 s (or 1%, slewing), is
+ * replaced by startedAt + the monotonic duration. A scale's next batch may
+ * not start before its previous one ended ("lb/<deviceId>" in meta keeps
+ * that end): an earlier startedAt is moved to the previous end plus the
+ * monotonic time since. Each clamp sets a bit in the batch's `clock`, which
+ * goes to the cloud as clockAdjusted. Across a reboot only the order is
+ * enforced (endedAt >= startedAt >= the previous end).
  */
 #include "store/store_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "ipc/pack.h"
+
+#define LB_PREFIX "lb/"
+
+/* Where and when a scale's last batch ended, for the next one's start. */
+struct last_end {
+	int64_t wall_ms, mono_ms;
+	char    boot_id[40];
+};
+
+static size_t
+last_end_key(const char *device_id, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%s%s", LB_PREFIX, device_id);
+
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+static bool
+last_end_get(struct store *st, const char *device_id, struct last_end *le)
+{
+	char kb[sizeof(LB_PREFIX) + CT_DEVICE_ID_MAX];
+	size_t kn = last_end_key(device_id, kb, sizeof(kb));
+	MDB_val k = store_val(kb, kn), v;
+	struct unpack u;
+
+	if (kn == 0 || mdb_get(st->wtxn, st->dbi[DB_META], &k, &v) != 0)
+		return false;
+	unpack_init(&u, v.mv_data, v.mv_size);
+	le->wall_ms = unpack_i64(&u);
+	le->mono_ms = unpack_i64(&u);
+	unpack_str(&u, le->boot_id, sizeof(le->boot_id));
+	return unpack_done(&u);       /* a bad record: no order to keep */
+}
+
+static int
+last_end_put(struct store *st, const struct store_batch *b)
+{
+	char kb[sizeof(LB_PREFIX) + CT_DEVICE_ID_MAX];
+	size_t kn = last_end_key(b->device_id, kb, sizeof(kb));
+	uint8_t buf[64];
+	struct pack pk;
+	MDB_val k = store_val(kb, kn), v;
+	int rc;
+
+	if (kn == 0)
+		return STORE_OK;
+	pack_init(&pk, buf, sizeof(buf));
+	pack_i64(&pk, b->ended_at_ms);
+	pack_i64(&pk, st->now_mono_ms);
+	pack_str(&pk, st->boot_id);
+	if (!pack_ok(&pk))
+		return store_seterr(st, STORE_INVAL, "meta %s: record too large", kb);
+	v = store_val(buf, pk.len);
+	if ((rc = mdb_put(st->wtxn, st->dbi[DB_META], &k, &v, 0)) != 0)
+		return store_wfail(st, rc, "meta %s: write", kb);
+	return STORE_OK;
+}
+
+/* The monotonic clock of this txn can be compared with a stamp of then. */
+static bool
+same_boot(const struct store *st, int64_t then_mono, const char *then_boot)
+{
+	return st->now_mono_ms > 0 && then_mono > 0 && st->boot_id[0] != '\0' &&
+	    strcmp(st->boot_id, then_boot) == 0 && st->now_mono_ms >= then_mono;
+}
+
+/* A new batch may not start before the scale's previous batch ended. */
+static void
+clamp_start(struct store *st, struct store_batch *b)
+{
+	struct last_end le;
+
+	if (!last_end_get(st, b->device_id, &le) || b->started_at_ms >= le.wall_ms)
+		return;
+	b->started_at_ms = le.wall_ms;
+	if (same_boot(st, le.mono_ms, le.boot_id))
+		b->started_at_ms += st->now_mono_ms - le.mono_ms;
+	b->clock |= STORE_BATCH_CLOCK_START;
+}
+
+/* endedAt from now, unless the monotonic clock says otherwise. */
+static void
+set_end(struct store *st, struct store_batch *b)
+{
+	int64_t wall = st->now_ms - b->started_at_ms, mono, tol;
+
+	b->ended_at_ms = st->now_ms;
+	if (same_boot(st, b->started_mono_ms, b->boot_id)) {
+		mono = st->now_mono_ms - b->started_mono_ms;
+		tol = mono / 100 > 2000 ? mono / 100 : 2000;
+		if (wall < 0 || llabs(wall - mono) > tol) {
+			b->ended_at_ms = b->started_at_ms + mono;
+			b->clock |= STORE_BATCH_CLOCK_END;
+		}
+	} else if (wall < 0) {
+		b->ended_at_ms = b->started_at_ms;
+		b->clock |= STORE_BATCH_CLOCK_END;
+	}
+}
 
 static void
 check_done(struct store *st, struct store_batch *b)
@@ -42,6 +156,9 @@ store_batch_tag(struct store *st, struct ct_event *ev)
 			return store_seterr(st, STORE_ERR, "batch id: no randomness");
 		snprintf(b.device_id, sizeof(b.device_id), "%s", ev->device_id);
 		b.started_at_ms = ev->received_at_ms ? ev->received_at_ms : st->now_ms;
+		b.started_mono_ms = st->now_mono_ms;
+		snprintf(b.boot_id, sizeof(b.boot_id), "%s", st->boot_id);
+		clamp_start(st, &b);
 		b.state = BATCH_OPEN;
 		v = store_val(b.id, CT_UUID_LEN);
 		if ((rc = mdb_put(st->wtxn, st->dbi[DB_META], &k, &v, 0)) != 0)
@@ -89,10 +206,10 @@ store_close_open_batches(struct store *st, store_batch_cb cb, void *arg, unsigne
 			memcpy(id, v.mv_data, CT_UUID_LEN);
 			if ((e = store_batch_load(st, st->wtxn, id, &b)) != 0)
 				break;
-			b.ended_at_ms = st->now_ms;
+			set_end(st, &b);
 			b.state = BATCH_CLOSED;
 			check_done(st, &b);
-			if ((e = store_batch_save(st, &b)) != 0)
+			if ((e = store_batch_save(st, &b)) != 0 || (e = last_end_put(st, &b)) != 0)
 				break;
 		}
 		/* the cursor may have moved with the batch write; find the key again */

@@ -17,6 +17,7 @@ extern const char *const store_db_names[DB_COUNT];
 
 /* Format version of the small records (batch, session, device, sync). */
 #define STORE_REC_V1 1
+#define STORE_REC_V2 2                /* batches: + monotonic start, boot id, clock */
 
 struct store {
 	MDB_env  *env;
@@ -32,6 +33,8 @@ struct store {
 	bool      wtxn_dead;          /* an LMDB error poisoned it: commit fails */
 	int       wtxn_dead_rc;
 	int64_t   now_ms;             /* the time of this txn, given to store_begin */
+	int64_t   now_mono_ms;        /* opts.mono_ms() at store_begin, 0 = none */
+	char      boot_id[40];        /* /proc/sys/kernel/random/boot_id, "" = unknown */
 	uint64_t  next_seq;           /* next event sequence */
 	uint64_t  txn_first_seq;      /* next_seq at begin, to roll back on abort */
 	bool      full;               /* events refused (high-water check) */

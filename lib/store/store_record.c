@@ -28,7 +28,7 @@ store_batch_enc(const struct store_batch *b, uint8_t *buf, size_t cap)
 	struct pack pk;
 
 	pack_init(&pk, buf, cap);
-	pack_u8(&pk, STORE_REC_V1);
+	pack_u8(&pk, STORE_REC_V2);
 	pack_str(&pk, b->device_id);
 	pack_i64(&pk, b->started_at_ms);
 	pack_i64(&pk, b->ended_at_ms);
@@ -38,6 +38,9 @@ store_batch_enc(const struct store_batch *b, uint8_t *buf, size_t cap)
 	pack_u8(&pk, b->state);
 	pack_u8(&pk, b->reported);
 	pack_i64(&pk, b->done_at_ms);
+	pack_i64(&pk, b->started_mono_ms);
+	pack_str(&pk, b->boot_id);
+	pack_u8(&pk, b->clock);
 	return pack_ok(&pk) ? pk.len : 0;
 }
 
@@ -45,13 +48,15 @@ int
 store_batch_dec(const MDB_val *key, const MDB_val *v, struct store_batch *b)
 {
 	struct unpack u;
+	uint8_t ver;
 
 	memset(b, 0, sizeof(*b));
 	if (key->mv_size != CT_UUID_LEN)
 		return -1;
 	memcpy(b->id, key->mv_data, CT_UUID_LEN);
 	unpack_init(&u, v->mv_data, v->mv_size);
-	if (unpack_u8(&u) != STORE_REC_V1)
+	ver = unpack_u8(&u);
+	if (ver != STORE_REC_V1 && ver != STORE_REC_V2)
 		return -1;
 	unpack_str(&u, b->device_id, sizeof(b->device_id));
 	b->started_at_ms = unpack_i64(&u);
@@ -62,6 +67,11 @@ store_batch_dec(const MDB_val *key, const MDB_val *v, struct store_batch *b)
 	b->state = unpack_u8(&u);
 	b->reported = unpack_u8(&u);
 	b->done_at_ms = unpack_i64(&u);
+	if (ver == STORE_REC_V2) {      /* V1: no monotonic stamp, nothing clamped */
+		b->started_mono_ms = unpack_i64(&u);
+		unpack_str(&u, b->boot_id, sizeof(b->boot_id));
+		b->clock = unpack_u8(&u);
+	}
 	return unpack_done(&u) && b->state <= BATCH_DONE ? 0 : -1;
 }
 

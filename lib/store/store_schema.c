@@ -65,6 +65,10 @@ migrate(struct store *st, MDB_txn *txn, uint64_t from)
 			 * which open_dbs has created; older programs must not read
 			 * either */
 			break;
+		case 2:
+			/* 3: batch records V2 (monotonic start, clock flags),
+			 * written from now on; V1 records still decode */
+			break;
 		default:
 			return store_seterr(st, STORE_VERSION,
 			    "no migration from store schema version %llu", (unsigned long long)v);
@@ -225,6 +229,21 @@ do_open(struct store *st, const char *data_dir)
 	return STORE_OK;
 }
 
+/* Which boot a monotonic stamp belongs to: after a reboot it starts over. */
+static void
+read_boot_id(struct store *st)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	st->boot_id[0] = '\0';
+	if (f == NULL)
+		return;
+	if (fgets(st->boot_id, sizeof(st->boot_id), f) == NULL)
+		st->boot_id[0] = '\0';
+	st->boot_id[strcspn(st->boot_id, "\n")] = '\0';
+	fclose(f);
+}
+
 int
 store_open(struct store **out, const char *data_dir, const struct store_opts *o,
     char *err, size_t errlen)
@@ -245,6 +264,7 @@ store_open(struct store **out, const char *data_dir, const struct store_opts *o,
 	if (st->opts.state_quota_pct == 0 || st->opts.state_quota_pct > 50)
 		st->opts.state_quota_pct = 5;
 	st->readonly = st->opts.readonly;
+	read_boot_id(st);
 	if (o != NULL && o->site_id != NULL)
 		snprintf(st->site_id, sizeof(st->site_id), "%s", o->site_id);
 	if ((e = do_open(st, data_dir)) != 0) {

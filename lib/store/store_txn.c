@@ -132,6 +132,7 @@ store_begin(struct store *st, int64_t now_ms)
 	}
 	st->wtxn_dead = false;
 	st->now_ms = now_ms;
+	st->now_mono_ms = st->opts.mono_ms != NULL ? st->opts.mono_ms() : 0;
 	st->txn_bytes = 0;
 	st->txn_events = 0;
 	st->txn_first_seq = st->next_seq;

@@ -208,6 +208,11 @@ START_TEST(test_offline_batch_end_has_exact_counts)
 	ck_assert_str_eq(pstr(j, "endedAt"), "2026-01-30T10:15:00.000Z");
 	ck_assert_int_eq(pint(j, "eventCount"), 25);
 	ck_assert_int_eq(pint(j, "totalWeightGrams"), 37500);
+	ck_assert(json_is_false(json_object_get(json_object_get(j, "payload"), "clockAdjusted")));
+	json_decref(j);
+	b.clock_adjusted = true;
+	j = roundtrip("offline_batch_end", cm_offline_batch_end_payload(&b), NULL);
+	ck_assert(json_is_true(json_object_get(json_object_get(j, "payload"), "clockAdjusted")));
 	json_decref(j);
 	j = roundtrip("offline_batch_start", cm_offline_batch_start_payload(&b), NULL);
 	ck_assert_str_eq(pstr(j, "batchId"), ID1);

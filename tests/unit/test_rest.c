@@ -216,7 +216,8 @@ START_TEST(test_batch_ack_body)
 	    "{\"batchId\":\"7c6d5e4f-3a2b-4c1d-a0e9-f8e7d6c5b4a3\",\"deviceId\":\"SCALE-01\","
 	    "\"eventIds\":[\"b0e7f3d2-6a1c-4e5f-8b9a-0c1d2e3f4a5b\","
 	    "\"e1f2a3b4-c5d6-4e7f-a8b9-c0d1e2f3a4b5\"],\"eventCount\":2,\"totalWeightGrams\":3900,"
-	    "\"startedAt\":\"2026-03-02T08:00:04.512Z\",\"endedAt\":\"2026-03-02T08:41:19.077Z\"}");
+	    "\"startedAt\":\"2026-03-02T08:00:04.512Z\",\"endedAt\":\"2026-03-02T08:41:19.077Z\","
+	    "\"clockAdjusted\":false}");       /* the extra field of offline_batch_end */
 }
 END_TEST
 

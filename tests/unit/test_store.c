@@ -1075,6 +1075,96 @@ START_TEST(test_reader_sees_store_full)
 }
 END_TEST
 
+/* ---- offline batches and a stepped wall clock (issue 18 item 3) ---- */
+
+static int64_t mono_now;
+static int64_t fake_mono(void) { return mono_now; }
+
+static void
+mono_store(void)
+{
+	struct store_opts o = { .site_id = "SITE01", .mono_ms = fake_mono };
+	char err[512];
+
+	store_close(st);
+	st = NULL;
+	ck_assert_msg(store_open(&st, dir, &o, err, sizeof(err)) == STORE_OK, "%s", err);
+}
+
+/* One offline event of SCALE-01 at wall time `wall`; its batch. */
+static void
+offline_event(int64_t wall, struct store_batch *b)
+{
+	struct ct_event ev = mkev("SCALE-01", 100, wall);
+
+	ev = stored(put1(&ev, false, wall), NULL);
+	ck_assert_int_eq(store_batch_get(st, ev.offline_batch_id, b), STORE_OK);
+}
+
+static void
+link_back(int64_t wall, struct store_batch *b)
+{
+	ck_assert_int_eq(store_begin(st, wall), STORE_OK);
+	ck_assert_int_eq(store_close_open_batches(st, NULL, NULL, NULL), STORE_OK);
+	ck_assert_int_eq(store_commit(st), STORE_OK);
+	ck_assert_int_eq(store_batch_get(st, b->id, b), STORE_OK);
+}
+
+START_TEST(test_batch_times_follow_the_monotonic_clock_across_steps)
+{
+	struct store_batch b1, b2, b3;
+
+	mono_store();
+	/* outage 1: 10 minutes pass, the wall clock is stepped back an hour */
+	mono_now = 5000000;
+	offline_event(T0, &b1);
+	ck_assert_int_eq(b1.started_mono_ms, 5000000);
+	mono_now += 10 * MIN;
+	link_back(T0 + 10 * MIN - 60 * MIN, &b1);
+	ck_assert_int_eq(b1.started_at_ms, T0);
+	ck_assert_int_eq(b1.ended_at_ms, T0 + 10 * MIN);
+	ck_assert_uint_eq(b1.clock, STORE_BATCH_CLOCK_END);
+
+	/* outage 2, five minutes later, the clock still an hour behind: the new
+	 * batch starts after the last one ended, where the monotonic clock says */
+	mono_now += 5 * MIN;
+	offline_event(T0 + 15 * MIN - 60 * MIN, &b2);
+	ck_assert_int_eq(b2.started_at_ms, T0 + 15 * MIN);
+	ck_assert_uint_eq(b2.clock, STORE_BATCH_CLOCK_START);
+	/* and the clock is stepped forward two hours before the link is back */
+	mono_now += 3 * MIN;
+	link_back(T0 + 18 * MIN + 120 * MIN, &b2);
+	ck_assert_int_eq(b2.ended_at_ms, T0 + 18 * MIN);
+	ck_assert_uint_eq(b2.clock, STORE_BATCH_CLOCK_START | STORE_BATCH_CLOCK_END);
+	ck_assert_int_ge(b2.started_at_ms, b1.ended_at_ms);
+
+	/* outage 3 with a clock that agrees (within slewing): left as it is */
+	mono_now += 60 * MIN;
+	offline_event(T0 + 80 * MIN + 120 * MIN, &b3);
+	mono_now += 100 * MIN;
+	link_back(T0 + 180 * MIN + 120 * MIN + 30000, &b3);
+	ck_assert_int_eq(b3.started_at_ms, T0 + 200 * MIN);
+	ck_assert_int_eq(b3.ended_at_ms, T0 + 300 * MIN + 30000);
+	ck_assert_uint_eq(b3.clock, 0);
+}
+END_TEST
+
+/* Without a monotonic stamp to compare with (a batch opened before a
+ * reboot, or by an older version), only the order is kept. */
+START_TEST(test_batch_without_monotonic_stamp_keeps_its_order)
+{
+	struct store_batch b;
+
+	mono_store();
+	mono_now = 0;               /* no monotonic clock at the start */
+	offline_event(T0, &b);
+	mono_now = 7000;
+	link_back(T0 - 60 * MIN, &b);
+	ck_assert_int_eq(b.ended_at_ms, T0);
+	ck_assert_uint_eq(b.clock, STORE_BATCH_CLOCK_END);
+}
+END_TEST
+
 /* ---- the cloud-driven state's quota (issue 18 item 2) ---- */
 
 static void
@@ -1207,6 +1297,8 @@ store_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_event_record_round_trip);
 	tcase_add_test(tc, test_state_quota_refuses_plu_and_keeps_event_space);
+	tcase_add_test(tc, test_batch_times_follow_the_monotonic_clock_across_steps);
+	tcase_add_test(tc, test_batch_without_monotonic_stamp_keeps_its_order);
 	tcase_add_test(tc, test_state_quota_bounds_sessions_and_devices);
 	tcase_add_test(tc, test_sequences_are_consecutive);
 	tcase_add_test(tc, test_online_without_session_is_untagged);
