@@ -90,6 +90,7 @@ struct http_op {
 	char ctype[128];
 	char etag[HTTP_ETAG_MAX + 1];
 	int64_t retry_after_ms;
+	char *sent_edge;                 /* X-Edge-Id of the last attempt, NULL: none */
 	char why[HTTP_ERR_MAX];          /* the failure, for error_text */
 	char text[HTTP_ERR_MAX];
 };
@@ -534,8 +535,13 @@ add_headers(struct http_op *op, struct evkeyvalq *h)
 	rc |= evhttp_add_header(h, "Content-Type", "application/json");
 	rc |= evhttp_add_header(h, "X-Client-Type", c->client_type);
 	rc |= evhttp_add_header(h, "X-Client-Version", c->client_version);
-	if (c->edge_id != NULL && !(op->flags & HTTP_NO_EDGE_ID))
+	free(op->sent_edge);
+	op->sent_edge = NULL;
+	if (c->edge_id != NULL && !(op->flags & HTTP_NO_EDGE_ID)) {
 		rc |= evhttp_add_header(h, "X-Edge-Id", c->edge_id);
+		if ((op->sent_edge = strdup(c->edge_id)) == NULL)
+			rc = -1;
+	}
 	if (c->site_id != NULL && !(op->flags & HTTP_NO_SITE_ID))
 		rc |= evhttp_add_header(h, "X-Site-Id", c->site_id);
 	if (op->inm != NULL)
@@ -697,6 +703,7 @@ op_free(struct http_op *op)
 	free(op->body);
 	free(op->inm);
 	free(op->rbody);
+	free(op->sent_edge);
 	free(op);
 }
 
@@ -721,6 +728,7 @@ deliver(struct http_op *op)
 	r.etag = op->has_etag ? op->etag : NULL;
 	r.retry_after_ms = op->retry_after_ms;
 	r.attempts = op->attempts;
+	r.edge_id = op->sent_edge;
 	if (op->attempts > 1)
 		snprintf(tail, sizeof(tail), " (%d attempts)", op->attempts);
 	if (http_result_ok(&r)) {

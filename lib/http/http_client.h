@@ -144,6 +144,8 @@ struct http_result {
 	const char      *etag;          /* NULL if absent or longer than HTTP_ETAG_MAX */
 	int64_t          retry_after_ms;/* Retry-After of the last response, -1 if none */
 	int              attempts;      /* attempts made, >= 1 */
+	const char      *edge_id;       /* the X-Edge-Id the last attempt carried, NULL if
+	                                   none: what a 401 refused (rest_auth_action) */
 	const char      *error_text;    /* one log line: "POST /p: HTTP 400 Bad Request:
 	                                   {\"error\":..." or "GET /p: connect 10.0.0.1:443:
 	                                   Connection refused (4 attempts)"; "" on success */

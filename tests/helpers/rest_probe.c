@@ -53,6 +53,7 @@ struct answer {
 	size_t len;
 	char etag[HTTP_ETAG_MAX + 1];
 	char text[HTTP_ERR_MAX];
+	char edge[CM_ID_MAX];           /* the X-Edge-Id the request carried */
 	int64_t ms;
 };
 static struct answer A;
@@ -90,6 +91,7 @@ done(const struct http_result *r, void *arg)
 		memcpy(A.body, r->body, r->body_len + 1);
 	snprintf(A.etag, sizeof(A.etag), "%s", r->etag ? r->etag : "");
 	snprintf(A.text, sizeof(A.text), "%s", r->error_text);
+	snprintf(A.edge, sizeof(A.edge), "%s", r->edge_id ? r->edge_id : "");
 	A.ms = ct_now_ms_mono() - A.ms;
 	event_base_loopbreak(base);
 }
@@ -425,7 +427,7 @@ identity_recovery(void)
 
 	ctl_ok("forget");
 	call(HTTP_POST, REST_HEARTBEAT, NULL, hb, hn, 0, NULL);
-	act = rest_auth_action(A.status, A.body, A.len, edge_id, edge_id, false, false);
+	act = rest_auth_action(A.status, A.body, A.len, A.edge, edge_id, false, false);
 	check(A.status == 401 && act == REST_AUTH_START && !A.offline && A.attempts == 1,
 	    "a forgotten edge gets 401 that starts recovery (3.2)", "%d action=%d %s", A.status,
 	    act, A.text);

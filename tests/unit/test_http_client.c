@@ -206,7 +206,7 @@ struct got {
 	enum http_verdict verdict;
 	bool ok, offline;
 	int64_t retry_after_ms, at_ms;
-	char body[256], etag[80], ctype[80], text[HTTP_ERR_MAX];
+	char body[256], etag[80], ctype[80], text[HTTP_ERR_MAX], edge[80];
 	size_t body_len;
 };
 static struct got got[16];
@@ -235,6 +235,7 @@ done(const struct http_result *r, void *arg)
 	snprintf(g->etag, sizeof(g->etag), "%s", r->etag ? r->etag : "");
 	snprintf(g->ctype, sizeof(g->ctype), "%s", r->content_type ? r->content_type : "");
 	snprintf(g->text, sizeof(g->text), "%s", r->error_text);
+	snprintf(g->edge, sizeof(g->edge), "%s", r->edge_id ? r->edge_id : "(none)");
 	if (free_in_cb) {
 		http_client_free(cli);
 		cli = NULL;
@@ -359,6 +360,7 @@ START_TEST(test_post_body_without_identity_headers)
 	wait_results(1, 3000);
 	ck_assert_msg(got[0].ok, "%s", got[0].text);
 	ck_assert_str_eq(got[0].body, body);
+	ck_assert_str_eq(got[0].edge, "(none)");
 	ck_assert(!srv.has_edge_id);
 	ck_assert(!srv.has_site_id);
 	ck_assert_str_eq(srv.ctype, "application/json");
@@ -372,6 +374,7 @@ START_TEST(test_identity_changes_apply_and_refuse_control_chars)
 	get("/json", 0);
 	wait_results(1, 3000);
 	ck_assert_str_eq(srv.edge_id, "e2");
+	ck_assert_str_eq(got[0].edge, "e2");      /* what was sent, for rest_auth_action */
 	ck_assert(!srv.has_site_id);
 	ck_assert_int_eq(http_client_set_identity(cli, "e3\r\nX-Evil: 1", NULL, err, sizeof(err)),
 	    -1);
