@@ -23,7 +23,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scale_lib as sl  # noqa: E402
 
-PORT, CTL, CASES, SEED = int(sys.argv[1]), shlex.split(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+PORT, CTL = int(sys.argv[1]), shlex.split(sys.argv[2])
+CASES, SEED = int(sys.argv[3]), int(sys.argv[4])
 BAD = [b"00001,not,a,record", b"123456,06:00:27,30.01.2026,X,1,0,K,1,0,1",
        b"00001,06:00:27,30.01.2026,KIYMA,000000000001,0000,KAAN,12x4,0,1", b"7,"]
 GARBAGE = b"!#$%&()*+-./:;<=>@[]^_`{|}~ xyzqwjv\x80\xfe\xa9"
@@ -60,7 +61,8 @@ def conversation(rnd, case):
             bad.append(line)
             cur += line + eol
         elif k == "L":
-            line = b"00001," + bytes(rnd.choice(b"abcdef") for _ in range(rnd.randrange(4200, 5200)))
+            n_ = rnd.randrange(4200, 5200)
+            line = b"00001," + bytes(rnd.choice(b"abcdef") for _ in range(n_))
             bad.append(line[:sl_raw_max])
             cur += line + eol
         elif k == "H":
@@ -134,11 +136,12 @@ def main():
     nrec = nbad = 0
     for dev, (records, bad) in expect.items():
         if sorted(got.get(dev, [])) != sorted(records):
-            raise SystemExit("FAIL: seed %d %s: stored %s, want %s" % (SEED, dev, sorted(got.get(dev, [])),
-                                                                     sorted(records)))
+            raise SystemExit("FAIL: seed %d %s: stored %s, want %s"
+                             % (SEED, dev, sorted(got.get(dev, [])), sorted(records)))
         q = [without_hb(x).rstrip(b" .") for x in quarantined.get(dev, [])]
         if len(q) != len(bad):
-            raise SystemExit("FAIL: seed %d %s: %d lines quarantined, want %d" % (SEED, dev, len(q), len(bad)))
+            raise SystemExit("FAIL: seed %d %s: %d lines quarantined, want %d"
+                             % (SEED, dev, len(q), len(bad)))
         for line in bad:
             if not any(line.startswith(x[:400]) for x in q):
                 raise SystemExit("FAIL: seed %d %s: %r not quarantined" % (SEED, dev, line[:60]))

@@ -21,8 +21,8 @@ def record(plu=b"00001", t=b"06:00:27", d=b"30.01.2026", net=9676, barcode=None,
     """One record line without its line end; gross = tare + net as the scale prints."""
     tare = 62415
     barcode = barcode if barcode is not None else b"%012d" % (net % 10 ** 12)
-    r = (prefix + plu + b"," + t + b"," + d + b"," + product.ljust(16) + b"," + barcode + b",0000," +
-         operator.ljust(48) + b",%010d,%010d,%010d" % (tare + net, tare, net))
+    r = (prefix + plu + b"," + t + b"," + d + b"," + product.ljust(16) + b"," + barcode +
+         b",0000," + operator.ljust(48) + b",%010d,%010d,%010d" % (tare + net, tare, net))
     if not ten:
         r += b",2,0,2,1,N," + company
     return r

@@ -9,7 +9,8 @@
 ct_write_conf
 ct_start
 
-$PY -I - "$SCALE_PORT" "$CT_TOP/tests/integration" > "$T/scale.log" <<'PY' || fail "scale: $(cat "$T/scale.log")"
+lib=$CT_TOP/tests/integration
+$PY -I - "$SCALE_PORT" "$lib" > "$T/scale.log" <<'PY' || fail "scale: $(cat "$T/scale.log")"
 import sys
 sys.path.insert(0, sys.argv[2])
 import scale_lib as sl
@@ -33,7 +34,8 @@ cat "$T/events.txt"
 got=$(awk '$3 == "SCALE-03" { print $5 }' "$T/events.txt" | sort -n | tr '\n' ' ')
 exp=$(seq 2000 $((2000 + want - 1)) | tr '\n' ' ')
 [ "$got" = "$exp" ] || fail "stored net weights [$got], want [$exp]"
-[ "$(awk '$3 == "SCALE-03" && $4 == "00001"' "$T/events.txt" | wc -l)" = "$want" ] || fail "a PLU is off"
+[ "$(awk '$3 == "SCALE-03" && $4 == "00001"' "$T/events.txt" | wc -l)" = "$want" ] ||
+	fail "a PLU is off"
 [ "$(worker_status store quarantined)" = 0 ] || fail "something was quarantined"
 [ "$(worker_status ingest counters.innerHeartbeats)" = $((want - 1)) ] ||
 	fail "heartbeats taken out of records: $(worker_status ingest counters.innerHeartbeats)"

@@ -22,12 +22,14 @@ s.wait_oks(1)
 PY
 ct events --limit 0 > "$T/events.txt"
 cat "$T/events.txt"
-[ "$(awk '$3 == "SCALE-06" { print $5 }' "$T/events.txt")" = 4001 ] || fail "the valid record is not stored"
+[ "$(awk '$3 == "SCALE-06" { print $5 }' "$T/events.txt")" = 4001 ] ||
+	fail "the valid record is not stored"
 ct events --invalid > "$T/invalid.txt"
 cat "$T/invalid.txt"
 grep -q 'SCALE-06 .* 4096  line longer than 4096 bytes without a line end; its first bytes kept' \
 	"$T/invalid.txt" || fail "the over-long line is not quarantined"
-grep -q '^    00001,06:00:27,30.01.2026,KIYMA .*ZZZZ ...$' "$T/invalid.txt" || fail "its bytes are not listed"
+grep -q '^    00001,06:00:27,30.01.2026,KIYMA .*ZZZZ ...$' "$T/invalid.txt" ||
+	fail "its bytes are not listed"
 [ "$(worker_status ingest counters.overflowLines)" = 1 ] || fail "overflowLines"
 [ "$(worker_status ingest counters.discardedBytes)" = $((5006 - 4096)) ] || fail "discardedBytes"
 echo "ok: a record right after an over-long line is stored; the long line quarantined"

@@ -40,18 +40,23 @@ grep -q 'hello' "$T/invalid.txt" && fail "garbage was quarantined"
 # mdb_dump, the LMDB tool, sees the raw bytes in the quarantine database.
 mdb_dump -p -s quarantine "$T/data/store" > "$T/quarantine.dump"
 grep -q '00001,not,a,record' "$T/quarantine.dump" || fail "mdb_dump: raw bytes not in quarantine"
-[ "$(ct events --limit 0 | grep -c ' SCALE-07 ')" = 1 ] || fail "want exactly 1 event (the good record)"
-ct events --invalid --json | jq -e '[.quarantined[] | select(.device_id == "SCALE-07")] | length == 3
-	and any(.raw == "00001,not,a,record" and .line_bytes == 18 and .raw_cut == false)' >/dev/null ||
+[ "$(ct events --limit 0 | grep -c ' SCALE-07 ')" = 1 ] ||
+	fail "want exactly 1 event (the good record)"
+ct events --invalid --json | jq -e '[.quarantined[] | select(.device_id == "SCALE-07")]
+	| length == 3 and any(.raw == "00001,not,a,record" and .line_bytes == 18
+	and .raw_cut == false)' >/dev/null ||
 	fail "events --invalid --json: $(ct events --invalid --json)"
 
 # Status counts them (store and ingest), and says where to look.
-[ "$(worker_status store quarantined)" = 3 ] || fail "store status: quarantined $(worker_status store quarantined)"
+[ "$(worker_status store quarantined)" = 3 ] ||
+	fail "store status: quarantined $(worker_status store quarantined)"
 [ "$(worker_status ingest counters.quarantinedLines)" = 3 ] || fail "ingest quarantinedLines"
 ct status > "$T/status.txt" || true
-grep -q 'quarantined lines 3 .*events --invalid' "$T/status.txt" || fail "human status: $(cat "$T/status.txt")"
+grep -q 'quarantined lines 3 .*events --invalid' "$T/status.txt" ||
+	fail "human status: $(cat "$T/status.txt")"
 
 # Never sent to the cloud: only the good record is.
 wait_for 20 "store has nothing pending" pending_is 0
-[ "$(simstat accepted)" = 1 ] || fail "cloud accepted $(simstat accepted), want only the good record"
+[ "$(simstat accepted)" = 1 ] ||
+	fail "cloud accepted $(simstat accepted), want only the good record"
 echo "ok: undecodable record-shaped lines quarantined before the OK, listed, counted, not sent"

@@ -36,7 +36,10 @@ except OSError as e:
     assert e.errno == errno.EIO, e
 PY
 lz_umount
-for f in synced mixed dsync; do [ "$(cat "$T/disk/$f")" = kept ] || fail "$f: '$(cat "$T/disk/$f")'"; done
-for f in never cut; do [ ! -s "$T/disk/$f" ] || fail "$f kept unsynced data: '$(cat "$T/disk/$f")'"; done
-grep -q "lost 1 writes not synced to mixed" "$T/lazyfs.log" || fail "lazyfs.log: $(cat "$T/lazyfs.log")"
+for f in synced mixed dsync; do [ "$(cat "$T/disk/$f")" = kept ] ||
+	fail "$f: '$(cat "$T/disk/$f")'"; done
+for f in never cut; do [ ! -s "$T/disk/$f" ] ||
+	fail "$f kept unsynced data: '$(cat "$T/disk/$f")'"; done
+grep -q "lost 1 writes not synced to mixed" "$T/lazyfs.log" ||
+	fail "lazyfs.log: $(cat "$T/lazyfs.log")"
 echo "ok: lazyfs keeps what was synced and loses the rest"

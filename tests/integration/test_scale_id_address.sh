@@ -35,24 +35,32 @@ b = sl.Scale(port, source="127.0.0.3")
 b.send(b"SCALE-02", sl.record(net=7002) + sl.CRLF, sl.PROMPT)
 b.wait_oks(1)
 PY
-ct events --json --limit 0 | jq -r '.events[] | "\(.net_g) \(.device_id) \(.source_ip)"' | sort > "$T/events.txt"
+ct events --json --limit 0 | jq -r '.events[] | "\(.net_g) \(.device_id) \(.source_ip)"' |
+	sort > "$T/events.txt"
 cat "$T/events.txt"
 printf '%s\n' "6001 SCALE-01 127.0.0.1" "6002 UNREGISTERED-127.0.0.2 127.0.0.2" \
 	"6003 SCALE-01 127.0.0.1" "7001 SCALE-02 127.0.0.1" "7002 SCALE-02 127.0.0.3" > "$T/want.txt"
 diff "$T/want.txt" "$T/events.txt" || fail "events not attributed to where they came from"
 
-grep -q "scale SCALE-01: registration from 127.0.0.2:[0-9]* refused: \[scale SCALE-01\] address is 127.0.0.1" \
-	"$T/daemon.log" || fail "refused registration not logged"
-grep -q "warn: scale SCALE-02: id moved from 127.0.0.1:[0-9]* to 127.0.0.3:[0-9]*" "$T/daemon.log" ||
+refused='scale SCALE-01: registration from 127.0.0.2:[0-9]* refused: \[scale SCALE-01\] address'
+grep -q "$refused is 127.0.0.1" "$T/daemon.log" || fail "refused registration not logged"
+grep -q "warn: scale SCALE-02: id moved from 127.0.0.1:[0-9]* to 127.0.0.3:[0-9]*" \
+	"$T/daemon.log" ||
 	fail "id move not logged as a warning with both addresses"
 [ "$(worker_status ingest counters.registrationsRefused)" = 1 ] || fail "registrationsRefused"
 [ "$(worker_status ingest counters.idMoves)" = 1 ] || fail "idMoves"
-[ "$(sj '.workers[] | select(.name=="ingest") | .status.scales[] | select(.id=="SCALE-01") | .registrationsRefused.lastFrom' | cut -d: -f1)" = 127.0.0.2 ] ||
+scale() {   # scale ID FIELD: one field of ingest's status row of that scale
+	sj ".workers[] | select(.name==\"ingest\") | .status.scales[] | select(.id==\"$1\") | .$2"
+}
+[ "$(scale SCALE-01 registrationsRefused.lastFrom | cut -d: -f1)" = 127.0.0.2 ] ||
 	fail "status: refused registration not shown"
-[ "$(sj '.workers[] | select(.name=="ingest") | .status.scales[] | select(.id=="SCALE-02") | .idMoved.to' | cut -d: -f1)" = 127.0.0.3 ] ||
+[ "$(scale SCALE-02 idMoved.to | cut -d: -f1)" = 127.0.0.3 ] ||
 	fail "status: id move not shown"
 ct status > "$T/status.txt" || true
-grep -q "id moved from 127.0.0.1:[0-9]* to 127.0.0.3:[0-9]* at " "$T/status.txt" || fail "human status: $(cat "$T/status.txt")"
-grep -q "1 registration(s) refused (not its \[scale\] address), last from 127.0.0.2" "$T/status.txt" ||
+grep -q "id moved from 127.0.0.1:[0-9]* to 127.0.0.3:[0-9]* at " "$T/status.txt" ||
+	fail "human status: $(cat "$T/status.txt")"
+grep -q "1 registration(s) refused (not its \[scale\] address), last from 127.0.0.2" \
+	"$T/status.txt" ||
 	fail "human status: refusal not shown"
-echo "ok: an id bound to an address is not taken; an unbound one moves loudly; records keep their address"
+echo "ok: an id bound to an address is not taken; an unbound one moves loudly;" \
+	"records keep their address"

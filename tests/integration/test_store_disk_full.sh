@@ -47,8 +47,10 @@ for n, (cmd, why) in enumerate((("fail write ENOSPC", "No space left on device")
     lazyfs(cmd)
     t0 = time.time()
     s.send(sl.record(net=8000 + n) + sl.CRLF, sl.PROMPT)
-    rc, health, st = wait("status says the store cannot commit: " + why,
-                          lambda: (lambda r: r if r[2].get("state") == "cannot_commit" else None)(status()))
+    def cannot_commit():
+        r = status()
+        return r if r[2].get("state") == "cannot_commit" else None
+    rc, health, st = wait("status says the store cannot commit: " + why, cannot_commit)
     ce = st["commit_error"]
     assert ce["error"] == why, ce
     assert ce["waiting"] >= 1, ce
@@ -57,7 +59,8 @@ for n, (cmd, why) in enumerate((("fail write ENOSPC", "No space left on device")
     assert t0 - 2 <= since <= time.time() + 1, (ce["since"], t0)
     human = subprocess.run(ctl + ["status"], capture_output=True, text=True)
     assert human.returncode == 1 and "health degraded" in human.stdout, human.stdout
-    assert ("CANNOT COMMIT since %s" % ce["since"]) in human.stdout and why in human.stdout, human.stdout
+    assert "CANNOT COMMIT since %s" % ce["since"] in human.stdout, human.stdout
+    assert why in human.stdout, human.stdout
     assert s.poll() == n - 1, "an OK came while the store could not commit"
     lazyfs("fail none")
     s.wait_oks(n)
@@ -66,6 +69,7 @@ for n, (cmd, why) in enumerate((("fail write ENOSPC", "No space left on device")
 PY
 ct events --limit 0 | awk '$3 == "SCALE-08" { print $5 }' | sort | tr '\n' ' ' > "$T/nets"
 [ "$(cat "$T/nets")" = "8001 8002 8003 " ] || fail "stored: $(cat "$T/nets")"
-grep -q "store: error: store cannot commit: No space left on device" "$T/daemon.log" || fail "not logged"
+grep -q "store: error: store cannot commit: No space left on device" "$T/daemon.log" ||
+	fail "not logged"
 grep -q "store: info: store commits again after" "$T/daemon.log" || fail "recovery not logged"
 echo "ok: a full or failing disk shows in status, withholds OKs, and recovers by itself"

@@ -7,7 +7,7 @@
 # the file system is unmounted, which loses whatever was not synced: a
 # power cut.
 # After remounting, every record a scale got an OK for must be in the store,
-# once. CUTS (default 22) cuts, four new scales each, weighing as fast as
+# once. CUTS (default 30) cuts, three new scales each, weighing as fast as
 # the OKs come (each OK waits for a synced commit, so commits are always in
 # flight, and lazyfs makes each sync take 5 ms, as on an SD card: many cuts
 # land between a commit's page writes and its sync).
@@ -17,8 +17,8 @@
 . "$CT_TOP/tests/integration/lib.sh"
 . "$CT_TOP/tests/integration/lazyfs_lib.sh"
 
-CUTS=${CUTS:-22}
-SCALES=4
+CUTS=${CUTS:-30}
+SCALES=3
 [ $((CUTS * SCALES + SCALES)) -le 99 ] || fail "CUTS=$CUTS needs more than 99 scale ids"
 
 lz_mount
@@ -68,8 +68,11 @@ for n in $(seq 1 "$CUTS"); do
 	missing=$(comm -23 "$T/ok.keys" "$T/stored.keys" | wc -l)
 	oks=$(wc -l < "$T/ok.keys")
 	total=$((total + oks))
-	echo "cut $n: $oks OK'd records, all kept; $(grep -o "lost [0-9]* writes not synced to data/store/data.mdb" "$T/lazyfs.log" || echo "no data.mdb write in flight")"
-	[ "$missing" = 0 ] || fail "cut $n: $missing of $oks OK'd records lost: $(comm -23 "$T/ok.keys" "$T/stored.keys" | head -3)"
+	inflight=$(grep -o "lost [0-9]* writes not synced to data/store/data.mdb" "$T/lazyfs.log" ||
+		echo "no data.mdb write in flight")
+	echo "cut $n: $oks OK'd records, all kept; $inflight"
+	[ "$missing" = 0 ] || fail "cut $n: $missing of $oks OK'd records lost:" \
+		"$(comm -23 "$T/ok.keys" "$T/stored.keys" | head -3)"
 done
 
 # The control: a disk that lies about fsync must lose OK'd records.
@@ -79,5 +82,7 @@ stored | awk '{ print $2, $3 }' | sort > "$T/stored.keys"
 sort -u "$T/ok.$((CUTS + 1))" > "$T/ok.keys"
 lost=$(comm -23 "$T/ok.keys" "$T/stored.keys" | wc -l)
 [ "$lost" -gt 0 ] || fail "a disk that ignores fsync lost nothing: this test cannot see a power cut"
-echo "control: with fsync ignored, $lost of $(wc -l < "$T/ok.keys") OK'd records were lost, as they must be"
-echo "ok: $CUTS power cuts ($midcommit of them in the middle of a commit), $total OK'd records, none lost"
+echo "control: with fsync ignored, $lost of $(wc -l < "$T/ok.keys") OK'd records were lost," \
+	"as they must be"
+echo "ok: $CUTS power cuts ($midcommit of them in the middle of a commit), $total OK'd records," \
+	"none lost"

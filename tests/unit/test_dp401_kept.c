@@ -276,7 +276,8 @@ START_TEST(test_overlong_line_then_record_byte_by_byte)
 	memset(s, '7', 5006);
 	memcpy(s, "00001,", 6);
 	n = 5006;
-	n += (size_t)snprintf(s + n, sizeof(s) - n, "%s", REC("00002", "0000009676", "X") "KONTROLLU AKTAR OK?");
+	n += (size_t)snprintf(s + n, sizeof(s) - n, "%s",
+	    REC("00002", "0000009676", "X") "KONTROLLU AKTAR OK?");
 	for (size_t i = 0; i < n; i++)
 		dp401_feed(&parser, s + i, 1);
 	ck_assert_int_eq(got.n, 3);
