@@ -88,6 +88,20 @@ copy_without_one(const uint8_t *p, size_t n, size_t at, uint8_t *out)
 	return n - 2;
 }
 
+bool
+dp401_has_hb(const uint8_t *p, size_t n)
+{
+	const uint8_t *h;
+
+	while (n > 1 && (h = memchr(p, 'H', n - 1)) != NULL) {
+		if (h[1] == 'B')
+			return true;
+		n -= (size_t)(h - p) + 1;
+		p = h + 1;
+	}
+	return false;
+}
+
 /* Field idx of a record line (the company is everything after the 15th
  * comma); false when the line has fewer fields. */
 static bool

@@ -49,6 +49,8 @@ enum match dp401_match_record_head(const uint8_t *b, size_t n, struct match_res 
  * previous record line (may be NULL). out has room for n bytes. Returns the
  * new length; *removed gets the number of heartbeats taken out.
  */
+/* Does "HB" occur in p[0..n)? (Nearly every record: no.) */
+bool dp401_has_hb(const uint8_t *p, size_t n);
 size_t dp401_strip_hb(const uint8_t *in, size_t n, const uint8_t *prev, size_t prev_n,
     uint8_t *out, unsigned *removed);
 

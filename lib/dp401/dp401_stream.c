@@ -47,25 +47,29 @@ static void
 emit_line(struct dp401_parser *p, const uint8_t *line, size_t len)
 {
 	static uint8_t clean[DP401_BUF_MAX];
+	const uint8_t *rec = line;
 	struct dp401_item it;
 	struct ct_event ev;
 	char reason[DP401_REASON_MAX];
 	unsigned hbs = 0;
-	size_t n;
+	size_t n = len;
 
 	/* one parser runs at a time in a process (no threads): one buffer */
-	n = dp401_strip_hb(line, len, p->prev, p->prev_len, clean, &hbs);
+	if (dp401_has_hb(line, len)) {
+		n = dp401_strip_hb(line, len, p->prev, p->prev_len, clean, &hbs);
+		rec = clean;
+	}
 	memset(&it, 0, sizeof(it));
-	if (dp401_parse_record(clean, n, p->unit_grams, &ev, reason, sizeof(reason)) == 0) {
+	if (dp401_parse_record(rec, n, p->unit_grams, &ev, reason, sizeof(reason)) == 0) {
 		p->cnt.records++;
 		if (ev.edge_flags & CT_EVF_SCALE_TS_INVALID)
 			p->cnt.invalid_times++;
 		/* parsed, so n <= CT_RAW_MAX */
-		memcpy(p->prev, clean, n);
+		memcpy(p->prev, rec, n);
 		p->prev_len = (uint16_t)n;
 		it.kind = DP401_RECORD;
 		it.ev = &ev;
-		it.line = clean;
+		it.line = rec;
 		it.line_len = n;
 		p->cb(p->arg, &it);
 		emit_inner_hbs(p, hbs);
@@ -105,29 +109,77 @@ emit_ack(struct dp401_parser *p, const struct match_res *r)
 	emit_inner_hbs(p, r->hbs);
 }
 
-/* What ends a record line at b[0..n): an ack request, or (when head is
+/*
+ * A record head has the time's first colon 8 bytes after its start (10
+ * after a P" prefix, up to 2 * 4 more with heartbeats inside). A position
+ * with no colon in that window starts no head: that keeps the matcher off
+ * the ~80 digits of every record. *colon caches the first colon at or after
+ * the window's start (n: none in the buffer yet).
+ */
+#define HEAD_COLON_MIN 8
+#define HEAD_COLON_MAX 18
+
+static inline bool
+head_possible(const uint8_t *b, size_t n, size_t q, size_t *colon)
+{
+	if (*colon < q + HEAD_COLON_MIN) {
+		const uint8_t *c = q + HEAD_COLON_MIN < n ?
+		    memchr(b + q + HEAD_COLON_MIN, ':', n - q - HEAD_COLON_MIN) : NULL;
+		*colon = c != NULL ? (size_t)(c - b) : n;
+	}
+	if (*colon == n)               /* none yet: a head may still be arriving */
+		return n - q <= HEAD_COLON_MAX;
+	return *colon <= q + HEAD_COLON_MAX;
+}
+
+/* What a byte may be the start of inside a line: B_END a line end, token
+ * or head (CR, LF, K, H, P), B_DIGIT perhaps a head, 0 nothing. */
+enum { B_NONE = 0, B_END, B_DIGIT };
+static const uint8_t byte_class[256] = {
+	['\r'] = B_END, ['\n'] = B_END, ['K'] = B_END, ['H'] = B_END, ['P'] = B_END,
+	['0'] = B_DIGIT, ['1'] = B_DIGIT, ['2'] = B_DIGIT, ['3'] = B_DIGIT, ['4'] = B_DIGIT,
+	['5'] = B_DIGIT, ['6'] = B_DIGIT, ['7'] = B_DIGIT, ['8'] = B_DIGIT, ['9'] = B_DIGIT,
+};
+
+/* Can b[q] end the line or begin what ends it? The cheap test every byte
+ * of a record goes through; line_breaker then looks closer. */
+static inline bool
+may_break(const uint8_t *b, size_t n, size_t q, size_t head, size_t *colon)
+{
+	switch (byte_class[b[q]]) {
+	case B_END:
+		return true;
+	case B_DIGIT:
+		return q >= head && head_possible(b, n, q, colon);
+	default:
+		return false;
+	}
+}
+
+/* What ends a record line at b[q..n): an ack request, or (when head is
  * allowed here) another record's head. *what: 'A' ack, 'R' record, 0. */
 static enum match
-line_breaker(const uint8_t *b, size_t n, bool head_allowed, struct match_res *r, char *what)
+line_breaker(const uint8_t *b, size_t n, size_t q, bool head_allowed, size_t *colon,
+    struct match_res *r, char *what)
 {
-	enum match m, ma = M_NO, mr = M_NO;
-	uint8_t c = b[0];
+	enum match ma = M_NO, mr = M_NO;
+	uint8_t c = b[q];
 
 	*what = 0;
 	if (c == 'K' || c == 'H') {
-		if ((ma = dp401_match_ack(b, n, r)) == M_YES) {
+		if ((ma = dp401_match_ack(b + q, n - q, r)) == M_YES) {
 			*what = 'A';
 			return M_YES;
 		}
 	}
-	if (head_allowed && (c == 'P' || c == 'H' || (c >= '0' && c <= '9'))) {
-		if ((mr = dp401_match_record_head(b, n, r)) == M_YES) {
+	if (head_allowed && (c == 'P' || c == 'H' || (c >= '0' && c <= '9')) &&
+	    head_possible(b, n, q, colon)) {
+		if ((mr = dp401_match_record_head(b + q, n - q, r)) == M_YES) {
 			*what = 'R';
 			return M_YES;
 		}
 	}
-	m = ma == M_MORE || mr == M_MORE ? M_MORE : M_NO;
-	return m;
+	return ma == M_MORE || mr == M_MORE ? M_MORE : M_NO;
 }
 
 /* In a record line starting at b[0]: emits what ends it, if that is in
@@ -136,16 +188,18 @@ static size_t
 run_line(struct dp401_parser *p, const uint8_t *b, size_t n, bool full)
 {
 	struct match_res r;
-	size_t q = p->scanned;
+	size_t q = p->scanned, colon = 0;
 	char what;
 
 	for (; q < n; q++) {
+		if (!may_break(b, n, q, p->head, &colon))
+			continue;
 		if (is_eol(b[q])) {
 			p->state = DP401_ST_IDLE;
 			emit_line(p, b, q);
 			return q + 1;
 		}
-		enum match m = line_breaker(b + q, n - q, q >= p->head, &r, &what);
+		enum match m = line_breaker(b, n, q, q >= p->head, &colon, &r, &what);
 		if (m == M_MORE)
 			break;
 		if (m == M_NO)
@@ -180,16 +234,18 @@ static size_t
 run_discard(struct dp401_parser *p, const uint8_t *b, size_t n)
 {
 	struct match_res r;
-	size_t q;
+	size_t q, colon = 0;
 	char what;
 
 	for (q = 0; q < n; q++) {
+		if (!may_break(b, n, q, 0, &colon))
+			continue;
 		if (is_eol(b[q])) {
 			p->state = DP401_ST_IDLE;
 			p->cnt.discarded_bytes += q;
 			return q + 1;
 		}
-		enum match m = line_breaker(b + q, n - q, true, &r, &what);
+		enum match m = line_breaker(b, n, q, true, &colon, &r, &what);
 		if (m == M_MORE)
 			break;
 		if (m == M_NO)
