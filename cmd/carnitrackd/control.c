@@ -209,6 +209,7 @@ int
 control_open(struct event_base *base, const char *run_dir, gid_t gid, char *err, size_t errlen)
 {
 	struct sockaddr_un sun;
+	struct stat st;
 	int fd, probe;
 	mode_t old;
 
@@ -245,9 +246,18 @@ control_open(struct event_base *base, const char *run_dir, gid_t gid, char *err,
 		return -1;
 	}
 	umask(old);
-	if (chmod(sun.sun_path, 0660) != 0 ||
-	    (gid != (gid_t)-1 && chown(sun.sun_path, (uid_t)-1, gid) != 0)) {
-		snprintf(err, errlen, "%s: chmod/chown: %s", sun.sun_path, strerror(errno));
+	/* The umask made it 0660. run_dir belongs to the daemon's user, who
+	 * could swap the socket for a link before the group is set: lchown
+	 * never follows one, and the result must still be our socket. */
+	if (gid != (gid_t)-1 && lchown(sun.sun_path, (uid_t)-1, gid) != 0) {
+		snprintf(err, errlen, "%s: chown: %s", sun.sun_path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (lstat(sun.sun_path, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 0777) != 0660) {
+		snprintf(err, errlen, "%s: not the socket just made (replaced, or mode %04o): refusing "
+		    "it", sun.sun_path, (unsigned)(st.st_mode & 07777));
 		close(fd);
 		return -1;
 	}

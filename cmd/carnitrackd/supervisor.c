@@ -33,6 +33,7 @@
 #include "ipc/channel.h"
 #include "ipc/pack.h"
 #include "log/log.h"
+#include "util/safe_dir.h"
 #include "util/sdnotify.h"
 
 #define TICK_MS            250
@@ -790,33 +791,6 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		begin_stop(sig == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
-static int
-mkdir_owned(const char *dir, uid_t uid, gid_t gid, char *err, size_t errlen)
-{
-	char tmp[CT_CONF_PATH];
-
-	snprintf(tmp, sizeof(tmp), "%s", dir);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
-			snprintf(err, errlen, "%s: mkdir: %s", tmp, strerror(errno));
-			return -1;
-		}
-		*p = '/';
-	}
-	if (mkdir(tmp, 0750) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s: mkdir: %s", tmp, strerror(errno));
-		return -1;
-	}
-	if (uid != (uid_t)-1 && chown(tmp, uid, gid) != 0) {
-		snprintf(err, errlen, "%s: chown: %s", tmp, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * Bounds every process inherits: no core files (they would hold the cloud
  * token), the fd limit raised to its hard maximum (ingest holds one per
@@ -843,13 +817,32 @@ limit_process(char *err, size_t errlen)
 	return 0;
 }
 
+/* The daemon's directories, made and handed to the user without following
+ * a link (lib/util/safe_dir.c); 0750 whatever the umask. */
+static int
+own_dir(const char *what, const char *dir, const struct passwd *pw, char *err, size_t errlen)
+{
+	char why[900];
+	int fd = safe_dir_open(dir, 0750, pw ? pw->pw_name : NULL, why, sizeof(why));
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: [edge] %s: %s", S.opts.conf_path, what, why);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 /* Creates the directories, opens the control socket, then gives up root. */
 static int
 prepare(char *err, size_t errlen)
 {
 	struct passwd *pw = NULL;
-	uid_t uid = (uid_t)-1;
 	gid_t gid = (gid_t)-1;
+
+	/* What any process of ours creates is nothing to others unless it says
+	 * so (the socket, the store's files set their modes explicitly). */
+	umask(027);
 
 	if (S.conf->user[0] && geteuid() == 0) {
 		if ((pw = getpwnam(S.conf->user)) == NULL) {
@@ -857,14 +850,18 @@ prepare(char *err, size_t errlen)
 			    S.conf->user);
 			return -1;
 		}
-		uid = pw->pw_uid;
 		gid = pw->pw_gid;
 	}
-	if (mkdir_owned(S.conf->run_dir, uid, gid, err, errlen) != 0 ||
-	    mkdir_owned(S.conf->data_dir, uid, gid, err, errlen) != 0)
+	if (own_dir("run_dir", S.conf->run_dir, pw, err, errlen) != 0 ||
+	    own_dir("data_dir", S.conf->data_dir, pw, err, errlen) != 0)
 		return -1;
 	if (control_open(S.base, S.conf->run_dir, gid, err, errlen) != 0)
 		return -1;
+	/* getpwnam's static record may have been reused since: read it again */
+	if (pw != NULL && ((pw = getpwnam(S.conf->user)) == NULL || pw->pw_gid != gid)) {
+		snprintf(err, errlen, "[edge] user %s changed while starting", S.conf->user);
+		return -1;
+	}
 	if (pw != NULL) {
 		if (setgroups(0, NULL) != 0 || initgroups(pw->pw_name, pw->pw_gid) != 0 ||
 		    setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {

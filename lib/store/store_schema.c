@@ -1,7 +1,8 @@
 /*
  * Opening the environment: directory, named databases, schema version
- * (newer is refused, older is migrated), stale reader slots. Readers open the
- * same environment MDB_RDONLY and never create anything.
+ * (newer is refused, older is migrated), stale reader slots, and the modes
+ * of the store's directory and files set exactly, whatever the umask.
+ * Readers open the same environment MDB_RDONLY and never create anything.
  */
 #include "store/store_int.h"
 
@@ -9,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 const char *const store_db_names[DB_COUNT] = {
 	[DB_META] = "meta", [DB_EVENTS] = "events", [DB_EVENT_IDS] = "event_ids",
@@ -163,6 +166,28 @@ check_schema(struct store *st, MDB_txn *txn)
 	return STORE_OK;
 }
 
+/* Sets the mode of a file or directory of ours through a descriptor opened
+ * without following a link (the store directory belongs to the daemon's
+ * user; nothing here is done for anyone else). */
+static int
+set_mode(struct store *st, int dirfd, const char *name, int flags, mode_t mode)
+{
+	struct stat sb;
+	int fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return store_seterr(st, STORE_ERR, "%s/%s: %s", st->path, name, strerror(errno));
+	if (fstat(fd, &sb) != 0 ||
+	    ((sb.st_mode & 07777) != mode && fchmod(fd, mode) != 0)) {
+		int e = errno;
+		close(fd);
+		return store_seterr(st, STORE_ERR, "%s/%s: chmod %04o: %s", st->path, name,
+		    (unsigned)mode, strerror(e));
+	}
+	close(fd);
+	return STORE_OK;
+}
+
 static int
 make_dir(struct store *st, const char *data_dir)
 {
@@ -170,7 +195,24 @@ make_dir(struct store *st, const char *data_dir)
 		return store_seterr(st, STORE_ERR, "mkdir %s: %s", data_dir, strerror(errno));
 	if (mkdir(st->path, 0750) != 0 && errno != EEXIST)
 		return store_seterr(st, STORE_ERR, "mkdir %s: %s", st->path, strerror(errno));
-	return STORE_OK;
+	return set_mode(st, AT_FDCWD, st->path, O_RDONLY | O_DIRECTORY, 0750);
+}
+
+/* The modes LMDB gets from mdb_env_open are cut by the umask. What the
+ * README promises: the group (operators running carnitrackctl) reads the
+ * data and writes the lock file (LMDB readers take a slot in it); others
+ * nothing. */
+static int
+set_file_modes(struct store *st)
+{
+	int dfd = open(st->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), e;
+
+	if (dfd < 0)
+		return store_seterr(st, STORE_ERR, "%s: %s", st->path, strerror(errno));
+	if ((e = set_mode(st, dfd, "data.mdb", O_RDONLY, 0640)) == STORE_OK)
+		e = set_mode(st, dfd, "lock.mdb", O_RDONLY, 0660);
+	close(dfd);
+	return e;
 }
 
 static int
@@ -200,11 +242,11 @@ do_open(struct store *st, const char *data_dir)
 		if ((rc = mdb_env_set_mapsize(st->env, (size_t)ms)) != 0)
 			return store_fail(st, rc, "map size %llu", (unsigned long long)ms);
 	}
-	/* 0660: LMDB readers write their slot into lock.mdb, so operators in
-	 * the daemon's group running carnitrackctl need group write (umask
-	 * permitting); the 0750 directory still keeps everyone else out. */
+	/* 0660, cut by the umask, then set exactly by set_file_modes. */
 	if ((rc = mdb_env_open(st->env, st->path, flags, 0660)) != 0)
 		return store_fail(st, rc, "open %s%s", st->path, st->readonly ? " read-only" : "");
+	if (!st->readonly && (e = set_file_modes(st)) != 0)
+		return e;
 	if ((rc = mdb_reader_check(st->env, &e)) != 0)
 		return store_fail(st, rc, "%s: reader check", st->path);
 
