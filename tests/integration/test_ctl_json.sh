@@ -98,6 +98,10 @@ assert any(c in p for c in "ÇĞİÖŞÜçğıöşü"), p
 PY
 ct devices --json >"$J"; one_doc "$J"
 jqe '[.devices[] | .events] == [300,300]' "devices: 300 events each"
+# the cloud may not be up yet when the records are (its first connect can
+# come before cloudsim listens): wait for its sessions, not for the records
+two_sessions() { ct sessions --json | jq -e '[.sessions[] | .status] == ["active","active"]'; }
+wait_for 20 "the cloud's auto sessions stored" two_sessions
 ct sessions --json >"$J"; one_doc "$J"
 jqe '[.sessions[] | .status] == ["active","active"]' "sessions: auto sessions"
 echo "ok: daemon store as JSON"
