@@ -1,6 +1,6 @@
 /*
  * IPC frame header, process ids and message numbers. The table itself is
- * proto/messages.def; this header turns it into enums and a lookup.
+ * proto/messages.def; this header turns it into enums, masks and a lookup.
  */
 #ifndef CT_IPC_PROTO_H
 #define CT_IPC_PROTO_H
@@ -23,18 +23,33 @@ struct ct_frame_hdr {
 	uint32_t pid;      /* sender pid */
 };
 
-enum ct_proc { P_SUP = 0, P_INGEST = 1, P_STORE = 2, P_CLOUD = 3, P_NPROC = 4, P_ANY = 15 };
-#define F_SUP      (1u << P_SUP)
-#define F_INGEST   (1u << P_INGEST)
-#define F_STORE    (1u << P_STORE)
-#define F_CLOUD    (1u << P_CLOUD)
-#define F_WORKERS  (F_INGEST | F_STORE | F_CLOUD)
+/* P_SUP, P_INGEST, ...: numbered in messages.def, P_SUP first (0), the
+ * workers after it without gaps. */
+enum ct_proc {
+#define PROC(name, num, text) P_##name = num,
+#define MSG(name, num, from, to, min, max)
+#include "messages.def"
+#undef MSG
+#undef PROC
+	P_NPROC, P_ANY = 15
+};
+enum ct_proc_mask {
+#define PROC(name, num, text) F_##name = 1u << num,
+#define MSG(name, num, from, to, min, max)
+#include "messages.def"
+#undef MSG
+#undef PROC
+};
+#define F_WORKERS  (((1u << P_NPROC) - 1) & ~(unsigned)F_SUP)
+#define P_WORKER_FIRST (P_SUP + 1)
 
 enum ct_msg {
 	CT_MSG_NONE = 0,
+#define PROC(name, num, text)
 #define MSG(name, num, from, to, min, max) CT_MSG_##name = num,
 #include "messages.def"
 #undef MSG
+#undef PROC
 };
 
 struct ct_msg_info {
@@ -49,7 +64,12 @@ struct ct_msg_info {
 const struct ct_msg_info *ct_msg_lookup(uint16_t type);
 const char *ct_msg_name(uint16_t type);
 const char *ct_proc_name(enum ct_proc p);
+/* A worker's name ("ingest", ...) to its process; -1 for anything else
+ * ("supervisor" included). */
 int ct_proc_parse(const char *name, enum ct_proc *out);
+/* The workers' names joined for a message: "ingest, store or cloud" with
+ * (", ", " or "), "ingest|store|cloud" with ("|", "|"). */
+void ct_proc_list(char *out, size_t cap, const char *sep, const char *last_sep);
 
 /* Payload enums, see messages.def. */
 enum ct_refuse { CT_REFUSE_STORE_FULL = 1, CT_REFUSE_BAD_EVENT = 2, CT_REFUSE_STORE_ERROR = 3 };

@@ -197,7 +197,6 @@ int  sim_scan_rest(const char *body, size_t len, bool batch, struct sim_event *o
 
 /* sim_dialect.c: envelopes and ids as the chosen dialect spells them. */
 /* {type, payload, timestamp, messageId}; steals payload. malloc'd, NULL on failure. */
-char   *sim_encode(struct sim *s, const char *type, json_t *payload, size_t *len);
 void    sim_send(struct conn *c, const char *type, json_t *payload);
 void    sim_broadcast(struct sim *s, const char *type, json_t *payload);
 /* An id the cloud makes: its text, or the integer it spells (--numeric-ids). */
@@ -269,7 +268,6 @@ void sim_rest_defaults(struct sim_opts *o);
 /* One of the options above; -1 (logged) on a bad value. */
 int  sim_rest_option(struct sim_opts *o, int opt, const char *arg);
 int  sim_rest_listen(struct sim *s);
-void sim_rest_unlisten(struct sim *s);     /* and close every connection */
 bool sim_rest_listening(const struct sim *s);
 void sim_rest_free(struct sim *s);
 /* REST's own commands (fail, hang) and its drop, stop, listen, freeze, thaw,
@@ -282,6 +280,5 @@ void sim_rest_stats_json(const struct sim *s, struct evbuffer *out);
 int  sim_control_init(struct sim *s);
 void sim_control_free(struct sim *s);
 /* Runs one command line; the answer goes to out. Returns 1 for quit. */
-int  sim_command(struct sim *s, const char *line, struct evbuffer *out);
 
 #endif

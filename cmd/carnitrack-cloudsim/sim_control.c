@@ -60,7 +60,7 @@ valid_name(const char *s)
 	return true;
 }
 
-int
+static int
 sim_command(struct sim *s, const char *line, struct evbuffer *out)
 {
 	char cmd[16] = "", a1[128] = "", a2[128] = "", err[128] = "";

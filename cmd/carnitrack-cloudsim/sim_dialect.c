@@ -70,7 +70,7 @@ sim_new_id(struct sim *s, char out[40])
 	ct_uuid_fmt(id, out);
 }
 
-char *
+static char *
 sim_encode(struct sim *s, const char *type, json_t *payload, size_t *len)
 {
 	json_t *env;

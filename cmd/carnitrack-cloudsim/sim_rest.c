@@ -237,7 +237,7 @@ sim_rest_listen(struct sim *s)
 	return 0;
 }
 
-void
+static void
 sim_rest_unlisten(struct sim *s)
 {
 	if (!sim_rest_listening(s))

@@ -58,7 +58,6 @@ extern const char *ctl_socket;
 /* One request (stolen) to carnitrackd, one reply; NULL (said on stderr) on
  * any failure. ctl_request: when the daemon is not running, *down is set
  * and nothing is said. */
-json_t *ctl_call(json_t *req, int timeout_s);
 json_t *ctl_request(json_t *req, int timeout_s, bool *down);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "ctl.h"
 #include "ctl/ctl_proto.h"
+#include "ipc_proto.h"
 
 #define REPLY_MAX (1024 * 1024)
 
@@ -53,7 +54,7 @@ ctl_connect(bool *down)
 	return fd;
 }
 
-json_t *
+static json_t *
 ctl_call(json_t *req, int timeout_s)
 {
 	return ctl_request(req, timeout_s, NULL);
@@ -372,13 +373,17 @@ ctl_cmd_restart(const struct ct_conf *conf, int argc, char **argv)
 {
 	json_t *r;
 	int rc;
+	enum ct_proc p;
+	char names[128];
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: carnitrackctl restart ingest|store|cloud\n");
+		ct_proc_list(names, sizeof(names), "|", "|");
+		fprintf(stderr, "usage: carnitrackctl restart %s\n", names);
 		return CTL_EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "ingest") && strcmp(argv[1], "store") && strcmp(argv[1], "cloud")) {
-		fprintf(stderr, "carnitrackctl: unknown worker '%s' (ingest, store or cloud)\n", argv[1]);
+	if (ct_proc_parse(argv[1], &p) != 0) {
+		ct_proc_list(names, sizeof(names), ", ", " or ");
+		fprintf(stderr, "carnitrackctl: unknown worker '%s' (%s)\n", argv[1], names);
 		return CTL_EXIT_USAGE;
 	}
 	r = ctl_call(json_pack("{s:i, s:s, s:s}", "version", CTL_VERSION, "cmd", "restart",

@@ -236,7 +236,6 @@ on_work_ready(struct cw *c, const struct frame *f)
 	uint8_t flags;
 
 	unpack_init(&u, f->payload, f->plen);
-	(void)unpack_u64(&u);
 	flags = unpack_u8(&u);
 	if (!unpack_done(&u)) {
 		log_warn("WORK_READY frame malformed, ignored");
@@ -382,7 +381,6 @@ cw_shutdown(struct worker *w)
 }
 
 const struct worker_ops cloud_worker_ops = {
-	.proc = P_CLOUD,
 	.configure = cw_configure,
 	.frame = cw_frame,
 	.peer = cw_peer,

@@ -1,3 +1,10 @@
+/*
+ * carnitrackctl's side of the supervisor (control.h): the socket, its
+ * clients, the request lines they send, and replies found by client id.
+ * A request is parsed by lib/ctl and handed to the part of the supervisor
+ * that answers it (sup_status.c, sup_proc.c, control_identity.c); nothing
+ * here knows how a worker is asked.
+ */
 #include "control.h"
 
 #include <errno.h>
@@ -19,9 +26,8 @@
 #include "supervisor.h"
 
 struct ctl_client {
+	uint32_t            id;
 	struct bufferevent *bev;
-	int                 refs;
-	bool                closed;
 	struct ctl_client  *next;
 };
 
@@ -30,6 +36,7 @@ static struct event_base *ctl_base;
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static struct ctl_client *clients;
 static int nclients;
+static uint32_t next_client_id;
 
 const char *
 control_socket_path(void)
@@ -40,50 +47,30 @@ control_socket_path(void)
 static void
 client_close(struct ctl_client *c)
 {
-	if (c->closed)
-		return;
-	c->closed = true;
-	bufferevent_free(c->bev);
-	c->bev = NULL;
-	nclients--;
-	control_client_unref(c);
-}
-
-void
-control_client_ref(struct ctl_client *c)
-{
-	c->refs++;
-}
-
-void
-control_client_unref(struct ctl_client *c)
-{
-	if (--c->refs > 0)
-		return;
 	for (struct ctl_client **pp = &clients; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
 			break;
 		}
+	bufferevent_free(c->bev);
+	nclients--;
 	free(c);
 }
 
-int
-control_client_alive(const struct ctl_client *c)
+static struct ctl_client *
+client_find(uint32_t id)
 {
-	return !c->closed;
+	for (struct ctl_client *c = clients; c != NULL; c = c->next)
+		if (c->id == id)
+			return c;
+	return NULL;
 }
 
-void
-control_reply(struct ctl_client *c, json_t *reply)
+static void
+send_reply(struct ctl_client *c, json_t *reply)
 {
-	char *s;
+	char *s = json_dumps(reply, JSON_COMPACT);
 
-	if (c->closed) {
-		json_decref(reply);
-		return;
-	}
-	s = json_dumps(reply, JSON_COMPACT);
 	json_decref(reply);
 	if (s == NULL || bufferevent_write(c->bev, s, strlen(s)) != 0 ||
 	    bufferevent_write(c->bev, "\n", 1) != 0)
@@ -91,12 +78,40 @@ control_reply(struct ctl_client *c, json_t *reply)
 	free(s);
 }
 
+void
+control_reply(uint32_t id, json_t *reply)
+{
+	struct ctl_client *c = client_find(id);
+
+	if (c == NULL) {
+		json_decref(reply);     /* the client left before its answer came */
+		return;
+	}
+	send_reply(c, reply);
+}
+
 static void
 reply_error(struct ctl_client *c, const char *msg)
 {
 	json_t *r = json_pack("{s:b, s:s, s:i}", "ok", 0, "error", msg, "version", CTL_VERSION);
 	if (r)
-		control_reply(c, r);
+		send_reply(c, r);
+}
+
+static void
+status_done(json_t *status, uint64_t token)
+{
+	control_reply((uint32_t)token, status);
+}
+
+static void
+restart_done(uint64_t token, enum ct_proc p, pid_t pid, const char *error)
+{
+	json_t *r = error == NULL ? json_pack("{s:b, s:s, s:i}", "ok", 1, "worker",
+	    ct_proc_name(p), "pid", (int)pid) : json_pack("{s:b, s:s}", "ok", 0, "error", error);
+
+	if (r != NULL)
+		control_reply((uint32_t)token, r);
 }
 
 static void
@@ -128,13 +143,15 @@ client_read(struct bufferevent *bev, void *arg)
 		}
 		free(line);
 		if (req.cmd == CTL_STATUS)
-			supervisor_status(c);
+			sup_status(status_done, c->id);
 		else if (req.cmd == CTL_IDENTITY_RESET)
-			control_identity_reset(ctl_base, c);
+			control_identity_reset(ctl_base, c->id);
 		else if (req.cmd == CTL_RESTART) {
 			enum ct_proc p;
-			if (ct_proc_parse(req.worker, &p) != 0 ||
-			    supervisor_restart(p, c, err, sizeof(err)) != 0)
+			/* lib/ctl took only a worker's name */
+			if (ct_proc_parse(req.worker, &p) != 0)
+				fatalx("control: restart of '%s' passed ctl_request_parse", req.worker);
+			if (sup_restart(p, restart_done, c->id, err, sizeof(err)) != 0)
 				reply_error(c, err);
 		}
 	}
@@ -172,7 +189,9 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		free(c);
 		return;
 	}
-	c->refs = 1;
+	if (++next_client_id == 0)
+		next_client_id = 1;
+	c->id = next_client_id;
 	c->next = clients;
 	clients = c;
 	nclients++;
@@ -277,11 +296,8 @@ void
 control_close(void)
 {
 	control_identity_close();
-	for (struct ctl_client *c = clients, *next; c; c = next) {
-		next = c->next;
-		if (!c->closed)
-			client_close(c);
-	}
+	while (clients != NULL)
+		client_close(clients);
 	if (listener) {
 		evconnlistener_free(listener);
 		listener = NULL;

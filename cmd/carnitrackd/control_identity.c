@@ -19,10 +19,10 @@
 #define CONTROL_RESET_WAIT_S 5
 
 struct reset {
-	uint32_t           id;
-	struct ctl_client *client;
-	struct event      *timer;
-	bool               used;
+	uint32_t      id;             /* the IDENTITY_RESET frame's */
+	uint32_t      client;         /* the control client's */
+	struct event *timer;
+	bool          used;
 };
 
 static struct reset resets[CONTROL_RESETS_MAX];
@@ -34,11 +34,8 @@ answer(struct reset *r, bool ok, const char *error)
 
 	if (rep != NULL && !ok)
 		json_object_set_new(rep, "error", json_string(error));
-	if (rep != NULL && control_client_alive(r->client))
+	if (rep != NULL)
 		control_reply(r->client, rep);
-	else
-		json_decref(rep);
-	control_client_unref(r->client);
 	event_free(r->timer);
 	r->used = false;
 }
@@ -51,7 +48,7 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-control_identity_reset(struct event_base *base, struct ctl_client *c)
+control_identity_reset(struct event_base *base, uint32_t client)
 {
 	struct timeval tv = { CONTROL_RESET_WAIT_S, 0 };
 	struct reset *r = NULL;
@@ -65,25 +62,24 @@ control_identity_reset(struct event_base *base, struct ctl_client *c)
 		why = "too many identity resets waiting";
 	else if ((r->timer = evtimer_new(base, timeout_cb, r)) == NULL)
 		why = "out of memory";
-	else if (supervisor_ask(P_STORE, CT_MSG_IDENTITY_RESET, &r->id) != 0) {
+	else if (sup_ask(P_STORE, CT_MSG_IDENTITY_RESET, &r->id) != 0) {
 		event_free(r->timer);
 		why = "the store worker is not running; try again when carnitrackctl status shows it "
 		    "running";
 	}
 	if (why != NULL) {
 		if ((rep = json_pack("{s:b, s:s, s:i}", "ok", 0, "error", why, "version", 1)) != NULL)
-			control_reply(c, rep);
+			control_reply(client, rep);
 		return;
 	}
 	r->used = true;
-	r->client = c;
-	control_client_ref(c);
+	r->client = client;
 	evtimer_add(r->timer, &tv);
 	log_info("identity reset requested by carnitrackctl");
 }
 
 void
-control_identity_done(uint32_t id, const uint8_t *p, size_t n)
+control_identity_done(uint32_t frame_id, const uint8_t *p, size_t n)
 {
 	struct unpack u;
 	char text[256];
@@ -97,7 +93,7 @@ control_identity_done(uint32_t id, const uint8_t *p, size_t n)
 		return;
 	}
 	for (int i = 0; i < CONTROL_RESETS_MAX; i++)
-		if (resets[i].used && resets[i].id == id) {
+		if (resets[i].used && resets[i].id == frame_id) {
 			answer(&resets[i], ok, text);
 			return;
 		}

@@ -100,7 +100,6 @@ struct conn {
 	TAILQ_ENTRY(conn)   link;
 	struct ingest      *in;
 	struct bufferevent *bev;
-	uint32_t            serial;
 	struct sockaddr_storage sa;
 	char                ip[CT_IP_MAX];
 	char                addr[CT_IP_MAX + 8];
@@ -140,7 +139,6 @@ struct ingest {
 	char                   listen[256];
 	struct conn_list       conns;
 	int                    nconns;
-	uint32_t               next_serial;
 	struct ingest_queue    q;
 	struct device          devs[INGEST_MAX_DEVICES];
 	int                    ndevs;

@@ -639,7 +639,6 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	}
 	c = &cf->c;
 	c->in = in;
-	c->serial = ++in->next_serial;
 	memcpy(&c->sa, &ss, sizeof(ss));
 	snprintf(c->ip, sizeof(c->ip), "%s", ip);
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);

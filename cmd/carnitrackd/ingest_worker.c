@@ -70,7 +70,6 @@ ingest_device_frame(struct ingest *in, enum ct_device_change kind, const char *d
 	pack_str(&pk, reason != NULL ? reason : "");
 	pack_u64(&pk, (uint64_t)ct_now_ms());
 	pack_u32(&pk, c != NULL ? c->heartbeats : 0);
-	pack_u32(&pk, c != NULL ? c->serial : 0);
 	if (!pack_ok(&pk)) {
 		log_err("DEVICE frame for %s does not fit (bug)", device_id);
 		return;
@@ -541,7 +540,6 @@ ingest_shutdown(struct worker *w)
 }
 
 const struct worker_ops ingest_worker_ops = {
-	.proc = P_INGEST,
 	.configure = ingest_configure,
 	.frame = ingest_frame,
 	.peer = ingest_peer,

@@ -1,6 +1,12 @@
 /*
  * carnitrackd: the supervisor, or with --worker=NAME one of its workers
  * (the supervisor re-executes this same binary for each).
+ *
+ * The process table: one entry per worker, indexed by its process id from
+ * proto/messages.def (as gmid's procs[] drives its processes). A new worker
+ * is a PROC line and its routes in messages.def, its worker_ops, and an
+ * entry here; the supervisor spawns, routes, restarts and reports every
+ * process of this table.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -15,6 +21,12 @@
 #include "worker.h"
 
 #define DEFAULT_CONF "/etc/carnitrack/edge.conf"
+
+static const struct worker_ops *const procs[P_NPROC] = {
+	[P_INGEST] = &ingest_worker_ops,
+	[P_STORE]  = &store_worker_ops,
+	[P_CLOUD]  = &cloud_worker_ops,
+};
 
 static void
 usage(FILE *f)
@@ -58,16 +70,13 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (worker != NULL) {
-		const struct worker_ops *ops;
-		if (strcmp(worker, "ingest") == 0) ops = &ingest_worker_ops;
-		else if (strcmp(worker, "store") == 0) ops = &store_worker_ops;
-		else if (strcmp(worker, "cloud") == 0) ops = &cloud_worker_ops;
-		else {
+		enum ct_proc p;
+		if (ct_proc_parse(worker, &p) != 0 || procs[p] == NULL) {
 			fprintf(stderr, "carnitrackd: unknown worker '%s'\n", worker);
 			return 2;
 		}
 		log_init(worker, foreground, verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
-		return worker_main(ops);
+		return worker_main(p, procs[p]);
 	}
 
 	struct ct_conf *conf = malloc(sizeof(*conf));
@@ -109,6 +118,12 @@ main(int argc, char **argv)
 		perror("carnitrackd: daemon");
 		return 1;
 	}
+	for (int p = P_WORKER_FIRST; p < P_NPROC; p++)
+		if (procs[p] == NULL) {
+			fprintf(stderr, "carnitrackd: process %s has no entry in the process table\n",
+			    ct_proc_name((enum ct_proc)p));
+			return 1;
+		}
 	log_init("supervisor", foreground, lvl);
 	struct sup_opts o = { .conf_path = abspath, .foreground = foreground,
 	    .verbose = verbose, .self_exe = self };

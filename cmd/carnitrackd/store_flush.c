@@ -240,13 +240,7 @@ send_ids(struct sw *s, uint16_t type, uint16_t reason, const char *text, int wan
 void
 sw_send_work_ready(struct sw *s, uint8_t flags)
 {
-	uint8_t buf[9];
-	struct pack pk;
-
-	pack_init(&pk, buf, sizeof(buf));
-	pack_u64(&pk, store_last_seq(s->st));
-	pack_u8(&pk, flags);
-	if (worker_send(s->w, CT_MSG_WORK_READY, 0, buf, pk.len) != 0) {
+	if (worker_send(s->w, CT_MSG_WORK_READY, 0, &flags, sizeof(flags)) != 0) {
 		s->send_failures++;
 		log_warn("WORK_READY not sent: channel full");
 	}

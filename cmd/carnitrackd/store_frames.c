@@ -13,6 +13,8 @@
 #include "ipc/pack.h"
 #include "log/log.h"
 
+static void sw_queue(struct sw *s, struct sw_op *op);
+
 static struct sw_op *
 op_new(enum sw_op_kind kind)
 {
@@ -180,7 +182,6 @@ on_device(struct sw *s, const struct frame *f)
 	unpack_text(&u, m->reason, sizeof(m->reason));
 	m->at_ms = unpack_i64(&u);
 	m->heartbeats = unpack_u32(&u);
-	(void)unpack_u32(&u);        /* ingest's connection id: not kept */
 	if (!unpack_done(&u) || m->kind < CT_DEV_CONNECTED || m->kind > CT_DEV_STALE) {
 		sw_op_free(op);
 		bad_frame(s, f, "bad layout, field too long or unknown kind");
@@ -277,7 +278,7 @@ on_link(struct sw *s, const struct frame *f)
 	sw_queue(s, op);
 }
 
-void
+static void
 sw_queue(struct sw *s, struct sw_op *op)
 {
 	if (s->nops >= SW_OPS_MAX)

@@ -318,7 +318,6 @@ sw_shutdown(struct worker *w)
 }
 
 const struct worker_ops store_worker_ops = {
-	.proc = P_STORE,
 	.configure = sw_configure,
 	.frame = sw_frame,
 	.peer = sw_peer,

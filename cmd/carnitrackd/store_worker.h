@@ -97,7 +97,6 @@ struct sw {
 /* store_frames.c */
 void sw_frame(struct worker *w, const struct frame *f);
 /* Queues an op (takes ownership); may commit at once when the queue is full. */
-void sw_queue(struct sw *s, struct sw_op *op);
 void sw_op_free(struct sw_op *op);
 
 /* store_held.c */

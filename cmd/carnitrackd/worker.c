@@ -20,6 +20,7 @@
 #define WORKER_FD 3
 
 struct worker {
+	enum ct_proc       proc;
 	const struct worker_ops *ops;
 	struct event_base *base;
 	struct channel    *ch;
@@ -36,7 +37,6 @@ struct event_base *worker_base(struct worker *w) { return w->base; }
 const struct ct_conf *worker_conf(struct worker *w) { return w->conf; }
 void worker_set_data(struct worker *w, void *d) { w->data = d; }
 void *worker_data(struct worker *w) { return w->data; }
-size_t worker_queued(struct worker *w) { return w->ch ? channel_queued(w->ch) : 0; }
 
 bool
 worker_peer_up(struct worker *w, enum ct_proc p)
@@ -212,9 +212,9 @@ on_frame(struct channel *ch, const struct frame *f, void *arg)
 		return;
 	}
 	const struct ct_msg_info *m = ct_msg_lookup(f->hdr.type);
-	if (m == NULL || m->to != w->ops->proc || w->ops->frame == NULL) {
+	if (m == NULL || m->to != w->proc || w->ops->frame == NULL) {
 		log_warn("frame %s is not for %s, dropped", ct_msg_name(f->hdr.type),
-		    ct_proc_name(w->ops->proc));
+		    ct_proc_name(w->proc));
 		return;
 	}
 	w->ops->frame(w, f);
@@ -231,7 +231,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 int
-worker_main(const struct worker_ops *ops)
+worker_main(enum ct_proc proc, const struct worker_ops *ops)
 {
 	struct worker w;
 	uint8_t hello[64];
@@ -239,11 +239,12 @@ worker_main(const struct worker_ops *ops)
 	pid_t parent = getppid();
 
 	memset(&w, 0, sizeof(w));
+	w.proc = proc;
 	w.ops = ops;
 	/* Testing aid (carnitrackd(8), ENVIRONMENT): a worker that always dies
 	 * young, to exercise the supervisor's backoff. */
 	const char *tf = getenv("CARNITRACKD_TEST_FAIL");
-	if (tf && strcmp(tf, ct_proc_name(ops->proc)) == 0) {
+	if (tf && strcmp(tf, ct_proc_name(proc)) == 0) {
 		log_err("failing on purpose (CARNITRACKD_TEST_FAIL=%s)", tf);
 		return CT_EXIT_FAIL;
 	}
@@ -274,7 +275,7 @@ worker_main(const struct worker_ops *ops)
 	}
 	pack_init(&pk, hello, sizeof(hello));
 	pack_u32(&pk, CT_PROTO_VERSION);
-	pack_str(&pk, ct_proc_name(ops->proc));
+	pack_str(&pk, ct_proc_name(proc));
 	if (channel_send(w.ch, CT_MSG_HELLO, 0, hello, pk.len) != 0) {
 		log_err("cannot send HELLO");
 		return CT_EXIT_FAIL;

@@ -20,7 +20,6 @@ struct worker;
 #define WORKER_RETRY (-2)
 
 struct worker_ops {
-	enum ct_proc proc;
 	/* Called with the validated config before READY (first = true) and on
 	 * every reload. Return 0; or -1 after logging, which makes the worker
 	 * exit with CT_EXIT_CONFIG on first start (not restarted) and keep the
@@ -41,14 +40,15 @@ struct worker_ops {
 	void (*shutdown)(struct worker *w);
 };
 
-int  worker_main(const struct worker_ops *ops);   /* returns the exit code */
+/* Runs worker `proc` (main.c's process table gives its ops); returns the
+ * exit code. */
+int  worker_main(enum ct_proc proc, const struct worker_ops *ops);
 
 struct event_base   *worker_base(struct worker *w);
 const struct ct_conf *worker_conf(struct worker *w);
 /* Send a frame to fd 3 (routed by the supervisor). -1 when the channel's
  * output queue is full: apply back-pressure and retry later. */
 int    worker_send(struct worker *w, uint16_t type, uint32_t id, const void *p, size_t n);
-size_t worker_queued(struct worker *w);
 /* Is the peer worker currently up (as last told by PEER_UP/PEER_DOWN)? */
 bool   worker_peer_up(struct worker *w, enum ct_proc peer);
 void   worker_exit(struct worker *w, int code);
@@ -56,6 +56,7 @@ void   worker_exit(struct worker *w, int code);
 void   worker_set_data(struct worker *w, void *data);
 void  *worker_data(struct worker *w);
 
+/* The workers, for main.c's process table. */
 extern const struct worker_ops ingest_worker_ops, store_worker_ops, cloud_worker_ops;
 
 #endif

@@ -139,7 +139,6 @@ enum cm_type {
 	CM_PONG,
 	CM_ERROR,
 };
-const char *cm_type_name(enum cm_type t);
 
 struct cm_identity {             /* edge_registered, config_update, HTTP reply */
 	bool has_edge_id;        /* config_update may carry none */

@@ -31,15 +31,6 @@ static const struct {
 	{ "error",           CM_ERROR },
 };
 
-const char *
-cm_type_name(enum cm_type t)
-{
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (types[i].type == t)
-			return types[i].name;
-	return "unknown";
-}
-
 int
 cm_check_depth(const char *buf, size_t len, int max)
 {

@@ -5,6 +5,8 @@
 
 #include <jansson.h>
 
+#include "ipc_proto.h"
+
 int
 ctl_request_parse(const char *line, size_t len, struct ctl_request *req, char *err, size_t errlen)
 {
@@ -49,16 +51,19 @@ ctl_request_parse(const char *line, size_t len, struct ctl_request *req, char *e
 	else if (strcmp(cmd, "identity_reset") == 0)
 		req->cmd = CTL_IDENTITY_RESET;
 	else if (strcmp(cmd, "restart") == 0) {
+		char names[128];
+		enum ct_proc p;
+
 		req->cmd = CTL_RESTART;
+		ct_proc_list(names, sizeof(names), ", ", " or ");
 		v = json_object_get(o, "worker");
 		if (!json_is_string(v) || json_string_length(v) >= sizeof(req->worker)) {
-			snprintf(err, errlen, "restart needs \"worker\": ingest, store or cloud");
+			snprintf(err, errlen, "restart needs \"worker\": %s", names);
 			goto bad;
 		}
 		memcpy(req->worker, json_string_value(v), json_string_length(v) + 1);
-		if (strcmp(req->worker, "ingest") && strcmp(req->worker, "store") &&
-		    strcmp(req->worker, "cloud")) {
-			snprintf(err, errlen, "unknown worker '%s' (ingest, store or cloud)", req->worker);
+		if (ct_proc_parse(req->worker, &p) != 0) {
+			snprintf(err, errlen, "unknown worker '%s' (%s)", req->worker, names);
 			goto bad;
 		}
 	} else {

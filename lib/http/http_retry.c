@@ -11,21 +11,6 @@
 
 #define DAY_MS (24 * 3600 * 1000LL)
 
-const char *
-http_error_name(enum http_error e)
-{
-	switch (e) {
-	case HTTP_E_NONE: return "none";
-	case HTTP_E_CONNECT: return "connect";
-	case HTTP_E_TIMEOUT: return "timeout";
-	case HTTP_E_IO: return "io";
-	case HTTP_E_TOO_BIG: return "too_big";
-	case HTTP_E_CONTENT_TYPE: return "content_type";
-	case HTTP_E_NOMEM: return "nomem";
-	}
-	return "?";
-}
-
 enum http_verdict
 http_classify(int status, enum http_error err)
 {

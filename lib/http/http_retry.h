@@ -32,7 +32,6 @@ enum http_error {
 	HTTP_E_CONTENT_TYPE, /* 2xx whose body is not JSON (captive portal, proxy page) */
 	HTTP_E_NOMEM,
 };
-const char *http_error_name(enum http_error e);
 
 enum http_verdict {
 	HTTP_DONE,           /* success: 2xx or 304 */

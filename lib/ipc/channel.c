@@ -1,6 +1,7 @@
 #include "ipc/channel.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,6 @@
 #include <event2/buffer.h>
 
 #include "log/log.h"
-#include "util/fdutil.h"
 
 #define CHANNEL_MAX_FDS   16        /* fds received but not yet claimed */
 #define CHANNEL_READ_MAX  (256 * 1024)  /* per wakeup, so one peer cannot starve the loop */
@@ -98,18 +98,6 @@ channel_free(struct channel *ch)
 		return;
 	}
 	channel_release(ch);
-}
-
-int
-channel_fd(const struct channel *ch)
-{
-	return ch->fd;
-}
-
-size_t
-channel_queued(const struct channel *ch)
-{
-	return evbuffer_get_length(ch->out);
 }
 
 const struct channel_stats *
@@ -366,7 +354,7 @@ channel_queue(struct channel *ch, const struct ct_frame_hdr *h, const void *payl
 		return -1;
 	}
 	if (fd >= 0) {
-		int d = fcntl_dupfd_cloexec(fd);
+		int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		if (d < 0)
 			return -1;
 		ch->fds_out[ch->nfds_out].at = ch->out_total;

@@ -40,8 +40,6 @@ int  channel_send_fd(struct channel *ch, uint16_t type, uint32_t id,
     const void *payload, size_t plen, int fd);
 /* Forwards a received frame unchanged (header pid/id kept), fd included. */
 int  channel_forward(struct channel *ch, const struct frame *f);
-size_t channel_queued(const struct channel *ch);
-int  channel_fd(const struct channel *ch);
 /* Counters for status. */
 struct channel_stats {
 	uint64_t frames_in, frames_out, bytes_in, bytes_out, bad_frames, send_refused;

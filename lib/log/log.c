@@ -1,3 +1,4 @@
+/* The log lines of every process (log.h): role, level, one line each; and fatalx. */
 #include "log/log.h"
 
 #include <errno.h>
@@ -20,24 +21,12 @@ static const int lvl_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 void
 log_init(const char *r, bool to_stderr, enum log_level level)
 {
-	log_set_role(r);
+	snprintf(role, sizeof(role), "%s", r);
 	use_stderr = to_stderr;
 	to_journal = getenv("JOURNAL_STREAM") != NULL;
 	cur_level = level;
 	if (!use_stderr)
 		openlog("carnitrackd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
-}
-
-void
-log_set_role(const char *r)
-{
-	snprintf(role, sizeof(role), "%s", r);
-}
-
-const char *
-log_role(void)
-{
-	return role;
 }
 
 void
@@ -117,4 +106,15 @@ log_errno(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_LVL_ERR, fmt, ap, e);
 	va_end(ap);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_ERR, fmt, ap, "exiting (a bug: this cannot happen)");
+	va_end(ap);
+	exit(1);
 }

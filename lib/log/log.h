@@ -11,10 +11,8 @@
 enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 void log_init(const char *role, bool to_stderr, enum log_level level);
-void log_set_role(const char *role);
 void log_set_level(enum log_level level);
 int  log_level_parse(const char *s, enum log_level *out);
-const char *log_role(void);
 
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -22,5 +20,10 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Like log_err with ": strerror(errno)" appended. */
 void log_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A state the code says cannot happen (a bug): logged as an error ending in
+ * "exiting (a bug: this cannot happen)", and the process exits with 1 at
+ * once. A worker is restarted by the supervisor, which is the safe path;
+ * the bug is loud in the log. */
+void fatalx(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 #endif

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-json_t *
+static json_t *
 es_worker(json_t *status, const char *name)
 {
 	size_t i;

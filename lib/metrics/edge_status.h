@@ -17,7 +17,6 @@
 #include <jansson.h>
 
 /* The item of worker `name` in status.workers, NULL if absent. */
-json_t *es_worker(json_t *status, const char *name);
 /* Its own figures (item.status), NULL if it sent none. */
 json_t *es_worker_status(json_t *status, const char *name);
 /* o[key], where key may be a dotted path ("counters.oks_sent"). */

@@ -57,7 +57,6 @@ enum store_err {
 	STORE_ERR,         /* anything else from LMDB or the OS */
 	STORE_QUOTA,       /* cloud-driven state at its share of the map: row refused */
 };
-const char *store_err_name(enum store_err e);
 
 struct store;
 
@@ -89,7 +88,6 @@ int  store_begin(struct store *st, int64_t now_ms);
 /* Commits with sync. On failure the transaction is gone (aborted). */
 int  store_commit(struct store *st);
 void store_abort(struct store *st);
-bool store_in_txn(const struct store *st);
 /* Highest sequence committed or in the open txn (0 = none yet). */
 uint64_t store_last_seq(const struct store *st);
 /* Session expiry can change on config reload. */

@@ -9,23 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *
-store_err_name(enum store_err e)
-{
-	switch (e) {
-	case STORE_OK:       return "ok";
-	case STORE_NOTFOUND: return "not found";
-	case STORE_FULL:     return "store_full";
-	case STORE_VERSION:  return "schema version";
-	case STORE_CORRUPT:  return "corrupt";
-	case STORE_STATE:    return "bad state";
-	case STORE_INVAL:    return "invalid argument";
-	case STORE_ERR:      return "error";
-	case STORE_QUOTA:    return "state quota";
-	}
-	return "?";
-}
-
 static enum store_err
 map_rc(int rc)
 {

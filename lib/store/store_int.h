@@ -62,14 +62,12 @@ int store_wfail(struct store *st, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Pages above which events are refused (store_txn.c). */
-size_t store_limit_pages(const struct store *st);
 /* Capacity estimate for adding bytes in the current txn (store_txn.c). */
 bool store_room_for(struct store *st, size_t bytes);
 
 /* Pages held by sessions, devices and PLU in txn; *plu (may be NULL) gets
  * the PLU part (store_state.c). */
 size_t store_state_pages(struct store *st, MDB_txn *txn, size_t *plu);
-size_t store_state_quota_pages(const struct store *st);
 
 /* Checks there is a live write txn. */
 int store_need_wtxn(struct store *st);
@@ -107,14 +105,12 @@ store_val(const void *p, size_t n)
 /* Record codecs (store_record.c). Encoders return length or 0 if it does not
  * fit; decoders return 0 or -1 on a bad record. */
 #define STORE_REC_MAX 2048
-size_t store_batch_enc(const struct store_batch *b, uint8_t *buf, size_t cap);
 int    store_batch_dec(const MDB_val *key, const MDB_val *v, struct store_batch *b);
 size_t store_session_enc(const struct store_session *s, uint8_t *buf, size_t cap);
 int    store_session_dec(const MDB_val *key, const MDB_val *v, struct store_session *s);
 size_t store_device_enc(const struct store_device *d, uint8_t *buf, size_t cap);
 int    store_device_dec(const MDB_val *key, const MDB_val *v, struct store_device *d);
 size_t store_sync_enc(const struct store_sync *s, uint8_t *buf, size_t cap);
-int    store_sync_dec(const MDB_val *v, struct store_sync *s);
 
 /* Typed get/put inside a txn; map LMDB errors. */
 int store_batch_load(struct store *st, MDB_txn *txn, const uint8_t id[CT_UUID_LEN],

@@ -22,7 +22,7 @@ key_str(const MDB_val *key, char *out, size_t cap)
 	return 0;
 }
 
-size_t
+static size_t
 store_batch_enc(const struct store_batch *b, uint8_t *buf, size_t cap)
 {
 	struct pack pk;
@@ -180,7 +180,7 @@ store_sync_enc(const struct store_sync *s, uint8_t *buf, size_t cap)
 	return pack_ok(&pk) ? pk.len : 0;
 }
 
-int
+static int
 store_sync_dec(const MDB_val *v, struct store_sync *s)
 {
 	struct unpack u;

@@ -42,7 +42,7 @@ store_state_pages(struct store *st, MDB_txn *txn, size_t *plu)
 	return p + db_pages(txn, st->dbi[DB_SESSIONS]) + db_pages(txn, st->dbi[DB_DEVICES]);
 }
 
-size_t
+static size_t
 store_state_quota_pages(const struct store *st)
 {
 	return st->max_pages * st->opts.state_quota_pct / 100;

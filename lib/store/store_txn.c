@@ -54,7 +54,7 @@ free_pages(struct store *st, size_t *out)
 	return STORE_OK;
 }
 
-size_t
+static size_t
 store_limit_pages(const struct store *st)
 {
 	size_t lim = st->max_pages * st->opts.full_pct / 100;
@@ -224,12 +224,6 @@ store_abort(struct store *st)
 	st->wtxn_dead = false;
 	st->next_seq = st->txn_first_seq;
 	st->prune_mark = st->prune_mark_at_begin;
-}
-
-bool
-store_in_txn(const struct store *st)
-{
-	return st->wtxn != NULL;
 }
 
 bool

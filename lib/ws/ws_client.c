@@ -1134,19 +1134,6 @@ ws_client_state(const struct ws_client *c)
 	return c->state;
 }
 
-const char *
-ws_client_state_name(enum ws_client_state s)
-{
-	switch (s) {
-	case WS_STATE_IDLE: return "idle";
-	case WS_STATE_CONNECTING: return "connecting";
-	case WS_STATE_UPGRADING: return "upgrading";
-	case WS_STATE_OPEN: return "open";
-	case WS_STATE_CLOSING: return "closing";
-	}
-	return "?";
-}
-
 int
 ws_client_http_status(const struct ws_client *c)
 {
@@ -1157,10 +1144,4 @@ const char *
 ws_client_last_error(const struct ws_client *c)
 {
 	return c->err;
-}
-
-const char *
-ws_client_url(const struct ws_client *c)
-{
-	return c->url_str;
 }

@@ -141,7 +141,6 @@ void ws_client_close(struct ws_client *c, uint16_t code, const char *reason);
 void ws_client_free(struct ws_client *c);
 
 enum ws_client_state ws_client_state(const struct ws_client *c);
-const char *ws_client_state_name(enum ws_client_state s);
 /* Last failure or close reason, "" if none; e.g. "connect 10.0.0.1:443:
  * Connection refused", "upgrade refused: HTTP/1.1 401 Unauthorized",
  * "certificate verify failed: self-signed certificate", "pin mismatch",
@@ -151,7 +150,5 @@ const char *ws_client_last_error(const struct ws_client *c);
  * 404, ...), 0 when the last attempt failed otherwise or succeeded. Valid
  * from on_close until the next connect. */
 int ws_client_http_status(const struct ws_client *c);
-/* The URL as given (no secrets in it). */
-const char *ws_client_url(const struct ws_client *c);
 
 #endif

@@ -13,6 +13,8 @@
 #include "ipc/frame.h"
 #include "ipc/pack.h"
 
+#define WR 1   /* WORK_READY's payload, exactly (messages.def): the fixed-size frame here */
+
 struct got {
 	int frames, eof, fds;
 	uint16_t types[64];
@@ -76,11 +78,11 @@ END_TEST
 
 START_TEST(test_check_bounds_type_route)
 {
-	struct ct_frame_hdr h = { CT_FRAME_HDR_LEN + 9, CT_MSG_WORK_READY, 0, 0, 1 };
+	struct ct_frame_hdr h = { CT_FRAME_HDR_LEN + WR, CT_MSG_WORK_READY, 0, 0, 1 };
 
 	ck_assert_int_eq(frame_check(&h, P_STORE), FRAME_OK);
 	ck_assert_int_eq(frame_check(&h, P_INGEST), FRAME_BAD_ROUTE);
-	h.len = CT_FRAME_HDR_LEN + 8;     /* WORK_READY is exactly 9 bytes */
+	h.len = CT_FRAME_HDR_LEN + WR - 1;     /* WORK_READY is exactly WR bytes */
 	ck_assert_int_eq(frame_check(&h, P_STORE), FRAME_BAD_LENGTH);
 	h.len = CT_FRAME_HDR_LEN - 1;
 	ck_assert_int_eq(frame_check(&h, P_STORE), FRAME_BAD_LENGTH);
@@ -105,10 +107,10 @@ START_TEST(test_one_byte_at_a_time)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	ch = channel_new(base, sv[0], P_STORE, collect, &g);
 	ck_assert_ptr_nonnull(ch);
-	raw_frame(buf[0], CT_FRAME_HDR_LEN + 9, CT_MSG_WORK_READY, 1);
+	raw_frame(buf[0], CT_FRAME_HDR_LEN + WR, CT_MSG_WORK_READY, 1);
 	raw_frame(buf[1], CT_FRAME_HDR_LEN + 2, CT_MSG_EVENT_STORED, 2);
-	raw_frame(buf[2], CT_FRAME_HDR_LEN + 9, CT_MSG_WORK_READY, 3);
-	size_t lens[3] = { CT_FRAME_HDR_LEN + 9, CT_FRAME_HDR_LEN + 2, CT_FRAME_HDR_LEN + 9 };
+	raw_frame(buf[2], CT_FRAME_HDR_LEN + WR, CT_MSG_WORK_READY, 3);
+	size_t lens[3] = { CT_FRAME_HDR_LEN + WR, CT_FRAME_HDR_LEN + 2, CT_FRAME_HDR_LEN + WR };
 	for (int f = 0; f < 3; f++)
 		for (size_t i = 0; i < lens[f]; i++) {
 			ck_assert_int_eq(write(sv[1], &buf[f][i], 1), 1);
@@ -118,7 +120,7 @@ START_TEST(test_one_byte_at_a_time)
 	ck_assert_int_eq(g.frames, 3);
 	ck_assert_uint_eq(g.ids[0], 1);
 	ck_assert_uint_eq(g.types[1], CT_MSG_EVENT_STORED);
-	ck_assert_uint_eq(g.plens[2], 9);
+	ck_assert_uint_eq(g.plens[2], WR);
 	channel_free(ch);
 	close(sv[1]);
 	event_base_free(base);
@@ -130,13 +132,14 @@ START_TEST(test_many_frames_in_one_read)
 	struct event_base *base = event_base_new();
 	int sv[2];
 	struct got g = { 0 };
-	uint8_t buf[50 * (CT_FRAME_HDR_LEN + 9)];
+	uint8_t buf[50 * (CT_FRAME_HDR_LEN + WR)];
 	struct channel *ch;
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	ch = channel_new(base, sv[0], P_STORE, collect, &g);
 	for (int i = 0; i < 50; i++)
-		raw_frame(buf + i * (CT_FRAME_HDR_LEN + 9), CT_FRAME_HDR_LEN + 9, CT_MSG_WORK_READY, (uint32_t)i);
+		raw_frame(buf + i * (CT_FRAME_HDR_LEN + WR), CT_FRAME_HDR_LEN + WR, CT_MSG_WORK_READY,
+		    (uint32_t)i);
 	ck_assert_int_eq(write(sv[1], buf, sizeof(buf)), (ssize_t)sizeof(buf));
 	RUN_UNTIL(base, g.frames == 50);
 	ck_assert_int_eq(g.frames, 50);
@@ -181,10 +184,10 @@ START_TEST(test_unknown_type_and_wrong_route_dropped)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	ch = channel_new(base, sv[0], P_INGEST, collect, &g);
 	raw_frame(buf[0], CT_FRAME_HDR_LEN + 4, 999, 1);                   /* unknown */
-	raw_frame(buf[1], CT_FRAME_HDR_LEN + 9, CT_MSG_WORK_READY, 2);     /* store's, not ingest's */
+	raw_frame(buf[1], CT_FRAME_HDR_LEN + WR, CT_MSG_WORK_READY, 2);    /* store's, not ingest's */
 	raw_frame(buf[2], CT_FRAME_HDR_LEN + 8, CT_MSG_PONG, 3);           /* fine */
 	ck_assert_int_eq(write(sv[1], buf[0], CT_FRAME_HDR_LEN + 4), CT_FRAME_HDR_LEN + 4);
-	ck_assert_int_eq(write(sv[1], buf[1], CT_FRAME_HDR_LEN + 9), CT_FRAME_HDR_LEN + 9);
+	ck_assert_int_eq(write(sv[1], buf[1], CT_FRAME_HDR_LEN + WR), CT_FRAME_HDR_LEN + WR);
 	ck_assert_int_eq(write(sv[1], buf[2], CT_FRAME_HDR_LEN + 8), CT_FRAME_HDR_LEN + 8);
 	RUN_UNTIL(base, g.frames == 1);
 	ck_assert_int_eq(g.frames, 1);
@@ -203,7 +206,7 @@ START_TEST(test_send_and_fd_passing)
 	int sv[2], pfd[2];
 	struct got ga = { 0 }, gb = { 0 };
 	struct channel *a, *b;
-	uint8_t pl[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+	uint8_t pl[WR] = { 9 };
 	char c = 0;
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);

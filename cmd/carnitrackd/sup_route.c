@@ -1,0 +1,87 @@
+/*
+ * Frames from the workers. The channel has validated each frame against
+ * proto/messages.def (type, sender, size); here a frame for another worker
+ * is forwarded unchanged, or held while that worker starts (sup_hold), and
+ * a frame for the supervisor goes to the part that owns it: the handshake
+ * and liveness to sup_proc.c, STATUS_REP to sup_status.c, the answer to an
+ * identity reset to control_identity.c. The supervisor keeps no fd a frame
+ * brings: forwarding duplicates it, and it is closed here.
+ */
+#include "supervisor.h"
+
+#include <unistd.h>
+
+#include "control.h"
+#include "log/log.h"
+
+/* A frame addressed to the supervisor itself. */
+static void
+for_supervisor(struct slot *s, const struct frame *f)
+{
+	switch (f->hdr.type) {
+	case CT_MSG_HELLO:
+		sup_on_hello(s, f);
+		return;
+	case CT_MSG_READY:
+		sup_on_ready(s);
+		return;
+	case CT_MSG_PONG:
+		sup_on_pong(s);
+		return;
+	case CT_MSG_STATUS_REP:
+		sup_status_reply(s, f);
+		return;
+	case CT_MSG_IDENTITY_RESET_DONE:
+		control_identity_done(f->hdr.id, f->payload, f->plen);
+		return;
+	}
+	/* messages.def routes a type to P_SUP that nothing here handles */
+	fatalx("%s sent %s to the supervisor, which has no handler for it (messages.def and "
+	    "sup_route.c disagree)", ct_proc_name(s->id), ct_msg_name(f->hdr.type));
+}
+
+/* A frame for another worker: forwarded, or held while that one starts. */
+static void
+forward(struct slot *s, const struct ct_msg_info *m, const struct frame *f)
+{
+	struct slot *d;
+
+	if (m->to >= P_NPROC) {
+		log_warn("%s sent %s, which is not routable; dropped", ct_proc_name(s->id), m->name);
+		return;
+	}
+	d = &S.slots[m->to];
+	if (d->state != SLOT_RUNNING || d->ch == NULL) {
+		sup_hold(d, s, f);
+		return;
+	}
+	if (channel_forward(d->ch, f) != 0)
+		log_warn("%s -> %s: %s dropped, channel full", ct_proc_name(s->id),
+		    ct_proc_name(m->to), m->name);
+}
+
+void
+sup_route_frame(struct channel *ch, const struct frame *f, void *arg)
+{
+	struct slot *s = arg;
+	const struct ct_msg_info *m;
+
+	if (f == NULL) {
+		/* The process may linger; SIGCHLD does the bookkeeping. */
+		if (s->ch == ch) {
+			channel_free(ch);
+			s->ch = NULL;
+		}
+		return;
+	}
+	/* The channel validated the type, so the lookup cannot fail. */
+	if ((m = ct_msg_lookup(f->hdr.type)) == NULL)
+		fatalx("channel from %s passed frame type %u, which messages.def does not know",
+		    ct_proc_name(s->id), f->hdr.type);
+	if (m->to == P_SUP)
+		for_supervisor(s, f);
+	else
+		forward(s, m, f);
+	if (f->fd >= 0)
+		close(f->fd);
+}
