@@ -17,10 +17,7 @@
 static double
 now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)ct_now_ns_mono() / 1e9;
 }
 
 static void

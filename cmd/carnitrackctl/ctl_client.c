@@ -270,24 +270,24 @@ print_summary(json_t *r)
 	if (in) {
 		scales = json_object_get(in, "scales");
 		printf("\nscales:      %lld connected on %s%s\n", iget(in, "connections"),
-		    sget(in, "listen", "?"), json_is_true(json_object_get(in, "storeFull")) ?
+		    sget(in, "listen", "?"), json_is_true(json_object_get(in, "store_full")) ?
 		    "  (store full: OK withheld)" : "");
 		if (json_array_size(scales) > 0)
 			printf("  %-22s %-26s %-22s %-7s %-8s %s\n", "ID", "GLOBAL ID", "ADDRESS",
 			    "STATUS", "EVENTS", "LAST HEARTBEAT");
 		json_array_foreach(scales, i, sc) {
-			json_t *mv = json_object_get(sc, "idMoved"), *rf;
+			json_t *mv = json_object_get(sc, "id_moved"), *rf;
 
 			printf("  %-22s %-26s %-22s %-7s %-8lld %s\n", sget(sc, "id", "?"),
-			    sget(sc, "globalId", "-"), sget(sc, "address", "?"), sget(sc, "status", "?"),
-			    iget(sc, "eventsToday"), sget(sc, "lastHeartbeat", "-"));
+			    sget(sc, "global_id", "-"), sget(sc, "address", "?"), sget(sc, "status", "?"),
+			    iget(sc, "events_today"), sget(sc, "last_heartbeat", "-"));
 			if (json_is_object(mv))
 				printf("    id moved from %s to %s at %s\n", sget(mv, "from", "?"),
 				    sget(mv, "to", "?"), sget(mv, "at", "?"));
-			if (json_is_object(rf = json_object_get(sc, "registrationsRefused")))
+			if (json_is_object(rf = json_object_get(sc, "registrations_refused")))
 				printf("    %lld registration(s) refused (not its [scale] address),"
-				    " last from %s at %s\n", iget(rf, "count"), sget(rf, "lastFrom", "?"),
-				    sget(rf, "lastAt", "?"));
+				    " last from %s at %s\n", iget(rf, "count"), sget(rf, "last_from", "?"),
+				    sget(rf, "last_at", "?"));
 		}
 	}
 }

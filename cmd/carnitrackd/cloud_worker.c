@@ -1,7 +1,8 @@
 /*
  * The cloud worker: worker ops, configuration (the token file above all),
- * the once-a-second tick (resends, status message, store re-open, day
- * rollover) and the status figures for carnitrackctl.
+ * the transport it speaks through (cloud_transport.h) and the upcalls that
+ * transport makes, the end-of-turn flush, the once-a-second tick (resends,
+ * store re-open, day rollover) and the status figures for carnitrackctl.
  */
 #include "cloud_worker.h"
 
@@ -12,7 +13,6 @@
 #include "ipc/pack.h"
 #include "log/log.h"
 #include "util/secret_file.h"
-#include "ws/ws_client.h"
 
 /* The bearer token: refused, not merely warned about, when anyone but
  * this service could read or change it (lib/util/secret_file.c): it is
@@ -43,12 +43,90 @@ today(void)
 	return tm.tm_year * 400 + tm.tm_yday;
 }
 
-void
-cw_kick(struct cw *c)
+/* ------------------------------------------------------------ upcalls */
+
+static void
+up_link(void *arg, enum cw_link state, const char *why)
 {
-	if (c->ev_flush != NULL)
-		event_active(c->ev_flush, EV_TIMEOUT, 0);
+	cw_link_changed(arg, state, why);
 }
+
+static void
+up_ready(void *arg)
+{
+	cw_kick(arg);
+}
+
+static void
+up_results(void *arg, const struct cw_result *r, size_t n)
+{
+	cw_results(arg, r, n);
+}
+
+static int
+up_identity(void *arg, const struct cm_identity *id, const char *via)
+{
+	return cw_identity_take(arg, id, via);
+}
+
+static void
+up_identity_forget(void *arg, const char *why)
+{
+	cw_identity_forget(arg, why);
+}
+
+static void
+up_session(void *arg, const struct cm_session *s)
+{
+	cw_send_session(arg, s);      /* lost: the cloud sends it again on reconnect */
+}
+
+static int
+up_sessions_held(void *arg, store_session_cb cb, void *cbarg)
+{
+	struct cw *c = arg;
+
+	if (!cw_open_store(c))
+		return STORE_NOTFOUND;
+	return store_sessions_iter(c->st, cb, cbarg);
+}
+
+static void
+up_plu(void *arg, const struct cm_plu *p)
+{
+	cw_send_plu(arg, p);          /* lost: the cloud sends it again on reconnect */
+}
+
+static void
+up_health(void *arg, struct cm_status *s)
+{
+	struct cw *c = arg;
+	struct store_stats ss;
+
+	*s = (struct cm_status){ .version = CT_VERSION,
+	    .uptime_s = (ct_now_ms_mono() - c->started_ms) / 1000, .health = "ok",
+	    .scales = (uint32_t)cw_connected_scales(c), .in_flight = c->fl.n,
+	    .acked_today = c->acked_today };
+	if (c->st != NULL && store_stats_get(c->st, &ss) == STORE_OK) {
+		s->backlog = ss.pending;
+		if (ss.full)
+			s->health = "degraded";
+	}
+}
+
+static const struct cw_up up = {
+	.link = up_link,
+	.ready = up_ready,
+	.results = up_results,
+	.identity = up_identity,
+	.identity_forget = up_identity_forget,
+	.session = up_session,
+	.sessions_held = up_sessions_held,
+	.plu = up_plu,
+	.health = up_health,
+};
+
+/* ------------------------------------------------------------ the loop */
 
 /* End of a loop turn: acks to store first (they free the window), then as
  * many new events as the window takes; scale changes around them so that a
@@ -57,7 +135,6 @@ static void
 flush_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct cw *c = arg;
-
 	bool dev = c->devices_dirty && c->link == CW_UP;
 
 	cw_flush_acks(c);
@@ -70,27 +147,9 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-send_status(struct cw *c)
-{
-	struct store_stats ss;
-	struct cm_status s = { .version = CT_VERSION,
-	    .uptime_s = (ct_now_ms_mono() - c->started_ms) / 1000, .health = "ok",
-	    .scales = (uint32_t)cw_connected_scales(c), .in_flight = c->fl.n,
-	    .acked_today = c->acked_today };
-
-	if (c->st != NULL && store_stats_get(c->st, &ss) == STORE_OK) {
-		s.backlog = ss.pending;
-		if (ss.full)
-			s.health = "degraded";
-	}
-	cw_send(c, "status", cm_status_payload(&s));
-}
-
-static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct cw *c = arg;
-	int64_t now = ct_now_ms_mono();
 	int d = today();
 
 	if (d != c->today) {
@@ -103,15 +162,13 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		cw_kick(c);
 	}
 	cw_resend_expired(c);
-	if (c->link == CW_UP && now >= c->next_status_ms) {
-		c->next_status_ms = now + (int64_t)c->status_interval * 1000;
-		send_status(c);
-	}
 	/* A WORK_READY can be lost (channel full) or beat our store open: a
 	 * cheap look once a second keeps the stream from stalling. */
 	if (c->link == CW_UP)
 		cw_kick(c);
 }
+
+/* ------------------------------------------------------------ configuration */
 
 static void
 copy_conf(struct cw *c, const struct ct_conf *conf)
@@ -122,8 +179,8 @@ copy_conf(struct cw *c, const struct ct_conf *conf)
 	snprintf(c->pin, sizeof(c->pin), "%s", conf->pin_sha256);
 	snprintf(c->token_file, sizeof(c->token_file), "%s", conf->token_file);
 	snprintf(c->data_dir, sizeof(c->data_dir), "%s", conf->data_dir);
-	snprintf(c->conf_site_id, sizeof(c->conf_site_id), "%s", conf->site_id);
-	snprintf(c->conf_site_name, sizeof(c->conf_site_name), "%s", conf->site_name);
+	snprintf(c->id.conf_site_id, sizeof(c->id.conf_site_id), "%s", conf->site_id);
+	snprintf(c->id.conf_site_name, sizeof(c->id.conf_site_name), "%s", conf->site_name);
 	c->ping_interval = conf->ping_interval > 0 ? conf->ping_interval : 30;
 	c->offline_grace = conf->offline_grace >= 0 ? conf->offline_grace : 5;
 	c->batch_size = conf->batch_size > 0 ? conf->batch_size : 500;
@@ -131,6 +188,16 @@ copy_conf(struct cw *c, const struct ct_conf *conf)
 	c->ack_timeout = conf->ack_timeout > 0 ? conf->ack_timeout : 30;
 	c->status_interval = conf->status_interval > 0 ? conf->status_interval : 60;
 	c->allow_plaintext_token = conf->allow_plaintext_token;
+}
+
+static struct cw_tp_conf
+tp_conf(const struct cw *c)
+{
+	return (struct cw_tp_conf){ .base = c->base, .url = c->url,
+	    .register_url = c->register_url, .ca_file = c->ca_file, .pin_sha256 = c->pin,
+	    .token = c->token, .allow_plaintext_token = c->allow_plaintext_token,
+	    .ping_interval = c->ping_interval, .status_interval = c->status_interval,
+	    .batch_size = c->batch_size, .id = &c->id };
 }
 
 /* Anything the link or the window depends on changed: simplest and surest
@@ -142,39 +209,41 @@ needs_restart(const struct cw *c, const struct ct_conf *n, const char *token)
 	    strcmp(c->ca_file, n->ca_file) ||
 	    strcmp(c->pin, n->pin_sha256) || strcmp(c->token, token) ||
 	    strcmp(c->data_dir, n->data_dir) || c->window != n->window ||
-	    strcmp(c->conf_site_id, n->site_id);
+	    strcmp(c->id.conf_site_id, n->site_id);
+}
+
+static void
+cw_free(struct cw *c)
+{
+	if (c->tp != NULL)
+		c->tp_ops->free(c->tp);
+	cw_link_stop(c);
+	if (c->ev_flush) event_free(c->ev_flush);
+	if (c->ev_tick) event_free(c->ev_tick);
+	if (c->st != NULL)
+		store_close(c->st);
+	evw_free(&c->fl);
+	free(c);
 }
 
 static int
-cw_configure(struct worker *w, const struct ct_conf *conf, bool first)
+cw_start(struct worker *w, const struct ct_conf *conf, const char *token)
 {
-	struct cw *c = worker_data(w);
-	static char token[CW_TOKEN_MAX];
-	struct store_identity id;
+	struct cw *c = calloc(1, sizeof(*c));
+	struct cw_tp_conf tc;
 
-	if (read_token(conf->token_file, token, sizeof(token)) != 0)
-		return -1;
-	if (!first) {
-		if (needs_restart(c, conf, token)) {
-			log_info("cloud settings changed: restarting the cloud worker");
-			worker_exit(w, CT_EXIT_RESTART);
-			return 0;
-		}
-		copy_conf(c, conf);
-		return 0;
-	}
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
+	if (c == NULL) {
 		log_err("out of memory");
 		return -1;
 	}
 	c->w = w;
 	c->base = worker_base(w);
-	c->last_rtt_ms = -1;
+	c->tp_ops = &cw_ws_transport;
 	c->started_ms = ct_now_ms_mono();
 	c->today = today();
 	copy_conf(c, conf);
 	snprintf(c->token, sizeof(c->token), "%s", token);
-	if (cwf_init(&c->fl, (uint32_t)c->window) != 0) {
+	if (evw_init(&c->fl, (uint32_t)c->window) != 0) {
 		log_err("out of memory for a window of %d events", c->window);
 		free(c);
 		return -1;
@@ -182,69 +251,58 @@ cw_configure(struct worker *w, const struct ct_conf *conf, bool first)
 	cw_frames_init(c);
 	c->ev_flush = event_new(c->base, -1, 0, flush_cb, c);
 	c->ev_tick = event_new(c->base, -1, EV_PERSIST, tick_cb, c);
-	if (c->ev_flush == NULL || c->ev_tick == NULL) {
-		log_err("cannot create timers");
-		return -1;
+	tc = tp_conf(c);
+	if (c->ev_flush == NULL || c->ev_tick == NULL ||
+	    (c->tp = c->tp_ops->create(&tc, &up, c)) == NULL) {
+		log_err("cannot set up the cloud link (out of memory)");
+		cw_free(c);
+		return WORKER_RETRY;
 	}
 	event_add(c->ev_tick, &(struct timeval){ 1, 0 });
 	worker_set_data(w, c);
-	/* Identity we were given before, so we register as ourselves. */
-	if (cw_open_store(c) && store_identity_get(c->st, &id) == STORE_OK) {
-		snprintf(c->edge_id, sizeof(c->edge_id), "%s", id.edge_id);
-		snprintf(c->site_id, sizeof(c->site_id), "%s", id.site_id);
-		snprintf(c->site_name, sizeof(c->site_name), "%s", id.site_name);
-		snprintf(c->id_source, sizeof(c->id_source), "%s", id.source);
+	cw_identity_load(c);
+	if (cw_link_start(c) != 0) {
+		log_err("cannot create the link timers");
+		worker_set_data(w, NULL);
+		cw_free(c);
+		return WORKER_RETRY;
 	}
-	c->next_status_ms = ct_now_ms_mono() + (int64_t)c->status_interval * 1000;
-	cw_link_start(c);
 	return 0;
 }
 
-/* carnitrackctl identity --reset went through the store: take what it
- * left (nothing), and make a fresh link so the upgrade carries no old
- * X-Edge-Id and `register` asks for a new identity. */
-static void
-identity_reload(struct cw *c)
+static int
+cw_configure(struct worker *w, const struct ct_conf *conf, bool first)
 {
-	struct store_identity id;
-	int e;
+	struct cw *c = worker_data(w);
+	static char token[CW_TOKEN_MAX];
+	struct cw_tp_conf tc;
 
-	if (!cw_open_store(c))
-		return;
-	memset(&id, 0, sizeof(id));
-	if ((e = store_identity_get(c->st, &id)) != STORE_OK && e != STORE_NOTFOUND)
-		return;
-	if (strcmp(id.edge_id, c->edge_id) == 0 && strcmp(id.site_id, c->site_id) == 0)
-		return;
-	log_warn("identity changed in the store (%s): edge id %s -> %s", id.source[0] ? id.source :
-	    "no source", c->edge_id[0] ? c->edge_id : "(none)", id.edge_id[0] ? id.edge_id : "(none)");
-	snprintf(c->edge_id, sizeof(c->edge_id), "%s", id.edge_id);
-	snprintf(c->site_id, sizeof(c->site_id), "%s", id.site_id);
-	snprintf(c->site_name, sizeof(c->site_name), "%s", id.site_name);
-	snprintf(c->id_source, sizeof(c->id_source), "%s", id.source);
-	c->identity_resets++;
-	if (c->link == CW_UP || c->link == CW_CONNECTING) {
-		c->backoff_s = 0;
-		cw_link_lost(c, "identity reset: reconnecting to register afresh");
+	if (read_token(conf->token_file, token, sizeof(token)) != 0)
+		return -1;
+	if (first)
+		return cw_start(w, conf, token);
+	if (needs_restart(c, conf, token)) {
+		log_info("cloud settings changed: restarting the cloud worker");
+		worker_exit(w, CT_EXIT_RESTART);
+		return 0;
 	}
+	copy_conf(c, conf);
+	tc = tp_conf(c);
+	c->tp_ops->reconfigure(c->tp, &tc);
+	return 0;
 }
+
+/* ------------------------------------------------------------ worker ops */
 
 static void
 on_work_ready(struct cw *c, const struct frame *f)
 {
-	struct unpack u;
-	uint8_t flags;
+	uint8_t flags = f->payload[0];    /* messages.def: exactly one byte */
 
-	unpack_init(&u, f->payload, f->plen);
-	flags = unpack_u8(&u);
-	if (!unpack_done(&u)) {
-		log_warn("WORK_READY frame malformed, ignored");
-		return;
-	}
 	if (!cw_open_store(c))
 		return;
 	if (flags & CT_WORK_IDENTITY)
-		identity_reload(c);
+		cw_identity_reload(c);
 	if (c->link != CW_UP)
 		return;          /* the next link reads everything anyway */
 	if (flags & CT_WORK_BATCHES)
@@ -264,15 +322,16 @@ cw_frame(struct worker *w, const struct frame *f)
 	if (f->hdr.type == CT_MSG_WORK_READY)
 		on_work_ready(c, f);
 	else
-		log_warn("unexpected %s frame, dropped", ct_msg_name(f->hdr.type));
+		fatalx("messages.def routes %s to the cloud worker, which has no handler for it",
+		    ct_msg_name(f->hdr.type));
 }
 
 static void
-cw_peer(struct worker *w, enum ct_proc peer, bool up)
+cw_peer(struct worker *w, enum ct_proc peer, bool is_up)
 {
 	struct cw *c = worker_data(w);
 
-	if (c == NULL || peer != P_STORE || !up)
+	if (c == NULL || peer != P_STORE || !is_up)
 		return;
 	/* A new store may have lost frames in flight to the old one: tell it
 	 * the link and identity again, and start the stream over (what was
@@ -292,67 +351,39 @@ cw_status(struct worker *w, json_t *o)
 {
 	struct cw *c = worker_data(w);
 	char since[CT_ISO_MAX];
+	const char *site;
 
 	if (c == NULL)
 		return;
+	site = cw_site_id(&c->id);
 	json_object_set_new(o, "link_state", json_string(cw_link_name(c->link)));
 	/* No cloud configured is a choice, not a fault; a configured link that
 	 * is not up makes the edge degraded (carnitrackctl status exits 1). */
 	json_object_set_new(o, "health", json_string(c->link == CW_UP || c->link == CW_DISABLED ?
 	    "ok" : "degraded"));
-	json_object_set_new(o, "messages_rate_limited", json_integer((json_int_t)c->msgs_rate_limited));
-	json_object_set_new(o, "ctrl_frames_limited", json_integer((json_int_t)cw_ctrl_limited(c)));
-	json_object_set_new(o, "dropped_not_reading", json_integer((json_int_t)cw_backlog_drops(c)));
-	json_object_set_new(o, "url", json_string(c->url));
+	c->tp_ops->status(c->tp, o);
 	if (c->link == CW_UP) {
 		ct_iso_from_ms(c->up_since_ms, since);
 		json_object_set_new(o, "connected_since", json_string(since));
 	} else {
 		json_object_set_new(o, "connected_since", json_null());
 	}
-	json_object_set_new(o, "last_error", c->last_error[0] ? json_string(c->last_error) : json_null());
-	json_object_set_new(o, "edge_id", c->edge_id[0] ? json_string(c->edge_id) : json_null());
-	json_object_set_new(o, "site_id", cw_site_id(c)[0] ? json_string(cw_site_id(c)) : json_null());
-	json_object_set_new(o, "identity_source", c->id_source[0] ? json_string(c->id_source) :
+	json_object_set_new(o, "last_error", c->last_error[0] ? json_string(c->last_error) :
 	    json_null());
-	/* Registration is information, never a gate (issue 12). */
-	json_object_set_new(o, "registered", json_string(c->reg == CW_REG_REPLIED ? c->reg_via :
-	    c->reg == CW_REG_WAITING ? "no reply (streaming)" : "no (link down)"));
+	json_object_set_new(o, "edge_id", c->id.edge_id[0] ? json_string(c->id.edge_id) :
+	    json_null());
+	json_object_set_new(o, "site_id", site[0] ? json_string(site) : json_null());
+	json_object_set_new(o, "identity_source", c->id.source[0] ? json_string(c->id.source) :
+	    json_null());
 	json_object_set_new(o, "identity_resets", json_integer((json_int_t)c->identity_resets));
-	if (c->register_url[0]) {
-		json_object_set_new(o, "register_url", json_string(c->register_url));
-		json_object_set_new(o, "http_registration", c->http_reg_pending ?
-		    json_string("pending") : c->http_reg_last[0] ? json_string(c->http_reg_last) :
-		    json_null());
-		json_object_set_new(o, "http_registration_failures",
-		    json_integer((json_int_t)c->http_reg_failures));
-	}
 	json_object_set_new(o, "in_flight", json_integer(c->fl.n));
 	json_object_set_new(o, "acknowledged_today", json_integer((json_int_t)c->acked_today));
-	json_object_set_new(o, "last_ping_rtt_ms", c->last_rtt_ms >= 0 ? json_integer(c->last_rtt_ms) : json_null());
-	if (c->link == CW_RETRYING) {
-		int64_t left = c->next_try_ms - ct_now_ms_mono();
-		json_object_set_new(o, "next_retry_s", json_integer(left > 0 ? (left + 999) / 1000 : 0));
-	}
-	json_object_set_new(o, "connects", json_integer((json_int_t)c->connects));
 	json_object_set_new(o, "events_sent", json_integer((json_int_t)c->events_sent));
 	json_object_set_new(o, "events_resent", json_integer((json_int_t)c->events_resent));
 	json_object_set_new(o, "acknowledged", json_integer((json_int_t)c->acked_total));
 	json_object_set_new(o, "duplicates", json_integer((json_int_t)c->duplicates));
 	json_object_set_new(o, "rejected", json_integer((json_int_t)c->rejected));
 	json_object_set_new(o, "batches_reported", json_integer((json_int_t)c->batches_reported));
-	json_object_set_new(o, "messages_bad", json_integer((json_int_t)c->msgs_bad));
-	json_object_set_new(o, "messages_unknown", json_integer((json_int_t)c->msgs_unknown));
-	json_t *ut = json_array();
-	for (unsigned i = 0; ut != NULL && i < c->nunknown_types; i++)
-		json_array_append_new(ut, json_string(c->unknown_types[i]));
-	if (ut != NULL)
-		json_object_set_new(o, "unknown_types", ut);
-	json_object_set_new(o, "messages_binary", json_integer((json_int_t)c->msgs_binary));
-	json_object_set_new(o, "timestamps_unreadable", json_integer((json_int_t)c->times_unreadable));
-	json_object_set_new(o, "cloud_errors", json_integer((json_int_t)c->cloud_errors));
-	json_object_set_new(o, "rejected_as_duplicate",
-	    json_integer((json_int_t)c->rejected_as_duplicate));
 	if (c->st == NULL && c->store_err[0])
 		json_object_set_new(o, "store_error", json_string(c->store_err));
 }
@@ -364,18 +395,8 @@ cw_shutdown(struct worker *w)
 
 	if (c != NULL) {
 		cw_flush_acks(c);
-		cw_link_stop(c);
-		if (c->ev_flush) event_free(c->ev_flush);
-		if (c->ev_tick) event_free(c->ev_tick);
-		c->ev_flush = c->ev_tick = NULL;
-		if (c->st != NULL)
-			store_close(c->st);
-		c->st = NULL;
-		cwf_free(&c->fl);
-		cm_buf_free(&c->body);
-		cm_buf_free(&c->msg);
 		worker_set_data(w, NULL);
-		free(c);
+		cw_free(c);
 	}
 	worker_exit(w, CT_EXIT_OK);
 }

@@ -27,24 +27,24 @@
 /* Unconfirmed events: at this many, scale sockets stop being read (TCP
  * back-pressure, nothing dropped); reading resumes below the low mark. Each
  * connection may still finish the one read in hand (at most
- * INGEST_READ_MAX bytes, ~24 records), so the true bound is
+ * IW_READ_MAX bytes, ~24 records), so the true bound is
  * QUEUE_HIGH + connections * 24. */
-#define INGEST_QUEUE_HIGH   10000
-#define INGEST_QUEUE_LOW    9000
-#define INGEST_READ_MAX     4096
-#define INGEST_OUT_MAX      (64 * 1024)   /* OKs the scale does not read: close */
-#define INGEST_RESEND_MS    5000          /* unconfirmed this long: send again */
-#define INGEST_REFUSED_MS   1000          /* wait after EVENT_REFUSED store_full */
-#define INGEST_BLOCKED_MS   50            /* retry after the IPC queue was full */
-#define INGEST_MAX_DEVICES  1024
+#define IW_QUEUE_HIGH   10000
+#define IW_QUEUE_LOW    9000
+#define IW_READ_MAX     4096
+#define IW_OUT_MAX      (64 * 1024)   /* OKs the scale does not read: close */
+#define IW_RESEND_MS    5000          /* unconfirmed this long: send again */
+#define IW_REFUSED_MS   1000          /* wait after EVENT_REFUSED store_full */
+#define IW_BLOCKED_MS   50            /* retry after the IPC queue was full */
+#define IW_MAX_DEVICES  1024
 
-struct conn;
-struct ingest;
+struct iw_conn;
+struct iw;
 
-struct qev {
-	TAILQ_ENTRY(qev) all;        /* arrival order */
-	TAILQ_ENTRY(qev) of_conn;
-	struct conn     *conn;       /* NULL once that connection is gone */
+struct iw_qev {
+	TAILQ_ENTRY(iw_qev) all;        /* arrival order */
+	TAILQ_ENTRY(iw_qev) of_conn;
+	struct iw_conn     *conn;       /* NULL once that connection is gone */
 	uint64_t         rec_no;     /* number in conn's ack ledger */
 	int64_t          sent_ms;    /* monotonic; 0 = (re)send at the next flush */
 	uint32_t         sends;
@@ -52,28 +52,28 @@ struct qev {
 	uint16_t         enc_len;
 	uint8_t          enc[];      /* event_codec record */
 };
-TAILQ_HEAD(qev_list, qev);
+TAILQ_HEAD(iw_qev_list, iw_qev);
 
-struct ingest_queue {
-	struct qev_list all;
+struct iw_queue {
+	struct iw_qev_list all;
 	size_t          n;
-	struct qev    **slots;       /* open addressing by id, linear probing */
+	struct iw_qev    **slots;       /* open addressing by id, linear probing */
 	size_t          cap;         /* power of two, > 2 n */
 };
 
-int  queue_init(struct ingest_queue *q);
-void queue_free(struct ingest_queue *q);
+int  iw_queue_init(struct iw_queue *q);
+void iw_queue_free(struct iw_queue *q);
 /* Appends; NULL on allocation failure. */
-struct qev *queue_add(struct ingest_queue *q, const struct ct_event *ev);
-struct qev *queue_find(struct ingest_queue *q, const uint8_t id[CT_UUID_LEN]);
-void queue_remove(struct ingest_queue *q, struct qev *e);
+struct iw_qev *iw_queue_add(struct iw_queue *q, const struct ct_event *ev);
+struct iw_qev *iw_queue_find(struct iw_queue *q, const uint8_t id[CT_UUID_LEN]);
+void iw_queue_remove(struct iw_queue *q, struct iw_qev *e);
 
-enum dev_status { DEV_OFFLINE = 0, DEV_ONLINE, DEV_STALE };
+enum iw_dev_status { IW_DEV_OFFLINE = 0, IW_DEV_ONLINE, IW_DEV_STALE };
 
-struct device {
+struct iw_device {
 	char     id[CT_DEVICE_ID_MAX];
 	char     address[CT_IP_MAX + 8];   /* "ip:port" of the latest connection */
-	enum dev_status status;
+	enum iw_dev_status status;
 	int64_t  connected_since_ms;       /* wall clock */
 	int64_t  last_heartbeat_ms;
 	int64_t  last_seen_ms;
@@ -91,21 +91,21 @@ struct device {
 	int64_t  refused_at_ms;
 	int      nconns;                   /* live connections under this id */
 	bool     unreported;               /* last change not delivered to store */
-	struct conn *conn;                 /* current connection, NULL if none */
+	struct iw_conn *conn;                 /* current connection, NULL if none */
 };
 
-enum id_kind { ID_NONE = 0, ID_REGISTERED, ID_MAPPED, ID_PROVISIONAL };
+enum iw_id_kind { IW_ID_NONE = 0, IW_ID_REGISTERED, IW_ID_MAPPED, IW_ID_PROVISIONAL };
 
-struct conn {
-	TAILQ_ENTRY(conn)   link;
-	struct ingest      *in;
+struct iw_conn {
+	TAILQ_ENTRY(iw_conn)   link;
+	struct iw      *in;
 	struct bufferevent *bev;
 	struct sockaddr_storage sa;
 	char                ip[CT_IP_MAX];
 	char                addr[CT_IP_MAX + 8];
-	enum id_kind        id_kind;
+	enum iw_id_kind        id_kind;
 	char                device_id[CT_DEVICE_ID_MAX];
-	struct device      *dev;
+	struct iw_device      *dev;
 	int64_t             since_ms;        /* wall clock */
 	int64_t             last_rx_mono;
 	bool                stale;
@@ -117,11 +117,11 @@ struct conn {
 	struct ct_event     last;            /* previous record (P" rule) */
 	bool                have_last;
 	bool                ok_since_last;   /* an OK went out after `last` */
-	struct qev_list     evs;             /* its unconfirmed events */
+	struct iw_qev_list     evs;             /* its unconfirmed events */
 };
-TAILQ_HEAD(conn_list, conn);
+TAILQ_HEAD(iw_conn_list, iw_conn);
 
-struct ingest_counters {
+struct iw_counters {
 	uint64_t accepted, refused_allow, refused_full, refused_per_ip;
 	uint64_t closed_idle, superseded, duplicates, id_moves, registrations_refused;
 	uint64_t records, rejected_lines, overflow_lines, garbage_bytes;
@@ -132,52 +132,60 @@ struct ingest_counters {
 	uint64_t send_blocked, paused_times;
 };
 
-struct ingest {
+/* A few log lines per reason and window, then silence. */
+struct log_limit {
+	int64_t window_ms;
+	int     n;
+};
+
+struct iw {
 	struct worker         *w;
 	struct event_base     *base;
 	struct evconnlistener *listener;
 	char                   listen[256];
-	struct conn_list       conns;
+	struct iw_conn_list    conns;
 	int                    nconns;
-	struct ingest_queue    q;
-	struct device          devs[INGEST_MAX_DEVICES];
+	struct iw_queue        q;
+	struct iw_device       devs[IW_MAX_DEVICES];
 	int                    ndevs;
 	struct event          *flush_ev, *tick_ev, *accept_retry_ev, *flush_retry_ev;
+	struct event          *shutdown_ev;
+	int64_t                shutdown_deadline;  /* monotonic */
 	bool                   flush_pending;
 	bool                   paused;         /* reading stopped: queue full */
 	struct log_flap        pause_log;      /* paused/resumed flaps under load */
+	struct log_limit       ll_refused, ll_accept_err;   /* connections refused, accept errors */
 	int64_t                refused_until;  /* monotonic: store said full */
 	bool                   store_full;
 	bool                   stopping;
 	char                   site_id[64];
 	int64_t                budget_reset_ms;
-	struct ingest_counters c;
+	struct iw_counters     c;
+	uint8_t                frame_buf[CT_FRAME_MAX_PAYLOAD];   /* EVENT frames are packed here */
 };
 
 /* ingest_worker.c */
-void ingest_event(struct ingest *in, struct conn *c, struct ct_event *ev);
-void ingest_device_frame(struct ingest *in, enum ct_device_change kind, const char *device_id,
-    const struct conn *c, const char *reason);
-void ingest_schedule_flush(struct ingest *in);
-const struct ct_conf *ingest_conf(struct ingest *in);
-int64_t ingest_mono_ms(void);
+void iw_event(struct iw *in, struct iw_conn *c, struct ct_event *ev);
+void iw_device_frame(struct iw *in, enum ct_device_change kind, const char *device_id,
+    const struct iw_conn *c, const char *reason);
+const struct ct_conf *iw_conf(struct iw *in);
 
 /* ingest_conn.c */
-int  conn_listen(struct ingest *in, const char *listen, char *err, size_t errlen);
-void conn_close_listener(struct ingest *in);
-void conn_close(struct conn *c, const char *reason, bool announce);
-void conn_send_oks(struct conn *c, unsigned n);
-void conn_set_paused(struct ingest *in, bool paused);
-void conn_liveness(struct ingest *in);   /* once a second */
-void conn_apply_config(struct ingest *in, const struct ct_conf *conf);
-void conn_close_all(struct ingest *in, const char *reason);
+int  iw_listen(struct iw *in, const char *listen, char *err, size_t errlen);
+void iw_listen_close(struct iw *in);
+void iw_conn_close(struct iw_conn *c, const char *reason, bool announce);
+void iw_conn_send_oks(struct iw_conn *c, unsigned n);
+void iw_set_paused(struct iw *in, bool paused);
+void iw_liveness(struct iw *in);   /* once a second */
+void iw_conn_apply_config(struct iw *in, const struct ct_conf *conf);
+void iw_conn_close_all(struct iw *in, const char *reason);
 /* Parser counters of the live connections (closed ones are in ingest.c). */
-void conn_counters(struct ingest *in, struct dp401_counters *sum);
+void iw_conn_counters(struct iw *in, struct dp401_counters *sum);
 
 /* ingest_device.c */
-struct device *device_get(struct ingest *in, const char *id, bool create);
-void device_count_event(struct device *d, int64_t scale_ts);
+struct iw_device *iw_device_get(struct iw *in, const char *id, bool create);
+void iw_device_count_event(struct iw_device *d, int64_t scale_ts);
 /* Fills the array; returns how many rows did not fit. */
-int  device_status_json(struct ingest *in, void *json_array);
+int  iw_device_status_json(struct iw *in, void *json_array);
 
 #endif

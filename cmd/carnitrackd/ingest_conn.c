@@ -1,8 +1,8 @@
 /*
  * The scale port: the listener, one object per scale connection, what each
  * parsed packet means for identity and liveness, and closing. Events leave
- * through ingest_event() (ingest_worker.c); OKs come back via
- * conn_send_oks().
+ * through iw_event() (ingest_worker.c); OKs come back via
+ * iw_conn_send_oks().
  *
  * A connection is freed only outside its own read callback: closing from
  * inside the parser's callbacks marks it and the read callback finishes the
@@ -27,15 +27,10 @@
 
 /* A few log lines per reason and window, then silence: a flood of refused
  * connections must not become a flood of syslog. */
-struct log_limit {
-	int64_t window_ms;
-	int     n;
-};
-
 static bool
 log_allowed(struct log_limit *l)
 {
-	int64_t now = ingest_mono_ms();
+	int64_t now = ct_now_ms_mono();
 
 	if (now - l->window_ms > 10000) {
 		l->window_ms = now;
@@ -43,8 +38,6 @@ log_allowed(struct log_limit *l)
 	}
 	return l->n++ < 10;
 }
-
-static struct log_limit ll_refused, ll_accept_err;
 
 struct conn_ext {
 	bool     in_callback;
@@ -60,37 +53,37 @@ struct conn_ext {
 
 /* Extension kept next to each conn (ingest.h keeps the shared part small). */
 struct conn_full {
-	struct conn     c;
+	struct iw_conn     c;
 	struct conn_ext x;
 };
 
 static struct conn_ext *
-ext(struct conn *c)
+ext(struct iw_conn *c)
 {
 	return &((struct conn_full *)c)->x;
 }
 
-static void really_close(struct conn *c, const char *reason, bool announce);
+static void really_close(struct iw_conn *c, const char *reason, bool announce);
 
 /* ---- identity ---- */
 
 static void
-dev_attach(struct conn *c, struct device *d)
+dev_attach(struct iw_conn *c, struct iw_device *d)
 {
 	c->dev = d;
 	d->conn = c;
 	d->nconns++;
 	snprintf(d->address, sizeof(d->address), "%s", c->addr);
 	d->last_seen_ms = ct_now_ms();
-	if (d->status == DEV_OFFLINE)
+	if (d->status == IW_DEV_OFFLINE)
 		d->connected_since_ms = d->last_seen_ms;
-	d->status = DEV_ONLINE;
+	d->status = IW_DEV_ONLINE;
 }
 
 static void
-dev_detach(struct conn *c, const char *reason, bool announce)
+dev_detach(struct iw_conn *c, const char *reason, bool announce)
 {
-	struct device *d = c->dev;
+	struct iw_device *d = c->dev;
 
 	if (d == NULL)
 		return;
@@ -101,53 +94,53 @@ dev_detach(struct conn *c, const char *reason, bool announce)
 		d->conn = NULL;
 	d->last_seen_ms = ct_now_ms();
 	if (d->nconns == 0) {
-		d->status = DEV_OFFLINE;
+		d->status = IW_DEV_OFFLINE;
 		d->connected_since_ms = 0;
 		if (announce)
-			ingest_device_frame(c->in, CT_DEV_DISCONNECTED, d->id, c, reason);
+			iw_device_frame(c->in, CT_DEV_DISCONNECTED, d->id, c, reason);
 	}
 }
 
 static void
-set_identity(struct conn *c, const char *id, enum id_kind kind)
+set_identity(struct iw_conn *c, const char *id, enum iw_id_kind kind)
 {
-	struct ingest *in = c->in;
-	struct device *d;
-	struct conn *old = NULL;
+	struct iw *in = c->in;
+	struct iw_device *d;
+	struct iw_conn *old = NULL;
 	char why[160];
 
-	if (c->id_kind != ID_NONE && strcmp(c->device_id, id) == 0) {
-		if (kind == ID_REGISTERED)
+	if (c->id_kind != IW_ID_NONE && strcmp(c->device_id, id) == 0) {
+		if (kind == IW_ID_REGISTERED)
 			c->id_kind = kind;
 		return;
 	}
-	if (c->id_kind != ID_NONE) {
+	if (c->id_kind != IW_ID_NONE) {
 		snprintf(why, sizeof(why), "identified as %s", id);
 		log_info("scale %s (%s): %s", c->device_id, c->addr, why);
 		dev_detach(c, why, true);
 	}
 	c->id_kind = kind;
 	snprintf(c->device_id, sizeof(c->device_id), "%s", id);
-	dp401_set_unit(&c->parser, conf_scale_unit(ingest_conf(in), id));
-	if ((d = device_get(in, id, true)) == NULL) {
+	dp401_set_unit(&c->parser, conf_scale_unit(iw_conf(in), id));
+	if ((d = iw_device_get(in, id, true)) == NULL) {
 		/* Its events still carry the id; only the status row is missing. */
 		log_warn("scale %s (%s): device table full, not shown in status", id, c->addr);
-		ingest_device_frame(in, CT_DEV_CONNECTED, id, c, "");
+		iw_device_frame(in, CT_DEV_CONNECTED, id, c, "");
 		return;
 	}
 	/* Provisional ids are per address and may be shared by several
 	 * connections; a real scale id belongs to one connection at a time. */
-	if (kind != ID_PROVISIONAL && d->conn != NULL && d->conn != c)
+	if (kind != IW_ID_PROVISIONAL && d->conn != NULL && d->conn != c)
 		old = d->conn;
 	dev_attach(c, d);
 	if (old == NULL) {
 		log_info("scale %s connected from %s%s", id, c->addr,
-		    kind == ID_MAPPED ? " (address mapping)" :
-		    kind == ID_PROVISIONAL ? " (not registered)" : "");
-		ingest_device_frame(in, CT_DEV_CONNECTED, id, c, "");
+		    kind == IW_ID_MAPPED ? " (address mapping)" :
+		    kind == IW_ID_PROVISIONAL ? " (not registered)" : "");
+		iw_device_frame(in, CT_DEV_CONNECTED, id, c, "");
 		return;
 	}
-	int64_t now = ingest_mono_ms();
+	int64_t now = ct_now_ms_mono();
 	if (strcmp(old->ip, c->ip) != 0 && d->supersedes > 0 &&
 	    now - d->last_supersede_ms < DUPLICATE_WINDOW_MS) {
 		if (!d->duplicate)
@@ -173,8 +166,8 @@ set_identity(struct conn *c, const char *id, enum id_kind kind)
 	}
 	log_info("scale %s: %s, closing %s", id, why, old->addr);
 	/* The scale never left: no disconnect, one SUPERSEDED notice. */
-	conn_close(old, why, false);
-	ingest_device_frame(in, CT_DEV_SUPERSEDED, id, c, why);
+	iw_conn_close(old, why, false);
+	iw_device_frame(in, CT_DEV_SUPERSEDED, id, c, why);
 }
 
 static bool
@@ -189,7 +182,7 @@ same_ip(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-static void identify(struct conn *c);
+static void identify(struct iw_conn *c);
 
 /*
  * A registration. When [scale SCALE-nn] address is set, the id belongs to
@@ -199,18 +192,18 @@ static void identify(struct conn *c);
  * keeps its id and connection.
  */
 static void
-register_scale(struct conn *c, const char *id)
+register_scale(struct iw_conn *c, const char *id)
 {
-	const struct ct_conf *conf = ingest_conf(c->in);
+	const struct ct_conf *conf = iw_conf(c->in);
 	const struct ct_scale_conf *sc = conf != NULL ? conf_scale_by_id(conf, id) : NULL;
-	struct device *d;
+	struct iw_device *d;
 
 	if (sc == NULL || sc->address[0] == '\0' || same_ip(sc->address, c->ip)) {
-		set_identity(c, id, ID_REGISTERED);
+		set_identity(c, id, IW_ID_REGISTERED);
 		return;
 	}
 	c->in->c.registrations_refused++;
-	if ((d = device_get(c->in, id, true)) != NULL) {
+	if ((d = iw_device_get(c->in, id, true)) != NULL) {
 		d->refused_registrations++;
 		snprintf(d->refused_from, sizeof(d->refused_from), "%s", c->addr);
 		d->refused_at_ms = ct_now_ms();
@@ -226,31 +219,31 @@ register_scale(struct conn *c, const char *id)
 
 /* Data before registration: configured address mapping, else provisional. */
 static void
-identify(struct conn *c)
+identify(struct iw_conn *c)
 {
 	const struct ct_scale_conf *sc;
 	char id[CT_DEVICE_ID_MAX];
 
-	if (c->id_kind != ID_NONE)
+	if (c->id_kind != IW_ID_NONE)
 		return;
-	if ((sc = conf_scale_by_addr(ingest_conf(c->in), c->ip)) != NULL) {
-		set_identity(c, sc->id, ID_MAPPED);
+	if ((sc = conf_scale_by_addr(iw_conf(c->in), c->ip)) != NULL) {
+		set_identity(c, sc->id, IW_ID_MAPPED);
 		return;
 	}
 	snprintf(id, sizeof(id), "UNREGISTERED-%s", c->ip);
-	set_identity(c, id, ID_PROVISIONAL);
+	set_identity(c, id, IW_ID_PROVISIONAL);
 }
 
 /* ---- parsed packets ---- */
 
 /* The edge's side of a kept line: id, scale, address, time of arrival. */
 static int
-stamp(struct conn *c, struct ct_event *ev)
+stamp(struct iw_conn *c, struct ct_event *ev)
 {
 	if (ct_uuid_new(ev->local_id) != 0) {
 		log_err("scale %s: no random bytes for an event id; closing so the scale keeps"
 		    " its data", c->device_id);
-		conn_close(c, "internal error", true);
+		iw_conn_close(c, "internal error", true);
 		return -1;
 	}
 	snprintf(ev->device_id, sizeof(ev->device_id), "%s", c->device_id);
@@ -261,7 +254,7 @@ stamp(struct conn *c, struct ct_event *ev)
 
 /* A few log lines per connection and minute, then silence. */
 static bool
-may_log(struct conn *c)
+may_log(struct iw_conn *c)
 {
 	struct conn_ext *x = ext(c);
 
@@ -269,7 +262,7 @@ may_log(struct conn *c)
 		return false;
 	if (--x->reject_budget == 0) {
 		log_warn("scale %s (%s): more lines quarantined or kept with a bad time; not"
-		    " logging them for a minute", c->id_kind != ID_NONE ? c->device_id : "?",
+		    " logging them for a minute", c->id_kind != IW_ID_NONE ? c->device_id : "?",
 		    c->addr);
 		return false;
 	}
@@ -277,9 +270,9 @@ may_log(struct conn *c)
 }
 
 static void
-on_record(struct conn *c, const struct dp401_item *it)
+on_record(struct iw_conn *c, const struct dp401_item *it)
 {
-	struct ingest *in = c->in;
+	struct iw *in = c->in;
 	struct ct_event ev;
 
 	identify(c);
@@ -310,8 +303,8 @@ on_record(struct conn *c, const struct dp401_item *it)
 	c->ok_since_last = false;
 	c->records++;
 	if (c->dev != NULL)
-		device_count_event(c->dev, ev.received_at_ms / 1000);
-	ingest_event(in, c, &ev);
+		iw_device_count_event(c->dev, ev.received_at_ms / 1000);
+	iw_event(in, c, &ev);
 }
 
 /*
@@ -320,9 +313,9 @@ on_record(struct conn *c, const struct dp401_item *it)
  * and counted in the OK ledger like a record.
  */
 static void
-on_rejected(struct conn *c, const struct dp401_item *it)
+on_rejected(struct iw_conn *c, const struct dp401_item *it)
 {
-	struct ingest *in = c->in;
+	struct iw *in = c->in;
 	struct ct_event ev;
 	size_t n = it->line_len < CT_RAW_MAX ? it->line_len : CT_RAW_MAX;
 	char shown[96];
@@ -348,20 +341,20 @@ on_rejected(struct conn *c, const struct dp401_item *it)
 		log_warn("scale %s (%s): line quarantined (not a record: %s): \"%s%s\"",
 		    c->device_id, c->addr, it->reason, shown, k < it->line_len ? "..." : "");
 	}
-	ingest_event(in, c, &ev);
+	iw_event(in, c, &ev);
 }
 
 static void
 on_item(void *arg, const struct dp401_item *it)
 {
-	struct conn *c = arg;
-	struct ingest *in = c->in;
+	struct iw_conn *c = arg;
+	struct iw *in = c->in;
 	unsigned due;
 
 	if (ext(c)->close_pending)
 		return;
 	if (it->kind != DP401_REJECTED)
-		ext(c)->last_valid_mono = ingest_mono_ms();
+		ext(c)->last_valid_mono = ct_now_ms_mono();
 	switch (it->kind) {
 	case DP401_REGISTER:
 		register_scale(c, it->scale_id);
@@ -373,12 +366,12 @@ on_item(void *arg, const struct dp401_item *it)
 			c->dev->heartbeats++;
 			c->dev->last_heartbeat_ms = ct_now_ms();
 		}
-		if (c->id_kind != ID_NONE)
-			ingest_device_frame(in, CT_DEV_HEARTBEAT, c->device_id, c, "");
+		if (c->id_kind != IW_ID_NONE)
+			iw_device_frame(in, CT_DEV_HEARTBEAT, c->device_id, c, "");
 		break;
 	case DP401_ACK_REQUEST:
 		if ((due = dp401_ack_request(&c->ack)) > 0)
-			conn_send_oks(c, due);
+			iw_conn_send_oks(c, due);
 		break;
 	case DP401_RECORD:
 		on_record(c, it);
@@ -392,24 +385,24 @@ on_item(void *arg, const struct dp401_item *it)
 /* ---- socket callbacks ---- */
 
 static void
-mark_alive(struct conn *c)
+mark_alive(struct iw_conn *c)
 {
-	c->last_rx_mono = ingest_mono_ms();
+	c->last_rx_mono = ct_now_ms_mono();
 	if (c->stale) {
 		c->stale = false;
 		if (c->dev != NULL && c->dev->conn == c) {
-			c->dev->status = DEV_ONLINE;
-			ingest_device_frame(c->in, CT_DEV_HEARTBEAT, c->device_id, c, "alive again");
+			c->dev->status = IW_DEV_ONLINE;
+			iw_device_frame(c->in, CT_DEV_HEARTBEAT, c->device_id, c, "alive again");
 		}
 	}
 }
 
 /* Caller sets in_callback: the parser's callbacks may ask to close. */
 static void
-drain_input(struct conn *c)
+drain_input(struct iw_conn *c)
 {
 	struct evbuffer *inb = bufferevent_get_input(c->bev);
-	uint8_t buf[INGEST_READ_MAX];
+	uint8_t buf[IW_READ_MAX];
 	int n;
 
 	while (!ext(c)->close_pending && (n = evbuffer_remove(inb, buf, sizeof(buf))) > 0) {
@@ -423,7 +416,7 @@ drain_input(struct conn *c)
 static void
 read_cb(struct bufferevent *bev, void *arg)
 {
-	struct conn *c = arg;
+	struct iw_conn *c = arg;
 	struct conn_ext *x = ext(c);
 
 	(void)bev;
@@ -437,7 +430,7 @@ read_cb(struct bufferevent *bev, void *arg)
 static void
 event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	struct conn *c = arg;
+	struct iw_conn *c = arg;
 	struct conn_ext *x = ext(c);
 	char reason[128];
 
@@ -463,7 +456,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 }
 
 void
-conn_send_oks(struct conn *c, unsigned n)
+iw_conn_send_oks(struct iw_conn *c, unsigned n)
 {
 	struct evbuffer *out;
 
@@ -472,20 +465,20 @@ conn_send_oks(struct conn *c, unsigned n)
 	out = bufferevent_get_output(c->bev);
 	for (unsigned i = 0; i < n; i++)
 		if (evbuffer_add(out, DP401_OK_REPLY, 3) != 0) {
-			conn_close(c, "out of memory queueing OK", true);
+			iw_conn_close(c, "out of memory queueing OK", true);
 			return;
 		}
 	c->ok_since_last = true;
 	c->in->c.oks_sent += n;
-	if (evbuffer_get_length(out) > INGEST_OUT_MAX)
-		conn_close(c, "scale does not read its OKs", true);
+	if (evbuffer_get_length(out) > IW_OUT_MAX)
+		iw_conn_close(c, "scale does not read its OKs", true);
 }
 
 static void
-really_close(struct conn *c, const char *reason, bool announce)
+really_close(struct iw_conn *c, const char *reason, bool announce)
 {
-	struct ingest *in = c->in;
-	struct qev *e;
+	struct iw *in = c->in;
+	struct iw_qev *e;
 
 	/* Its unconfirmed events stay queued: received data is stored even
 	 * if the scale never hears the OK. */
@@ -493,8 +486,8 @@ really_close(struct conn *c, const char *reason, bool announce)
 		TAILQ_REMOVE(&c->evs, e, of_conn);
 		e->conn = NULL;
 	}
-	if (c->id_kind != ID_NONE || c->records > 0)
-		log_info("scale %s (%s) %s: %s", c->id_kind != ID_NONE ? c->device_id : "?",
+	if (c->id_kind != IW_ID_NONE || c->records > 0)
+		log_info("scale %s (%s) %s: %s", c->id_kind != IW_ID_NONE ? c->device_id : "?",
 		    c->addr, announce ? "disconnected" : "connection closed", reason);
 	else
 		log_debug("connection %s closed: %s", c->addr, reason);
@@ -517,7 +510,7 @@ really_close(struct conn *c, const char *reason, bool announce)
 }
 
 void
-conn_close(struct conn *c, const char *reason, bool announce)
+iw_conn_close(struct iw_conn *c, const char *reason, bool announce)
 {
 	struct conn_ext *x = ext(c);
 
@@ -577,9 +570,9 @@ addr_text(const struct sockaddr_storage *ss, char *ip, size_t iplen, char *addr,
 }
 
 static int
-count_from(struct ingest *in, const char *ip)
+count_from(struct iw *in, const char *ip)
 {
-	struct conn *c;
+	struct iw_conn *c;
 	int n = 0;
 
 	TAILQ_FOREACH(c, &in->conns, link)
@@ -592,13 +585,13 @@ static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
     void *arg)
 {
-	struct ingest *in = arg;
-	const struct ct_conf *conf = ingest_conf(in);
+	struct iw *in = arg;
+	const struct ct_conf *conf = iw_conf(in);
 	struct sockaddr_storage ss;
 	socklen_t len = (socklen_t)salen;
 	char ip[CT_IP_MAX], addr[CT_IP_MAX + 8];
 	struct conn_full *cf;
-	struct conn *c;
+	struct iw_conn *c;
 
 	(void)l;
 	memset(&ss, 0, sizeof(ss));
@@ -611,14 +604,14 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	}
 	if (!conf_allowed(conf, (struct sockaddr *)&ss)) {
 		in->c.refused_allow++;
-		if (log_allowed(&ll_refused))
+		if (log_allowed(&in->ll_refused))
 			log_warn("connection from %s refused: not in [scales] allow", addr);
 		close(fd);
 		return;
 	}
 	if (in->nconns >= conf->max_connections) {
 		in->c.refused_full++;
-		if (log_allowed(&ll_refused))
+		if (log_allowed(&in->ll_refused))
 			log_warn("connection from %s refused: max_connections (%d) reached", addr,
 			    conf->max_connections);
 		close(fd);
@@ -626,7 +619,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	}
 	if (conf->max_per_ip > 0 && count_from(in, ip) >= conf->max_per_ip) {
 		in->c.refused_per_ip++;
-		if (log_allowed(&ll_refused))
+		if (log_allowed(&in->ll_refused))
 			log_warn("connection from %s refused: max_per_ip (%d) reached", addr,
 			    conf->max_per_ip);
 		close(fd);
@@ -643,7 +636,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	snprintf(c->ip, sizeof(c->ip), "%s", ip);
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
 	c->since_ms = ct_now_ms();
-	c->last_rx_mono = ingest_mono_ms();
+	c->last_rx_mono = ct_now_ms_mono();
 	TAILQ_INIT(&c->evs);
 	cf->x.reject_budget = REJECT_LOG_BUDGET;
 	cf->x.last_valid_mono = c->last_rx_mono;
@@ -656,9 +649,9 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		return;
 	}
 	bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
-	/* One read is at most INGEST_READ_MAX: bounds what a paused
+	/* One read is at most IW_READ_MAX: bounds what a paused
 	 * connection still hands over, and keeps one scale from hogging. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, INGEST_READ_MAX);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, IW_READ_MAX);
 	bufferevent_enable(c->bev, in->paused ? EV_WRITE : EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&in->conns, c, link);
 	in->nconns++;
@@ -669,7 +662,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 static void
 accept_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct ingest *in = arg;
+	struct iw *in = arg;
 
 	(void)fd;
 	(void)what;
@@ -680,12 +673,12 @@ accept_retry_cb(evutil_socket_t fd, short what, void *arg)
 static void
 accept_error_cb(struct evconnlistener *l, void *arg)
 {
-	struct ingest *in = arg;
+	struct iw *in = arg;
 	int err = EVUTIL_SOCKET_ERROR();
 	struct timeval tv = { 1, 0 };
 
 	/* Out of fds: back off for a second instead of spinning on accept. */
-	if (log_allowed(&ll_accept_err))
+	if (log_allowed(&in->ll_accept_err))
 		log_warn("accept on %s: %s; pausing accept for 1 s", in->listen,
 		    evutil_socket_error_to_string(err));
 	evconnlistener_disable(l);
@@ -738,7 +731,7 @@ parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len, bool *d
 }
 
 int
-conn_listen(struct ingest *in, const char *where, char *err, size_t errlen)
+iw_listen(struct iw *in, const char *where, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -769,13 +762,13 @@ conn_listen(struct ingest *in, const char *where, char *err, size_t errlen)
 		 * socket holds it. Let go of it, and take it back on failure. */
 		char old[sizeof(in->listen)];
 		snprintf(old, sizeof(old), "%s", in->listen);
-		conn_close_listener(in);
+		iw_listen_close(in);
 		rc = bind(fd, (struct sockaddr *)&ss, len);
 		if (rc != 0) {
 			int saved = errno;
 			char err2[256];
 			close(fd);
-			if (conn_listen(in, old, err2, sizeof(err2)) != 0)
+			if (iw_listen(in, old, err2, sizeof(err2)) != 0)
 				log_err("cannot listen on the old address again: %s", err2);
 			snprintf(err, errlen, "listen on %s: %s", where, strerror(saved));
 			return -1;
@@ -799,7 +792,7 @@ conn_listen(struct ingest *in, const char *where, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	conn_close_listener(in);
+	iw_listen_close(in);
 	in->listener = l;
 	snprintf(in->listen, sizeof(in->listen), "%s", where);
 	log_info("listening for scales on %s", where);
@@ -807,7 +800,7 @@ conn_listen(struct ingest *in, const char *where, char *err, size_t errlen)
 }
 
 void
-conn_close_listener(struct ingest *in)
+iw_listen_close(struct iw *in)
 {
 	if (in->listener != NULL) {
 		evconnlistener_free(in->listener);
@@ -816,10 +809,10 @@ conn_close_listener(struct ingest *in)
 }
 
 void
-conn_set_paused(struct ingest *in, bool paused)
+iw_set_paused(struct iw *in, bool paused)
 {
-	struct conn *c;
-	int64_t now = ingest_mono_ms();
+	struct iw_conn *c;
+	int64_t now = ct_now_ms_mono();
 
 	if (in->paused == paused)
 		return;
@@ -838,11 +831,11 @@ conn_set_paused(struct ingest *in, bool paused)
 }
 
 void
-conn_liveness(struct ingest *in)
+iw_liveness(struct iw *in)
 {
-	const struct ct_conf *conf = ingest_conf(in);
-	int64_t now = ingest_mono_ms(), hb, stale_ms, close_ms;
-	struct conn *c, *next;
+	const struct ct_conf *conf = iw_conf(in);
+	int64_t now = ct_now_ms_mono(), hb, stale_ms, close_ms;
+	struct iw_conn *c, *next;
 	char why[128];
 
 	if (conf == NULL)
@@ -866,38 +859,38 @@ conn_liveness(struct ingest *in)
 			snprintf(why, sizeof(why), "nothing received for %lld s",
 			    (long long)(idle / 1000));
 			in->c.closed_idle++;
-			conn_close(c, why, true);
+			iw_conn_close(c, why, true);
 		} else if (invalid >= close_ms) {
 			snprintf(why, sizeof(why), "no valid DP-401 packet for %lld s, only garbage",
 			    (long long)(invalid / 1000));
-			if (c->id_kind == ID_NONE)   /* registered ones are logged by conn_close */
+			if (c->id_kind == IW_ID_NONE)   /* registered ones are logged by iw_conn_close */
 				log_info("connection %s closed: %s", c->addr, why);
 			in->c.closed_idle++;
-			conn_close(c, why, true);
+			iw_conn_close(c, why, true);
 		} else if (idle >= stale_ms && !c->stale) {
 			c->stale = true;
 			if (c->dev != NULL && c->dev->conn == c) {
-				c->dev->status = DEV_STALE;
+				c->dev->status = IW_DEV_STALE;
 				log_info("scale %s (%s) stale: nothing received for %lld s",
 				    c->device_id, c->addr, (long long)(idle / 1000));
-				ingest_device_frame(in, CT_DEV_STALE, c->device_id, c, "heartbeats missed");
+				iw_device_frame(in, CT_DEV_STALE, c->device_id, c, "heartbeats missed");
 			}
 		}
 	}
 }
 
 void
-conn_apply_config(struct ingest *in, const struct ct_conf *conf)
+iw_conn_apply_config(struct iw *in, const struct ct_conf *conf)
 {
-	struct conn *c, *next;
+	struct iw_conn *c, *next;
 
 	for (c = TAILQ_FIRST(&in->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, link);
 		if (!conf_allowed(conf, (struct sockaddr *)&c->sa)) {
-			conn_close(c, "no longer in [scales] allow", true);
+			iw_conn_close(c, "no longer in [scales] allow", true);
 			continue;
 		}
-		if (c->id_kind != ID_NONE)
+		if (c->id_kind != IW_ID_NONE)
 			dp401_set_unit(&c->parser, conf_scale_unit(conf, c->device_id));
 		else
 			dp401_set_unit(&c->parser, conf->weight_unit_grams);
@@ -905,18 +898,18 @@ conn_apply_config(struct ingest *in, const struct ct_conf *conf)
 }
 
 void
-conn_close_all(struct ingest *in, const char *reason)
+iw_conn_close_all(struct iw *in, const char *reason)
 {
-	struct conn *c;
+	struct iw_conn *c;
 
 	while ((c = TAILQ_FIRST(&in->conns)) != NULL)
 		really_close(c, reason, true);
 }
 
 void
-conn_counters(struct ingest *in, struct dp401_counters *sum)
+iw_conn_counters(struct iw *in, struct dp401_counters *sum)
 {
-	struct conn *c;
+	struct iw_conn *c;
 
 	memset(sum, 0, sizeof(*sum));
 	TAILQ_FOREACH(c, &in->conns, link) {

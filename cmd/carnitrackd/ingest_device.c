@@ -24,21 +24,21 @@ day_of(int64_t unix_s)
 	return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
 }
 
-struct device *
-device_get(struct ingest *in, const char *id, bool create)
+struct iw_device *
+iw_device_get(struct iw *in, const char *id, bool create)
 {
-	struct device *victim = NULL;
+	struct iw_device *victim = NULL;
 
 	for (int i = 0; i < in->ndevs; i++)
 		if (strcmp(in->devs[i].id, id) == 0)
 			return &in->devs[i];
 	if (!create)
 		return NULL;
-	if (in->ndevs < INGEST_MAX_DEVICES) {
+	if (in->ndevs < IW_MAX_DEVICES) {
 		victim = &in->devs[in->ndevs++];
 	} else {
 		for (int i = 0; i < in->ndevs; i++) {
-			struct device *d = &in->devs[i];
+			struct iw_device *d = &in->devs[i];
 			if (d->nconns == 0 && (victim == NULL || d->last_seen_ms < victim->last_seen_ms))
 				victim = d;
 		}
@@ -51,7 +51,7 @@ device_get(struct ingest *in, const char *id, bool create)
 }
 
 void
-device_count_event(struct device *d, int64_t now_s)
+iw_device_count_event(struct iw_device *d, int64_t now_s)
 {
 	int today = day_of(now_s);
 
@@ -63,9 +63,9 @@ device_count_event(struct device *d, int64_t now_s)
 }
 
 static const char *
-status_name(enum dev_status s)
+status_name(enum iw_dev_status s)
 {
-	return s == DEV_ONLINE ? "online" : s == DEV_STALE ? "stale" : "offline";
+	return s == IW_DEV_ONLINE ? "online" : s == IW_DEV_STALE ? "stale" : "offline";
 }
 
 /* Rows shown: a status reply must fit one frame (64 KiB); a site has at
@@ -73,7 +73,7 @@ status_name(enum dev_status s)
 #define STATUS_MAX_ROWS 128
 
 int
-device_status_json(struct ingest *in, void *json_array)
+iw_device_status_json(struct iw *in, void *json_array)
 {
 	json_t *arr = json_array;
 	char iso1[CT_ISO_MAX], iso2[CT_ISO_MAX];
@@ -81,7 +81,7 @@ device_status_json(struct ingest *in, void *json_array)
 
 	for (int pass = 0; pass < 2; pass++)
 	for (int i = 0; i < in->ndevs; i++) {
-		struct device *d = &in->devs[i];
+		struct iw_device *d = &in->devs[i];
 		char global[CT_DEVICE_ID_MAX + 80];
 		json_t *o;
 
@@ -103,24 +103,24 @@ device_status_json(struct ingest *in, void *json_array)
 		if (d->last_heartbeat_ms > 0)
 			ct_iso_from_ms(d->last_heartbeat_ms, iso2);
 		o = json_pack("{s:s, s:s, s:s, s:s, s:s*, s:s*, s:I, s:I, s:I, s:b}",
-		    "id", d->id, "globalId", global, "address", d->address,
+		    "id", d->id, "global_id", global, "address", d->address,
 		    "status", status_name(d->status),
-		    "connectedSince", iso1[0] ? iso1 : NULL,
-		    "lastHeartbeat", iso2[0] ? iso2 : NULL,
-		    "eventsToday", (json_int_t)(d->today == today ? d->events_today : 0),
-		    "rejectedLines", (json_int_t)d->rejected_lines,
+		    "connected_since", iso1[0] ? iso1 : NULL,
+		    "last_heartbeat", iso2[0] ? iso2 : NULL,
+		    "events_today", (json_int_t)(d->today == today ? d->events_today : 0),
+		    "rejected_lines", (json_int_t)d->rejected_lines,
 		    "heartbeats", (json_int_t)d->heartbeats,
-		    "duplicateId", d->duplicate);
+		    "duplicate_id", d->duplicate);
 		if (o != NULL && d->moved_at_ms > 0) {
 			ct_iso_from_ms(d->moved_at_ms, iso1);
-			json_object_set_new(o, "idMoved", json_pack("{s:s, s:s, s:s}", "from",
+			json_object_set_new(o, "id_moved", json_pack("{s:s, s:s, s:s}", "from",
 			    d->moved_from, "to", d->address, "at", iso1));
 		}
 		if (o != NULL && d->refused_registrations > 0) {
 			ct_iso_from_ms(d->refused_at_ms, iso1);
-			json_object_set_new(o, "registrationsRefused", json_pack("{s:I, s:s, s:s}",
-			    "count", (json_int_t)d->refused_registrations, "lastFrom", d->refused_from,
-			    "lastAt", iso1));
+			json_object_set_new(o, "registrations_refused", json_pack("{s:I, s:s, s:s}",
+			    "count", (json_int_t)d->refused_registrations, "last_from", d->refused_from,
+			    "last_at", iso1));
 		}
 		if (o != NULL)
 			json_array_append_new(arr, o);

@@ -3,7 +3,7 @@
  * confirmed: a FIFO for sending and re-sending in arrival order, and an
  * index by localEventId for EVENT_STORED. Entries hold the encoded event so
  * a resend costs no re-encoding. The bound is enforced by the caller
- * (INGEST_QUEUE_HIGH stops reading); the index grows with the queue.
+ * (IW_QUEUE_HIGH stops reading); the index grows with the queue.
  */
 #include "ingest.h"
 
@@ -16,7 +16,7 @@
 #define QUEUE_MIN_CAP 1024
 
 static size_t
-slot_of(const struct ingest_queue *q, const uint8_t id[CT_UUID_LEN])
+slot_of(const struct iw_queue *q, const uint8_t id[CT_UUID_LEN])
 {
 	uint64_t h;
 
@@ -26,7 +26,7 @@ slot_of(const struct ingest_queue *q, const uint8_t id[CT_UUID_LEN])
 }
 
 static void
-index_put(struct ingest_queue *q, struct qev *e)
+index_put(struct iw_queue *q, struct iw_qev *e)
 {
 	size_t i = slot_of(q, e->id);
 
@@ -36,10 +36,10 @@ index_put(struct ingest_queue *q, struct qev *e)
 }
 
 static int
-index_grow(struct ingest_queue *q)
+index_grow(struct iw_queue *q)
 {
 	size_t ncap = q->cap * 2;
-	struct qev **ns = calloc(ncap, sizeof(*ns)), **old = q->slots;
+	struct iw_qev **ns = calloc(ncap, sizeof(*ns)), **old = q->slots;
 	size_t ocap = q->cap;
 
 	if (ns == NULL)
@@ -54,7 +54,7 @@ index_grow(struct ingest_queue *q)
 }
 
 int
-queue_init(struct ingest_queue *q)
+iw_queue_init(struct iw_queue *q)
 {
 	memset(q, 0, sizeof(*q));
 	TAILQ_INIT(&q->all);
@@ -64,9 +64,9 @@ queue_init(struct ingest_queue *q)
 }
 
 void
-queue_free(struct ingest_queue *q)
+iw_queue_free(struct iw_queue *q)
 {
-	struct qev *e;
+	struct iw_qev *e;
 
 	while ((e = TAILQ_FIRST(&q->all)) != NULL) {
 		TAILQ_REMOVE(&q->all, e, all);
@@ -77,17 +77,16 @@ queue_free(struct ingest_queue *q)
 	q->n = 0;
 }
 
-struct qev *
-queue_add(struct ingest_queue *q, const struct ct_event *ev)
+struct iw_qev *
+iw_queue_add(struct iw_queue *q, const struct ct_event *ev)
 {
 	uint8_t buf[CT_EVENT_ENC_MAX];
 	size_t n = event_encode(ev, buf, sizeof(buf));
-	struct qev *e;
+	struct iw_qev *e;
 
-	if (n == 0) {
-		log_err("event for %s does not encode (bug)", ev->device_id);
-		return NULL;
-	}
+	/* every field is bounded to fit CT_EVENT_ENC_MAX */
+	if (n == 0)
+		fatalx("event for %s does not encode", ev->device_id);
 	if ((q->n + 1) * 2 > q->cap && index_grow(q) != 0)
 		return NULL;
 	if ((e = calloc(1, sizeof(*e) + n)) == NULL)
@@ -101,8 +100,8 @@ queue_add(struct ingest_queue *q, const struct ct_event *ev)
 	return e;
 }
 
-struct qev *
-queue_find(struct ingest_queue *q, const uint8_t id[CT_UUID_LEN])
+struct iw_qev *
+iw_queue_find(struct iw_queue *q, const uint8_t id[CT_UUID_LEN])
 {
 	size_t i = slot_of(q, id);
 
@@ -116,7 +115,7 @@ queue_find(struct ingest_queue *q, const uint8_t id[CT_UUID_LEN])
 
 /* Linear probing deletion by backward shift: no tombstones to age. */
 static void
-index_del(struct ingest_queue *q, struct qev *e)
+index_del(struct iw_queue *q, struct iw_qev *e)
 {
 	size_t mask = q->cap - 1, i = slot_of(q, e->id), j;
 
@@ -143,7 +142,7 @@ index_del(struct ingest_queue *q, struct qev *e)
 }
 
 void
-queue_remove(struct ingest_queue *q, struct qev *e)
+iw_queue_remove(struct iw_queue *q, struct iw_qev *e)
 {
 	index_del(q, e);
 	TAILQ_REMOVE(&q->all, e, all);

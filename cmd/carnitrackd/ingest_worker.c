@@ -5,10 +5,10 @@
  * store confirms it (EVENT_STORED). Events of one loop turn go out together
  * in as few EVENT frames as fit (a deferred flush). Unconfirmed events are
  * sent again when store comes back (PEER_UP), when they have waited
- * INGEST_RESEND_MS (a frame can be dropped on the way), and after store
+ * IW_RESEND_MS (a frame can be dropped on the way), and after store
  * refused them for being full; store dedupes by id, so resending is safe.
  * An OK goes to a scale only when dp401_ack says all its records before the
- * request are confirmed. Nothing is dropped: at INGEST_QUEUE_HIGH events the
+ * request are confirmed. Nothing is dropped: at IW_QUEUE_HIGH events the
  * scale sockets stop being read and TCP pushes back on the scales.
  */
 #include "ingest.h"
@@ -27,20 +27,8 @@
 #define SHUTDOWN_POLL_MS   50
 #define PAUSE_LOG_EVERY_MS 5000   /* pausing flaps every ~10 ms under load */
 
-static struct event *shutdown_ev;
-static int64_t shutdown_deadline;
-
-int64_t
-ingest_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 const struct ct_conf *
-ingest_conf(struct ingest *in)
+iw_conf(struct iw *in)
 {
 	return worker_conf(in->w);
 }
@@ -48,12 +36,12 @@ ingest_conf(struct ingest *in)
 /* ---- to store ---- */
 
 void
-ingest_device_frame(struct ingest *in, enum ct_device_change kind, const char *device_id,
-    const struct conn *c, const char *reason)
+iw_device_frame(struct iw *in, enum ct_device_change kind, const char *device_id,
+    const struct iw_conn *c, const char *reason)
 {
-	const struct ct_conf *conf = ingest_conf(in);
+	const struct ct_conf *conf = iw_conf(in);
 	const struct ct_scale_conf *sc = conf != NULL ? conf_scale_by_id(conf, device_id) : NULL;
-	struct device *d = device_get(in, device_id, false);
+	struct iw_device *d = iw_device_get(in, device_id, false);
 	uint8_t buf[1024];
 	struct pack pk;
 
@@ -70,10 +58,9 @@ ingest_device_frame(struct ingest *in, enum ct_device_change kind, const char *d
 	pack_str(&pk, reason != NULL ? reason : "");
 	pack_u64(&pk, (uint64_t)ct_now_ms());
 	pack_u32(&pk, c != NULL ? c->heartbeats : 0);
-	if (!pack_ok(&pk)) {
-		log_err("DEVICE frame for %s does not fit (bug)", device_id);
-		return;
-	}
+	/* its strings are bounded (device id, address, conf strings) */
+	if (!pack_ok(&pk))
+		fatalx("DEVICE frame for %s does not fit %zu bytes", device_id, sizeof(buf));
 	/* A lost device notice is corrected by the next one; events are what
 	 * must never be lost, and they have their own resend. */
 	if (worker_send(in->w, CT_MSG_DEVICE, 0, buf, pk.len) != 0) {
@@ -87,23 +74,23 @@ ingest_device_frame(struct ingest *in, enum ct_device_change kind, const char *d
 /* For a store that has just (re)started: the connected scales again, and
  * the disconnects it missed while it was away. */
 static void
-announce_all(struct ingest *in)
+announce_all(struct iw *in)
 {
-	struct conn *c;
+	struct iw_conn *c;
 
 	TAILQ_FOREACH(c, &in->conns, link)
-		if (c->id_kind != ID_NONE && c->dev != NULL && c->dev->conn == c)
-			ingest_device_frame(in, CT_DEV_CONNECTED, c->device_id, c, "");
+		if (c->id_kind != IW_ID_NONE && c->dev != NULL && c->dev->conn == c)
+			iw_device_frame(in, CT_DEV_CONNECTED, c->device_id, c, "");
 	for (int i = 0; i < in->ndevs; i++) {
-		struct device *d = &in->devs[i];
+		struct iw_device *d = &in->devs[i];
 		if (d->nconns == 0 && d->unreported)
-			ingest_device_frame(in, CT_DEV_DISCONNECTED, d->id, NULL,
+			iw_device_frame(in, CT_DEV_DISCONNECTED, d->id, NULL,
 			    "disconnected while store was down");
 	}
 }
 
-void
-ingest_schedule_flush(struct ingest *in)
+static void
+schedule_flush(struct iw *in)
 {
 	if (in->flush_pending)
 		return;
@@ -115,10 +102,10 @@ ingest_schedule_flush(struct ingest *in)
 static void
 flush_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct ingest *in = arg;
-	static uint8_t buf[CT_FRAME_MAX_PAYLOAD];
-	struct qev *batch[CT_FRAME_MAX_PAYLOAD / 64], *e;
-	int64_t now = ingest_mono_ms();
+	struct iw *in = arg;
+	uint8_t *buf = in->frame_buf;
+	struct iw_qev *batch[CT_FRAME_MAX_PAYLOAD / 64], *e;
+	int64_t now = ct_now_ms_mono();
 	struct pack pk;
 	size_t countpos;
 	unsigned n = 0;
@@ -131,12 +118,12 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 	e = TAILQ_FIRST(&in->q.all);
 	while (e != NULL) {
 		n = 0;
-		pack_init(&pk, buf, sizeof(buf));
+		pack_init(&pk, buf, sizeof(in->frame_buf));
 		countpos = pack_reserve_u16(&pk);
 		for (; e != NULL && n < sizeof(batch) / sizeof(batch[0]); e = TAILQ_NEXT(e, all)) {
 			if (e->sent_ms != 0)
 				continue;
-			if (pk.len + 2 + e->enc_len > sizeof(buf))
+			if (pk.len + 2 + e->enc_len > sizeof(in->frame_buf))
 				break;
 			pack_blob(&pk, e->enc, e->enc_len);
 			batch[n++] = e;
@@ -146,7 +133,7 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 		pack_put_u16_at(&pk, countpos, (uint16_t)n);
 		if (!pack_ok(&pk) || worker_send(in->w, CT_MSG_EVENT, 0, buf, pk.len) != 0) {
 			/* Channel full: they stay unsent and are tried again soon. */
-			struct timeval tv = { 0, INGEST_BLOCKED_MS * 1000 };
+			struct timeval tv = { 0, IW_BLOCKED_MS * 1000 };
 			in->c.send_blocked++;
 			if (!evtimer_pending(in->flush_retry_ev, NULL))
 				evtimer_add(in->flush_retry_ev, &tv);
@@ -168,29 +155,29 @@ flush_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	ingest_schedule_flush(arg);
+	schedule_flush(arg);
 }
 
 static void
-maybe_resume(struct ingest *in)
+maybe_resume(struct iw *in)
 {
-	if (in->paused && in->q.n < INGEST_QUEUE_LOW && !in->stopping) {
-		log_flap_set(&in->pause_log, false, ingest_mono_ms(),
+	if (in->paused && in->q.n < IW_QUEUE_LOW && !in->stopping) {
+		log_flap_set(&in->pause_log, false, ct_now_ms_mono(),
 		    "%zu events unconfirmed: reading from scales again", in->q.n);
-		conn_set_paused(in, false);
+		iw_set_paused(in, false);
 	}
 }
 
 void
-ingest_event(struct ingest *in, struct conn *c, struct ct_event *ev)
+iw_event(struct iw *in, struct iw_conn *c, struct ct_event *ev)
 {
-	struct qev *e = queue_add(&in->q, ev);
+	struct iw_qev *e = iw_queue_add(&in->q, ev);
 
 	if (e == NULL) {
 		/* Without a queue entry it could be acknowledged unstored: close,
 		 * so the scale keeps it and sends it again later. */
 		log_err("scale %s: cannot queue an event (out of memory); closing", c->device_id);
-		conn_close(c, "out of memory", true);
+		iw_conn_close(c, "out of memory", true);
 		return;
 	}
 	e->conn = c;
@@ -201,21 +188,21 @@ ingest_event(struct ingest *in, struct conn *c, struct ct_event *ev)
 		in->c.quarantined++;
 	else
 		in->c.records++;
-	if (in->q.n >= INGEST_QUEUE_HIGH && !in->paused) {
+	if (in->q.n >= IW_QUEUE_HIGH && !in->paused) {
 		in->c.paused_times++;
-		log_flap_set(&in->pause_log, true, ingest_mono_ms(), "%zu events not yet confirmed"
+		log_flap_set(&in->pause_log, true, ct_now_ms_mono(), "%zu events not yet confirmed"
 		    " by store: no longer reading from scales", in->q.n);
-		conn_set_paused(in, true);
+		iw_set_paused(in, true);
 	}
-	ingest_schedule_flush(in);
+	schedule_flush(in);
 }
 
 /* ---- from store ---- */
 
 static void
-on_stored(struct ingest *in, const struct frame *f)
+on_stored(struct iw *in, const struct frame *f)
 {
-	const struct ct_conf *conf = ingest_conf(in);
+	const struct ct_conf *conf = iw_conf(in);
 	struct unpack u;
 	uint8_t id[CT_UUID_LEN];
 	uint16_t n;
@@ -226,19 +213,19 @@ on_stored(struct ingest *in, const struct frame *f)
 		unpack_bytes(&u, id, sizeof(id));
 		if (!unpack_ok(&u))
 			break;
-		struct qev *e = queue_find(&in->q, id);
+		struct iw_qev *e = iw_queue_find(&in->q, id);
 		if (e == NULL)
 			continue;   /* a resend's second confirmation */
-		struct conn *c = e->conn;
+		struct iw_conn *c = e->conn;
 		uint64_t no = e->rec_no;
-		queue_remove(&in->q, e);
+		iw_queue_remove(&in->q, e);
 		in->c.events_stored++;
 		if (c != NULL) {
 			unsigned due = dp401_ack_stored(&c->ack, no);
 			if (conf != NULL && conf->ack_mode == CT_ACK_EVERY_RECORD)
 				due++;
 			if (due > 0)
-				conn_send_oks(c, due);
+				iw_conn_send_oks(c, due);
 		}
 	}
 	if (!unpack_done(&u))
@@ -249,7 +236,7 @@ on_stored(struct ingest *in, const struct frame *f)
 }
 
 static void
-on_refused(struct ingest *in, const struct frame *f)
+on_refused(struct iw *in, const struct frame *f)
 {
 	struct unpack u;
 	char text[256];
@@ -269,13 +256,13 @@ on_refused(struct ingest *in, const struct frame *f)
 		unpack_bytes(&u, id, sizeof(id));
 		if (!unpack_ok(&u))
 			break;
-		struct qev *e = queue_find(&in->q, id);
+		struct iw_qev *e = iw_queue_find(&in->q, id);
 		if (e == NULL)
 			continue;
 		if (reason == CT_REFUSE_BAD_EVENT) {
 			/* Store will never take it; resending forever helps nobody.
 			 * It is not confirmed either: no OK will cover it. */
-			queue_remove(&in->q, e);
+			iw_queue_remove(&in->q, e);
 			dropped++;
 			continue;
 		}
@@ -290,15 +277,15 @@ on_refused(struct ingest *in, const struct frame *f)
 			log_warn("store refused %u events (%s): keeping them, no OK until stored",
 			    n, text);
 		in->store_full = reason == CT_REFUSE_STORE_FULL;
-		in->refused_until = ingest_mono_ms() + INGEST_REFUSED_MS;
+		in->refused_until = ct_now_ms_mono() + IW_REFUSED_MS;
 	}
 	maybe_resume(in);
 }
 
 static void
-ingest_frame(struct worker *w, const struct frame *f)
+iw_frame(struct worker *w, const struct frame *f)
 {
-	struct ingest *in = worker_data(w);
+	struct iw *in = worker_data(w);
 
 	if (in == NULL)
 		return;   /* shutting down */
@@ -310,16 +297,16 @@ ingest_frame(struct worker *w, const struct frame *f)
 		on_refused(in, f);
 		break;
 	default:
-		log_warn("unexpected %s frame, dropped", ct_msg_name(f->hdr.type));
-		break;
+		fatalx("messages.def routes %s to the ingest worker, which has no handler for it",
+		    ct_msg_name(f->hdr.type));
 	}
 }
 
 static void
-ingest_peer(struct worker *w, enum ct_proc peer, bool up)
+iw_peer(struct worker *w, enum ct_proc peer, bool up)
 {
-	struct ingest *in = worker_data(w);
-	struct qev *e;
+	struct iw *in = worker_data(w);
+	struct iw_qev *e;
 
 	if (in == NULL || peer != P_STORE)
 		return;
@@ -335,7 +322,7 @@ ingest_peer(struct worker *w, enum ct_proc peer, bool up)
 	if (in->q.n > 0)
 		log_info("store is up: sending %zu unconfirmed events again", in->q.n);
 	announce_all(in);
-	ingest_schedule_flush(in);
+	schedule_flush(in);
 }
 
 /* ---- housekeeping ---- */
@@ -343,32 +330,32 @@ ingest_peer(struct worker *w, enum ct_proc peer, bool up)
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct ingest *in = arg;
-	int64_t now = ingest_mono_ms();
+	struct iw *in = arg;
+	int64_t now = ct_now_ms_mono();
 	bool unsent = false;
-	struct qev *e;
+	struct iw_qev *e;
 
 	(void)fd;
 	(void)what;
-	conn_liveness(in);
+	iw_liveness(in);
 	if (worker_peer_up(in->w, P_STORE) && now >= in->refused_until) {
 		TAILQ_FOREACH(e, &in->q.all, all) {
-			if (e->sent_ms != 0 && now - e->sent_ms >= INGEST_RESEND_MS)
+			if (e->sent_ms != 0 && now - e->sent_ms >= IW_RESEND_MS)
 				e->sent_ms = 0;
 			if (e->sent_ms == 0)
 				unsent = true;
 		}
 		if (unsent)
-			ingest_schedule_flush(in);
+			schedule_flush(in);
 	}
 	maybe_resume(in);
 	log_flap_tick(&in->pause_log, now);
 }
 
 static int
-ingest_configure(struct worker *w, const struct ct_conf *conf, bool first)
+iw_configure(struct worker *w, const struct ct_conf *conf, bool first)
 {
-	struct ingest *in = worker_data(w);
+	struct iw *in = worker_data(w);
 	char err[256];
 	struct timeval tv = { TICK_MS / 1000, (TICK_MS % 1000) * 1000 };
 
@@ -384,7 +371,7 @@ ingest_configure(struct worker *w, const struct ct_conf *conf, bool first)
 		in->w = w;
 		in->base = worker_base(w);
 		TAILQ_INIT(&in->conns);
-		if (queue_init(&in->q) != 0 ||
+		if (iw_queue_init(&in->q) != 0 ||
 		    (in->flush_ev = event_new(in->base, -1, 0, flush_cb, in)) == NULL ||
 		    (in->tick_ev = event_new(in->base, -1, EV_PERSIST, tick_cb, in)) == NULL ||
 		    (in->flush_retry_ev = evtimer_new(in->base, flush_retry_cb, in)) == NULL ||
@@ -392,7 +379,7 @@ ingest_configure(struct worker *w, const struct ct_conf *conf, bool first)
 			log_err("out of memory");
 			return -1;
 		}
-		in->budget_reset_ms = ingest_mono_ms();
+		in->budget_reset_ms = ct_now_ms_mono();
 		in->pause_log = (struct log_flap){
 			.on_text = "no longer reading from scales", .on_level = LOG_LVL_WARN,
 			.off_text = "reading from scales", .off_level = LOG_LVL_INFO,
@@ -401,7 +388,7 @@ ingest_configure(struct worker *w, const struct ct_conf *conf, bool first)
 		worker_set_data(w, in);
 	}
 	if (first || strcmp(conf->listen, in->listen) != 0) {
-		if (conn_listen(in, conf->listen, err, sizeof(err)) != 0) {
+		if (iw_listen(in, conf->listen, err, sizeof(err)) != 0) {
 			log_err("%s", err);
 			/* The port may be held for a moment (a previous ingest
 			 * lingering) or the address not up yet: retry, not fail. */
@@ -409,20 +396,20 @@ ingest_configure(struct worker *w, const struct ct_conf *conf, bool first)
 		}
 	}
 	if (!first)
-		conn_apply_config(in, conf);
+		iw_conn_apply_config(in, conf);
 	snprintf(in->site_id, sizeof(in->site_id), "%s", conf->site_id);
 	return 0;
 }
 
 static void
-ingest_status(struct worker *w, json_t *obj)
+iw_status(struct worker *w, json_t *obj)
 {
-	struct ingest *in = worker_data(w);
+	struct iw *in = worker_data(w);
 	struct dp401_counters live;
-	const struct ingest_counters *k = &in->c;
+	const struct iw_counters *k = &in->c;
 	json_t *scales, *cnt;
 	size_t unsent = 0;
-	struct qev *e;
+	struct iw_qev *e;
 
 	if (in == NULL)
 		return;
@@ -430,70 +417,70 @@ ingest_status(struct worker *w, json_t *obj)
 	TAILQ_FOREACH(e, &in->q.all, all)
 		if (e->sent_ms == 0)
 			unsent++;
-	conn_counters(in, &live);
+	iw_conn_counters(in, &live);
 	if (scales != NULL) {
-		int omitted = device_status_json(in, scales);
+		int omitted = iw_device_status_json(in, scales);
 		json_object_set_new(obj, "scales", scales);
 		if (omitted > 0)
-			json_object_set_new(obj, "scalesOmitted", json_integer(omitted));
+			json_object_set_new(obj, "scales_omitted", json_integer(omitted));
 	}
 	cnt = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
 	    " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "accepted", (json_int_t)k->accepted,
-	    "refusedAllow", (json_int_t)k->refused_allow,
-	    "refusedMaxConnections", (json_int_t)k->refused_full,
-	    "refusedMaxPerIp", (json_int_t)k->refused_per_ip,
-	    "closedIdle", (json_int_t)k->closed_idle,
+	    "refused_allow", (json_int_t)k->refused_allow,
+	    "refused_max_connections", (json_int_t)k->refused_full,
+	    "refused_max_per_ip", (json_int_t)k->refused_per_ip,
+	    "closed_idle", (json_int_t)k->closed_idle,
 	    "superseded", (json_int_t)k->superseded,
-	    "duplicateIds", (json_int_t)k->duplicates,
-	    "idMoves", (json_int_t)k->id_moves,
-	    "registrationsRefused", (json_int_t)k->registrations_refused,
+	    "duplicate_ids", (json_int_t)k->duplicates,
+	    "id_moves", (json_int_t)k->id_moves,
+	    "registrations_refused", (json_int_t)k->registrations_refused,
 	    "records", (json_int_t)k->records,
-	    "quarantinedLines", (json_int_t)k->quarantined,
-	    "invalidScaleTimes", (json_int_t)k->invalid_times,
-	    "rejectedLines", (json_int_t)(k->rejected_lines + live.rejected_lines),
-	    "overflowLines", (json_int_t)(k->overflow_lines + live.overflow_lines),
-	    "splitLines", (json_int_t)(k->split_lines + live.split_lines),
-	    "discardedBytes", (json_int_t)(k->discarded_bytes + live.discarded_bytes),
-	    "innerHeartbeats", (json_int_t)(k->inner_heartbeats + live.inner_heartbeats),
-	    "garbageBytes", (json_int_t)(k->garbage_bytes + live.garbage_bytes),
+	    "quarantined_lines", (json_int_t)k->quarantined,
+	    "invalid_scale_times", (json_int_t)k->invalid_times,
+	    "rejected_lines", (json_int_t)(k->rejected_lines + live.rejected_lines),
+	    "overflow_lines", (json_int_t)(k->overflow_lines + live.overflow_lines),
+	    "split_lines", (json_int_t)(k->split_lines + live.split_lines),
+	    "discarded_bytes", (json_int_t)(k->discarded_bytes + live.discarded_bytes),
+	    "inner_heartbeats", (json_int_t)(k->inner_heartbeats + live.inner_heartbeats),
+	    "garbage_bytes", (json_int_t)(k->garbage_bytes + live.garbage_bytes),
 	    "heartbeats", (json_int_t)(k->heartbeats + live.heartbeats),
 	    "registrations", (json_int_t)(k->registrations + live.registrations),
-	    "ackRequests", (json_int_t)(k->ack_requests + live.ack_requests),
-	    "oksSent", (json_int_t)k->oks_sent,
-	    "confirmationsSkipped", (json_int_t)k->confirmations_skipped,
-	    "eventsSent", (json_int_t)k->events_sent,
-	    "eventsResent", (json_int_t)k->events_resent,
-	    "eventsStored", (json_int_t)k->events_stored,
-	    "eventsRefused", (json_int_t)k->events_refused,
-	    "framesSent", (json_int_t)k->frames_sent,
-	    "sendBlocked", (json_int_t)k->send_blocked,
-	    "readPauses", (json_int_t)k->paused_times);
+	    "ack_requests", (json_int_t)(k->ack_requests + live.ack_requests),
+	    "oks_sent", (json_int_t)k->oks_sent,
+	    "confirmations_skipped", (json_int_t)k->confirmations_skipped,
+	    "events_sent", (json_int_t)k->events_sent,
+	    "events_resent", (json_int_t)k->events_resent,
+	    "events_stored", (json_int_t)k->events_stored,
+	    "events_refused", (json_int_t)k->events_refused,
+	    "frames_sent", (json_int_t)k->frames_sent,
+	    "send_blocked", (json_int_t)k->send_blocked,
+	    "read_pauses", (json_int_t)k->paused_times);
 	if (cnt != NULL)
 		json_object_set_new(obj, "counters", cnt);
 	json_object_set_new(obj, "listen", json_string(in->listen));
 	json_object_set_new(obj, "connections", json_integer(in->nconns));
-	json_object_set_new(obj, "queuedUnconfirmed", json_integer((json_int_t)in->q.n));
-	json_object_set_new(obj, "queuedUnsent", json_integer((json_int_t)unsent));
-	json_object_set_new(obj, "readingPaused", json_boolean(in->paused));
-	json_object_set_new(obj, "storeFull", json_boolean(in->store_full));
+	json_object_set_new(obj, "queued_unconfirmed", json_integer((json_int_t)in->q.n));
+	json_object_set_new(obj, "queued_unsent", json_integer((json_int_t)unsent));
+	json_object_set_new(obj, "reading_paused", json_boolean(in->paused));
+	json_object_set_new(obj, "store_full", json_boolean(in->store_full));
 }
 
 static void
-finish_shutdown(struct ingest *in)
+finish_shutdown(struct iw *in)
 {
 	if (in->q.n > 0)
 		log_warn("exiting with %zu events unconfirmed by store; their scales got no OK"
 		    " for them", in->q.n);
-	conn_close_all(in, "edge shutting down");
-	event_free(shutdown_ev);
-	shutdown_ev = NULL;
+	iw_conn_close_all(in, "edge shutting down");
+	event_free(in->shutdown_ev);
+	in->shutdown_ev = NULL;
 	event_free(in->flush_ev);
 	event_free(in->flush_retry_ev);
 	event_free(in->tick_ev);
 	if (in->accept_retry_ev != NULL)
 		event_free(in->accept_retry_ev);
-	queue_free(&in->q);
+	iw_queue_free(&in->q);
 	worker_set_data(in->w, NULL);
 	struct worker *w = in->w;
 	free(in);
@@ -503,36 +490,36 @@ finish_shutdown(struct ingest *in)
 static void
 shutdown_poll(evutil_socket_t fd, short what, void *arg)
 {
-	struct ingest *in = arg;
+	struct iw *in = arg;
 	struct timeval tv = { 0, SHUTDOWN_POLL_MS * 1000 };
 
 	(void)fd;
 	(void)what;
 	if (in->q.n == 0 || !worker_peer_up(in->w, P_STORE) ||
-	    ingest_mono_ms() >= shutdown_deadline) {
+	    ct_now_ms_mono() >= in->shutdown_deadline) {
 		finish_shutdown(in);
 		return;
 	}
-	evtimer_add(shutdown_ev, &tv);
+	evtimer_add(in->shutdown_ev, &tv);
 }
 
 /* Stop accepting and reading, hand store what is in hand, give it a moment
  * to confirm (so the OKs due can still go out), then leave. */
 static void
-ingest_shutdown(struct worker *w)
+iw_shutdown(struct worker *w)
 {
-	struct ingest *in = worker_data(w);
+	struct iw *in = worker_data(w);
 
 	if (in == NULL) {
 		worker_exit(w, CT_EXIT_OK);
 		return;
 	}
 	in->stopping = true;
-	conn_close_listener(in);
-	conn_set_paused(in, true);
-	ingest_schedule_flush(in);
-	shutdown_deadline = ingest_mono_ms() + SHUTDOWN_WAIT_MS;
-	if ((shutdown_ev = evtimer_new(in->base, shutdown_poll, in)) == NULL) {
+	iw_listen_close(in);
+	iw_set_paused(in, true);
+	schedule_flush(in);
+	in->shutdown_deadline = ct_now_ms_mono() + SHUTDOWN_WAIT_MS;
+	if ((in->shutdown_ev = evtimer_new(in->base, shutdown_poll, in)) == NULL) {
 		finish_shutdown(in);
 		return;
 	}
@@ -540,9 +527,9 @@ ingest_shutdown(struct worker *w)
 }
 
 const struct worker_ops ingest_worker_ops = {
-	.configure = ingest_configure,
-	.frame = ingest_frame,
-	.peer = ingest_peer,
-	.status = ingest_status,
-	.shutdown = ingest_shutdown,
+	.configure = iw_configure,
+	.frame = iw_frame,
+	.peer = iw_peer,
+	.status = iw_status,
+	.shutdown = iw_shutdown,
 };

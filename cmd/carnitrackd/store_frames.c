@@ -314,7 +314,7 @@ sw_frame(struct worker *w, const struct frame *f)
 		break;
 	}
 	default:
-		log_warn("unexpected %s frame, dropped", ct_msg_name(f->hdr.type));
-		break;
+		fatalx("messages.def routes %s to the store worker, which has no handler for it",
+		    ct_msg_name(f->hdr.type));
 	}
 }

@@ -14,15 +14,6 @@
 
 #include "log/log.h"
 
-static int64_t
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 static void
 reader_check(struct sw *s, const char *why)
 {
@@ -91,7 +82,7 @@ static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct sw *s = arg;
-	int64_t now = mono_s();
+	int64_t now = ct_now_ms_mono() / 1000;
 	bool prune, expire;
 
 	if (s->st == NULL)
@@ -214,9 +205,9 @@ sw_configure(struct worker *w, const struct ct_conf *conf, bool first)
 		free(s);
 		return -1;
 	}
-	s->next_prune_s = mono_s() + 5;
-	s->next_expire_s = mono_s() + SW_EXPIRE_EVERY_S;
-	s->next_readers_s = mono_s() + SW_READERS_EVERY_S;
+	s->next_prune_s = ct_now_ms_mono() / 1000 + 5;
+	s->next_expire_s = ct_now_ms_mono() / 1000 + SW_EXPIRE_EVERY_S;
+	s->next_readers_s = ct_now_ms_mono() / 1000 + SW_READERS_EVERY_S;
 	worker_set_data(w, s);
 	return 0;
 }

@@ -80,7 +80,7 @@ send_ctl(struct slot *s, uint16_t type, const void *p, size_t n)
 		log_warn("cannot send %s to %s", ct_msg_name(type), ct_proc_name(s->id));
 }
 
-void
+static void
 sup_send_config(struct slot *s)
 {
 	size_t cap = S.textlen + CT_CONF_PATH + 16;

@@ -102,7 +102,6 @@ void sup_spawn(struct slot *s);
 void sup_on_death(pid_t pid, int status);
 /* Once a tick: deadlines (handshake, hung, stop grace), pings, backoffs. */
 void sup_proc_tick(void);
-void sup_send_config(struct slot *s);
 /* Worker lifecycle frames (sup_route.c hands them over). */
 void sup_on_hello(struct slot *s, const struct frame *f);
 void sup_on_ready(struct slot *s);

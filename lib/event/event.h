@@ -91,7 +91,8 @@ bool ct_uuid_is_nil(const uint8_t id[CT_UUID_LEN]);
 void ct_iso_from_sec(int64_t sec, char out[CT_ISO_MAX]);
 void ct_iso_from_ms(int64_t ms, char out[CT_ISO_MAX]);
 int64_t ct_now_ms(void);
-/* Monotonic ms, for intervals and timeouts. */
+/* The monotonic clock: ms for intervals and timeouts, ns to measure. */
 int64_t ct_now_ms_mono(void);
+int64_t ct_now_ns_mono(void);
 
 #endif

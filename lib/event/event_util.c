@@ -123,11 +123,18 @@ ct_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The one monotonic clock of every process and tool. */
 int64_t
-ct_now_ms_mono(void)
+ct_now_ns_mono(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t
+ct_now_ms_mono(void)
+{
+	return ct_now_ns_mono() / 1000000;
 }

@@ -11,6 +11,7 @@
 
 #include <event2/buffer.h>
 
+#include "event/event.h"
 #include "log/log.h"
 
 #define CHANNEL_MAX_FDS   16        /* fds received but not yet claimed */
@@ -403,16 +404,12 @@ channel_forward(struct channel *ch, const struct frame *f)
 int
 channel_flush(struct channel *ch, int timeout_ms)
 {
-	struct timespec start, now;
+	int64_t start = ct_now_ms_mono();
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (!ch->dead && evbuffer_get_length(ch->out) > 0) {
 		struct pollfd p = { .fd = ch->fd, .events = POLLOUT };
-		int left;
+		int left = timeout_ms - (int)(ct_now_ms_mono() - start);
 
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = timeout_ms - (int)((now.tv_sec - start.tv_sec) * 1000 +
-		    (now.tv_nsec - start.tv_nsec) / 1000000);
 		if (left <= 0)
 			return -1;
 		if (poll(&p, 1, left) < 0 && errno != EINTR)

@@ -28,41 +28,16 @@ es_worker_status(json_t *status, const char *name)
 	return json_is_object(s) ? s : NULL;
 }
 
-/* One key of an object: as written, else its camelCase spelling. */
-static json_t *
-get1(json_t *o, const char *key, size_t len)
-{
-	char k[128], camel[128];
-	size_t j = 0;
-	json_t *v;
-
-	if (len >= sizeof(k))
-		return NULL;
-	memcpy(k, key, len);
-	k[len] = '\0';
-	if ((v = json_object_get(o, k)) != NULL || strchr(k, '_') == NULL)
-		return v;
-	for (size_t i = 0; i < len; i++) {
-		if (k[i] == '_' && i + 1 < len && k[i + 1] >= 'a' && k[i + 1] <= 'z') {
-			camel[j++] = (char)(k[++i] - 'a' + 'A');
-			continue;
-		}
-		camel[j++] = k[i];
-	}
-	camel[j] = '\0';
-	return json_object_get(o, camel);
-}
-
 json_t *
 es_get(json_t *o, const char *key)
 {
 	const char *dot;
 
 	while (o != NULL && (dot = strchr(key, '.')) != NULL) {
-		o = get1(o, key, (size_t)(dot - key));
+		o = json_object_getn(o, key, (size_t)(dot - key));
 		key = dot + 1;
 	}
-	return json_is_object(o) ? get1(o, key, strlen(key)) : NULL;
+	return json_is_object(o) ? json_object_get(o, key) : NULL;
 }
 
 bool

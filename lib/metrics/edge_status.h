@@ -4,9 +4,7 @@
  * array, and in each worker item the worker's own figures under `status`.
  * Used by the metric set and by the web routes (health).
  *
- * Keys are snake_case; the ingest worker still spells its own in camelCase
- * until the architecture pass (issue 17) renames them, so es_get() tries
- * the snake_case key first and then its camelCase spelling.
+ * Keys are snake_case, every worker's own figures included.
  */
 #ifndef CT_EDGE_STATUS_H
 #define CT_EDGE_STATUS_H

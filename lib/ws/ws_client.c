@@ -42,6 +42,7 @@
 #include <openssl/rand.h>
 #include <wslay/wslay.h>
 
+#include "event/event.h"
 #include "log/log.h"
 #include "ws/ws_tls.h"
 #include "ws/ws_upgrade.h"
@@ -147,15 +148,6 @@ host_is_numeric(const char *host)
 static void later_cb(evutil_socket_t fd, short what, void *arg);
 static void timer_cb(evutil_socket_t fd, short what, void *arg);
 static void resume_cb(evutil_socket_t fd, short what, void *arg);
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct ws_client *
 ws_client_new(struct event_base *base, struct evdns_base *dns, const struct ws_client_opts *opts,
@@ -387,7 +379,7 @@ frame_gate(struct ws_client *c, struct evbuffer *in, uint64_t *len)
 			plen = plen << 8 | h[i];
 	}
 	if (h[0] & 0x08) {            /* control frame: ping, pong, close */
-		now = mono_ms();
+		now = ct_now_ms_mono();
 		ctrl_window_roll(c, now);
 		if (c->ctrl_in_window >= c->max_ctrl_per_s) {
 			ctrl_pause(c, now);
@@ -694,7 +686,7 @@ open_link(struct ws_client *c)
 		finish(c, "websocket to %s: cannot arm the write timeout", c->peer);
 		return -1;
 	}
-	c->ctrl_window_ms = mono_ms();
+	c->ctrl_window_ms = ct_now_ms_mono();
 	c->ctrl_in_window = 0;
 	c->frame_left = 0;
 	c->state = WS_STATE_OPEN;

@@ -26,9 +26,9 @@ import datetime, json, sys
 s = json.load(open(sys.argv[1], encoding="utf-8"))
 now = datetime.datetime.now(datetime.timezone.utc)
 for sc, ago in zip(s["workers"][0]["status"]["scales"], (12, 340)):
-    if "lastHeartbeat" in sc:
+    if "last_heartbeat" in sc:
         t = now - datetime.timedelta(seconds=ago)
-        sc["lastHeartbeat"] = t.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        sc["last_heartbeat"] = t.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 json.dump(s, open(sys.argv[2], "w", encoding="utf-8"), ensure_ascii=False)
 PY
 serve fixture --status "$T/status.json"

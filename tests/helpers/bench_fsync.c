@@ -14,13 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "event/event.h"
+
 static double
 now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+	return (double)ct_now_ns_mono() / 1e3;
 }
 
 static int

@@ -83,10 +83,7 @@ struct probe {
 static int64_t
 now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return ct_now_ns_mono();
 }
 
 static int64_t

@@ -53,11 +53,11 @@ wait_for "$(left 60)" "backlog drained (pending 0)" pending_zero
 [ "$(cat "$T/daemon.pid")" = "$dpid" ] && kill -0 "$dpid" || fail "carnitrackd is gone"
 no_crashes 0
 counter() { worker_status ingest "counters.$1"; }
-[ "$(counter garbageBytes)" -gt 0 ] || fail "ingest counted no garbage bytes"
-[ "$(counter rejectedLines)" -gt 0 ] || fail "ingest counted no rejected lines"
-[ "$(counter overflowLines)" -gt 0 ] || fail "ingest counted no overflowing line"
+[ "$(counter garbage_bytes)" -gt 0 ] || fail "ingest counted no garbage bytes"
+[ "$(counter rejected_lines)" -gt 0 ] || fail "ingest counted no rejected lines"
+[ "$(counter overflow_lines)" -gt 0 ] || fail "ingest counted no overflowing line"
 [ "$(worker_status cloud messages_bad)" -gt 0 ] || fail "cloud counted no bad message"
-echo "ingest: garbage=$(counter garbageBytes) rejected=$(counter rejectedLines) overflow=$(counter overflowLines);" \
+echo "ingest: garbage=$(counter garbage_bytes) rejected=$(counter rejected_lines) overflow=$(counter overflow_lines);" \
 	"cloud: bad=$(worker_status cloud messages_bad) unknown=$(worker_status cloud messages_unknown)"
 e2e_check delivery --events "$T/events.log" --ok "$T/load.ok" --ok "$T/bad.ok" --records "$NREC" \
 	--expect-all-scales "$NSCALES" --max-extra "$resent" || fail "delivery check"

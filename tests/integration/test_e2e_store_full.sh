@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A tiny store (map_size 1MiB) with the cloud down fills up: status shows
-# store_full (store state, ingest storeFull), and the scales, alive and
+# store_full (store state, ingest store_full), and the scales, alive and
 # heart-beating, get no OK. The cloud comes back and acknowledges, retention
 # (1 s) prunes what it acknowledged, and ingest resumes on its own: OKs flow
 # again until every record of every scale is confirmed and in the cloud.
@@ -20,7 +20,7 @@ ct_start 10
 sim_start load --scales "$NSCALES" --records "$NREC" --rate 0 --controlled --reconnect --hb 1 --timeout 110
 oks() { wc -l <"$T/load.ok" 2>/dev/null || echo 0; }
 store_full() { [ "$(worker_status store state)" = store_full ]; }
-ingest_full() { [ "$(worker_status ingest storeFull)" = true ]; }
+ingest_full() { [ "$(worker_status ingest store_full)" = true ]; }
 wait_for 60 "store_full in status" store_full
 wait_for 10 "ingest knows the store is full" ingest_full
 rc=0; ct status >/dev/null 2>&1 || rc=$?
@@ -35,9 +35,9 @@ kill -0 "$SIM_PID" 2>/dev/null || fail "simulator finished before the store fill
 hb() { sj '.workers[] | select(.name=="ingest") | .status.counters.heartbeats'; }
 hb_at_least() { [ "$(hb)" -ge "$1" ]; }
 wait_for 15 "scales heart-beating while full" hb_at_least $(( $(hb) + 2 * NSCALES ))
-ok1=$(oks); sent1=$(worker_status ingest counters.oksSent)
+ok1=$(oks); sent1=$(worker_status ingest counters.oks_sent)
 wait_for 15 "scales heart-beating while full, later" hb_at_least $(( $(hb) + 2 * NSCALES ))
-ok2=$(oks); sent2=$(worker_status ingest counters.oksSent)
+ok2=$(oks); sent2=$(worker_status ingest counters.oks_sent)
 [ "$ok2" = "$ok1" ] || fail "scales got $((ok2 - ok1)) OKs while the store was full"
 [ "$sent2" = "$sent1" ] || fail "ingest sent $((sent2 - sent1)) OKs while the store was full"
 store_full || fail "store no longer full with the cloud down"

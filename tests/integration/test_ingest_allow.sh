@@ -26,7 +26,7 @@ PY
 closed_at_once || fail "connection from outside allow was not closed at once"
 grep -q "connection from 127.0.0.1:[0-9]* refused: not in \[scales\] allow" "$T/daemon.log" ||
 	fail "refusal not logged"
-[ "$(worker_status ingest counters.refusedAllow)" -ge 1 ] || fail "refusedAllow not counted"
+[ "$(worker_status ingest counters.refused_allow)" -ge 1 ] || fail "refused_allow not counted"
 [ "$(ct events --limit 0 | awk 'NR > 1 && $1 ~ /^[0-9]+$/' | wc -l)" -eq 0 ] || fail "events stored"
 echo "ok: outside allow refused"
 
@@ -51,7 +51,7 @@ PY
 bg hold $PY "$T/hold.py" "$SCALE_PORT" "$T" >/dev/null
 wait_for 5 "3 connections held" bash -c "[ \"\$($B/carnitrackctl -c $CONF status --json | jq '.workers[] | select(.name==\"ingest\") | .status.connections')\" = 3 ]"
 closed_at_once || fail "fourth connection not refused"
-[ "$(worker_status ingest counters.refusedMaxConnections)" -ge 1 ] || fail "refusal not counted"
+[ "$(worker_status ingest counters.refused_max_connections)" -ge 1 ] || fail "refusal not counted"
 [ "$(worker_status ingest connections)" -eq 3 ] || fail "held connections disturbed"
 touch "$T/release"
 wait_for 5 "held connections gone" bash -c "[ \"\$($B/carnitrackctl -c $CONF status --json | jq '.workers[] | select(.name==\"ingest\") | .status.connections')\" = 0 ]"

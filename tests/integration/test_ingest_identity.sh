@@ -24,7 +24,7 @@ for round in 1 2; do
 		127.0.0.1:$SCALE_PORT > "$T/sim$round.log" 2>&1 || fail "sim round $round: $(cat "$T/sim$round.log")"
 done
 [ "$(stored_for SCALE-07)" -eq 10 ] || fail "SCALE-07 has $(stored_for SCALE-07) events, want 10"
-[ "$(scale_field SCALE-07 eventsToday)" -eq 10 ] || fail "ingest lost SCALE-07's history"
+[ "$(scale_field SCALE-07 events_today)" -eq 10 ] || fail "ingest lost SCALE-07's history"
 [ "$(ct devices | awk '$1 == "SCALE-07" { print $6 }')" -eq 2 ] || fail "SCALE-07 connects != 2"
 echo "ok: reconnecting scale keeps its id and history"
 
@@ -66,7 +66,7 @@ for host in ("127.0.0.1", "::1", "127.0.0.1"):
     s = socket.create_connection((host, port)); s.sendall(b"SCALE-11HB"); held.append(s)
     time.sleep(0.2)
 PY
-[ "$(scale_field SCALE-11 duplicateId)" = true ] || fail "duplicate scale id not reported"
+[ "$(scale_field SCALE-11 duplicate_id)" = true ] || fail "duplicate scale id not reported"
 grep -q "duplicate scale id SCALE-11" "$T/daemon.log" || fail "duplicate scale id not logged"
 echo "ok: duplicate scale id reported"
 

@@ -20,7 +20,7 @@ dt = time.time() - t0
 assert 2.5 <= dt <= 6, "reaped after %.1f s" % dt
 print("reaped after %.1f s" % dt)
 PY
-[ "$(worker_status ingest counters.closedIdle)" -ge 1 ] || fail "closedIdle not counted"
+[ "$(worker_status ingest counters.closed_idle)" -ge 1 ] || fail "closed_idle not counted"
 [ "$(worker_status ingest connections)" -eq 0 ] || fail "connection still counted"
 echo "ok: silent unregistered connection reaped"
 

@@ -15,8 +15,8 @@ bg sim "$B/dp401-sim" -n 16 --rate 0 --records 6000 "127.0.0.1:$SCALE_PORT" >/de
 wait_for 60 "the flood sent" grep -q "scales=16 .*errors=0" "$T/sim.log"
 all_stored() { [ "$(worker_status store events)" = 96000 ]; }
 wait_for 60 "all 96000 records stored" all_stored
-pauses=$(worker_status ingest counters.readPauses)
-[ "$(worker_status ingest readingPaused)" = false ] || fail "ingest still paused"
+pauses=$(worker_status ingest counters.read_pauses)
+[ "$(worker_status ingest reading_paused)" = false ] || fail "ingest still paused"
 echo "ingest paused its reads $pauses times in $((SECONDS - start)) s"
 # A machine whose store keeps up never pauses: nothing to test then, and a
 # loaded one must (the bound below only means something with flapping).

@@ -79,5 +79,5 @@ extra.settimeout(3)
 assert extra.recv(10) == b"", "9th connection kept"
 print("9th connection refused")
 PY
-[ "$(worker_status ingest counters.refusedMaxPerIp)" -ge 1 ] || fail "refusedMaxPerIp not counted"
+[ "$(worker_status ingest counters.refused_max_per_ip)" -ge 1 ] || fail "refused_max_per_ip not counted"
 echo "slowloris/flood test passed"

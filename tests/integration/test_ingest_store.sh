@@ -29,8 +29,8 @@ expected 1 20 1000 | sort > "$T/want1"
 [ "$(wc -l < "$T/got1")" -eq 20000 ] || fail "stored $(wc -l < "$T/got1") events, want 20000"
 cmp -s "$T/got1" "$T/want1" || fail "stored events differ from sent: $(diff "$T/want1" "$T/got1" | head -5)"
 echo "ok: 20 x 1000 records stored exactly once"
-[ "$(worker_status ingest counters.garbageBytes)" -gt 0 ] || fail "stray bytes not counted"
-[ "$(worker_status ingest counters.rejectedLines)" -eq 0 ] || fail "lines rejected"
+[ "$(worker_status ingest counters.garbage_bytes)" -gt 0 ] || fail "stray bytes not counted"
+[ "$(worker_status ingest counters.rejected_lines)" -eq 0 ] || fail "lines rejected"
 
 # Controlled transfer: record, prompt, OK, P" copy; the copy is not a new weighing.
 "$B/dp401-sim" -n 5 --first-id 31 --records 100 --rate 0 --controlled --timeout 45 \
@@ -40,8 +40,8 @@ grep -q "scales=5 sent=500 oks=500 errors=0 confirmed=500" "$T/sim2.log" ||
 stored | grep -E '^SCALE-3[1-5] ' | sort > "$T/got2"
 expected 31 5 100 | sort > "$T/want2"
 cmp -s "$T/got2" "$T/want2" || fail "controlled: stored $(wc -l < "$T/got2") events, want 500 once each"
-[ "$(worker_status ingest counters.confirmationsSkipped)" -eq 500 ] ||
-	fail "P\" copies skipped: $(worker_status ingest counters.confirmationsSkipped), want 500"
+[ "$(worker_status ingest counters.confirmations_skipped)" -eq 500 ] ||
+	fail "P\" copies skipped: $(worker_status ingest counters.confirmations_skipped), want 500"
 echo "ok: controlled transfer, 500 OKs, P\" copies not stored twice"
 
 # ack_mode = every_record: an OK per stored record, without a prompt.

@@ -19,7 +19,7 @@ if "$B/dp401-sim" --first-id 81 --records 3000 --rate 0 --controlled --ok-log "$
 	fail "every record answered although the store is full: $(cat "$T/sim.log")"
 fi
 # (Store may find room again by itself later; only what cannot race is checked.)
-[ "$(worker_status ingest counters.eventsRefused)" -ge 1 ] || fail "refusals not counted"
+[ "$(worker_status ingest counters.events_refused)" -ge 1 ] || fail "refusals not counted"
 grep -q "ingest: warn: store refused .* keeping them, no OK until stored" "$T/daemon.log" ||
 	fail "refusal not logged by ingest"
 stored > "$T/stored1"
@@ -33,7 +33,7 @@ sed -i 's/^map_size = .*/map_size = 64MiB/' "$CONF"
 kill -HUP "$(cat "$T/daemon.pid")"
 wait_for 10 "config reloaded" grep -q "ingest: info: config reloaded" "$T/daemon.log"
 ct restart store >/dev/null
-drained() { [ "$(worker_status ingest queuedUnconfirmed)" = 0 ]; }
+drained() { [ "$(worker_status ingest queued_unconfirmed)" = 0 ]; }
 wait_for 20 "ingest's kept events stored" drained
 stored > "$T/stored2"
 [ "$(wc -l < "$T/stored2")" -eq "$sent" ] ||

@@ -37,8 +37,8 @@ for iso in $(awk '/invalid scale time/ { print $6 }' "$T/events.txt"); do
 	t=$(date -u -d "$iso" +%s)
 	[ "$t" -ge "$before" ] && [ "$t" -le "$after" ] || fail "event time $iso is not the receive time"
 done
-[ "$(worker_status ingest counters.invalidScaleTimes)" = 2 ] || fail "invalidScaleTimes not 2"
-[ "$(worker_status ingest counters.rejectedLines)" = 0 ] || fail "a line was rejected"
+[ "$(worker_status ingest counters.invalid_scale_times)" = 2 ] || fail "invalid_scale_times not 2"
+[ "$(worker_status ingest counters.rejected_lines)" = 0 ] || fail "a line was rejected"
 
 # The cloud gets them, flagged, with the scale's text and scaleTimestamp = receivedAt (s).
 wait_for 20 "cloud acked both" bash -c "[ \$(grep -c '^ack .* accepted' '$T/pycloud.log') -ge 2 ]"

@@ -37,8 +37,8 @@ exp=$(seq 2000 $((2000 + want - 1)) | tr '\n' ' ')
 [ "$(awk '$3 == "SCALE-03" && $4 == "00001"' "$T/events.txt" | wc -l)" = "$want" ] ||
 	fail "a PLU is off"
 [ "$(worker_status store quarantined)" = 0 ] || fail "something was quarantined"
-[ "$(worker_status ingest counters.innerHeartbeats)" = $((want - 1)) ] ||
-	fail "heartbeats taken out of records: $(worker_status ingest counters.innerHeartbeats)"
+[ "$(worker_status ingest counters.inner_heartbeats)" = $((want - 1)) ] ||
+	fail "heartbeats taken out of records: $(worker_status ingest counters.inner_heartbeats)"
 # The kept record line is the one the scale printed, without the HB.
 mdb_dump -p -s events "$T/data/store" > "$T/events.dump"
 grep -q 'HB' "$T/events.dump" && fail "an HB is left in a stored record"

@@ -31,8 +31,8 @@ got=$(awk '$3 == "SCALE-05" { print $4 "/" $5 }' "$T/events.txt" | sort | tr '\n
 [ "$got" = "00001/3001 00001/3003 00002/3002 00004/3004 00005/3005 " ] ||
 	fail "stored [$got], want each record once"
 [ "$(worker_status store quarantined)" = 0 ] || fail "something was quarantined"
-[ "$(worker_status ingest counters.splitLines)" = 3 ] ||
-	fail "lines ended by a record head or prompt: $(worker_status ingest counters.splitLines)"
+[ "$(worker_status ingest counters.split_lines)" = 3 ] ||
+	fail "lines ended by a record head or prompt: $(worker_status ingest counters.split_lines)"
 # A's company is its own (KASAP is not taken for a P" prefix), B not inside it.
 mdb_dump -p -s events "$T/data/store" > "$T/events.dump"
 grep -q 'YILMAZ KASAP00002' "$T/events.dump" && fail "B is inside A's company"

@@ -30,6 +30,6 @@ grep -q 'SCALE-06 .* 4096  line longer than 4096 bytes without a line end; its f
 	"$T/invalid.txt" || fail "the over-long line is not quarantined"
 grep -q '^    00001,06:00:27,30.01.2026,KIYMA .*ZZZZ ...$' "$T/invalid.txt" ||
 	fail "its bytes are not listed"
-[ "$(worker_status ingest counters.overflowLines)" = 1 ] || fail "overflowLines"
-[ "$(worker_status ingest counters.discardedBytes)" = $((5006 - 4096)) ] || fail "discardedBytes"
+[ "$(worker_status ingest counters.overflow_lines)" = 1 ] || fail "overflow_lines"
+[ "$(worker_status ingest counters.discarded_bytes)" = $((5006 - 4096)) ] || fail "discarded_bytes"
 echo "ok: a record right after an over-long line is stored; the long line quarantined"

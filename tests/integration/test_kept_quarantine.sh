@@ -50,7 +50,7 @@ ct events --invalid --json | jq -e '[.quarantined[] | select(.device_id == "SCAL
 # Status counts them (store and ingest), and says where to look.
 [ "$(worker_status store quarantined)" = 3 ] ||
 	fail "store status: quarantined $(worker_status store quarantined)"
-[ "$(worker_status ingest counters.quarantinedLines)" = 3 ] || fail "ingest quarantinedLines"
+[ "$(worker_status ingest counters.quarantined_lines)" = 3 ] || fail "ingest quarantined_lines"
 ct status > "$T/status.txt" || true
 grep -q 'quarantined lines 3 .*events --invalid' "$T/status.txt" ||
 	fail "human status: $(cat "$T/status.txt")"

@@ -47,14 +47,14 @@ grep -q "$refused is 127.0.0.1" "$T/daemon.log" || fail "refused registration no
 grep -q "warn: scale SCALE-02: id moved from 127.0.0.1:[0-9]* to 127.0.0.3:[0-9]*" \
 	"$T/daemon.log" ||
 	fail "id move not logged as a warning with both addresses"
-[ "$(worker_status ingest counters.registrationsRefused)" = 1 ] || fail "registrationsRefused"
-[ "$(worker_status ingest counters.idMoves)" = 1 ] || fail "idMoves"
+[ "$(worker_status ingest counters.registrations_refused)" = 1 ] || fail "registrations_refused"
+[ "$(worker_status ingest counters.id_moves)" = 1 ] || fail "id_moves"
 scale() {   # scale ID FIELD: one field of ingest's status row of that scale
 	sj ".workers[] | select(.name==\"ingest\") | .status.scales[] | select(.id==\"$1\") | .$2"
 }
-[ "$(scale SCALE-01 registrationsRefused.lastFrom | cut -d: -f1)" = 127.0.0.2 ] ||
+[ "$(scale SCALE-01 registrations_refused.last_from | cut -d: -f1)" = 127.0.0.2 ] ||
 	fail "status: refused registration not shown"
-[ "$(scale SCALE-02 idMoved.to | cut -d: -f1)" = 127.0.0.3 ] ||
+[ "$(scale SCALE-02 id_moved.to | cut -d: -f1)" = 127.0.0.3 ] ||
 	fail "status: id move not shown"
 ct status > "$T/status.txt" || true
 grep -q "id moved from 127.0.0.1:[0-9]* to 127.0.0.3:[0-9]* at " "$T/status.txt" ||

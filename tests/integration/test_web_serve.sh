@@ -13,9 +13,9 @@ cat > "$ST" <<'JSON'
 {"ok":true,"version":1,"daemon_version":"0.1.0","pid":812,"uptime_s":7380,"health":"ok",
  "workers":[
   {"name":"ingest","pid":814,"state":"running","uptime_s":7380,"restarts":0,"last_exit":null,
-   "status":{"scales":[{"id":"SCALE-01","status":"online","eventsToday":412,
+   "status":{"scales":[{"id":"SCALE-01","status":"online","events_today":412,
      "last_weight_g":12345,"last_product":"KUŞBAŞI İÇ YAĞ","last_plu":"00013"}],
-    "counters":{"records":509,"oksSent":509}}},
+    "counters":{"records":509,"oks_sent":509}}},
   {"name":"store","pid":815,"state":"running","uptime_s":7380,"restarts":0,"last_exit":null,
    "status":{"state":"ok","health":"ok","pending":3,"open_batches":0}},
   {"name":"cloud","pid":1290,"state":"running","uptime_s":2470,"restarts":1,

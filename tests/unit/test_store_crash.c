@@ -99,10 +99,7 @@ child(int wfd, unsigned seed)
 static int64_t
 mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return ct_now_ms_mono();
 }
 
 /* Reads confirmations for run_ms (or, with run_ms < 0, until EOF). */

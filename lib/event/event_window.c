@@ -1,16 +1,15 @@
 /*
- * The window of events sent and not yet answered. Its capacity is the
- * configured `window`, so it can never grow: the streamer asks for room
- * before it reads. Acks find their event by localEventId in O(1): ids are
- * random UUIDv4s, so their first 8 bytes are the hash.
+ * The window of events sent and not yet answered (event_window.h). Acks
+ * find their event by localEventId in O(1): ids are random UUIDv4s, so
+ * their first 8 bytes are the hash.
  */
-#include "cloud_worker.h"
+#include "event/event_window.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 static uint32_t
-home(const struct cw_inflight *f, const uint8_t id[CT_UUID_LEN])
+home(const struct ev_window *f, const uint8_t id[CT_UUID_LEN])
 {
 	uint64_t h;
 
@@ -22,7 +21,7 @@ home(const struct cw_inflight *f, const uint8_t id[CT_UUID_LEN])
 }
 
 int
-cwf_init(struct cw_inflight *f, uint32_t cap)
+evw_init(struct ev_window *f, uint32_t cap)
 {
 	uint32_t icap = 16;
 
@@ -33,17 +32,17 @@ cwf_init(struct cw_inflight *f, uint32_t cap)
 	f->free_list = calloc(cap, sizeof(*f->free_list));
 	f->index = malloc(icap * sizeof(*f->index));
 	if (f->slots == NULL || f->free_list == NULL || f->index == NULL) {
-		cwf_free(f);
+		evw_free(f);
 		return -1;
 	}
 	f->cap = cap;
 	f->mask = icap - 1;
-	cwf_clear(f);
+	evw_clear(f);
 	return 0;
 }
 
 void
-cwf_free(struct cw_inflight *f)
+evw_free(struct ev_window *f)
 {
 	free(f->slots);
 	free(f->free_list);
@@ -52,7 +51,7 @@ cwf_free(struct cw_inflight *f)
 }
 
 void
-cwf_clear(struct cw_inflight *f)
+evw_clear(struct ev_window *f)
 {
 	for (uint32_t i = 0; i <= f->mask; i++)
 		f->index[i] = -1;
@@ -66,7 +65,7 @@ cwf_clear(struct cw_inflight *f)
 
 /* Index position of id, or -1. */
 static int64_t
-find(const struct cw_inflight *f, const uint8_t id[CT_UUID_LEN])
+find(const struct ev_window *f, const uint8_t id[CT_UUID_LEN])
 {
 	for (uint32_t i = home(f, id);; i = (i + 1) & f->mask) {
 		int32_t s = f->index[i];
@@ -78,13 +77,13 @@ find(const struct cw_inflight *f, const uint8_t id[CT_UUID_LEN])
 }
 
 bool
-cwf_has(const struct cw_inflight *f, const uint8_t id[CT_UUID_LEN])
+evw_has(const struct ev_window *f, const uint8_t id[CT_UUID_LEN])
 {
 	return f->cap > 0 && find(f, id) >= 0;
 }
 
 int
-cwf_add(struct cw_inflight *f, const uint8_t id[CT_UUID_LEN], uint64_t seq, int64_t now)
+evw_add(struct ev_window *f, const uint8_t id[CT_UUID_LEN], uint64_t seq, int64_t now)
 {
 	uint32_t i, s;
 
@@ -103,7 +102,7 @@ cwf_add(struct cw_inflight *f, const uint8_t id[CT_UUID_LEN], uint64_t seq, int6
 }
 
 bool
-cwf_remove(struct cw_inflight *f, const uint8_t id[CT_UUID_LEN], uint64_t *seq)
+evw_remove(struct ev_window *f, const uint8_t id[CT_UUID_LEN], uint64_t *seq)
 {
 	int64_t at = f->cap > 0 ? find(f, id) : -1;
 	uint32_t i, j;

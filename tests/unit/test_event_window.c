@@ -1,13 +1,13 @@
 /*
- * The cloud worker's window (cmd/carnitrackd/cloud_inflight.c): bounded at
- * its capacity, finds acks by localEventId, survives removals in any order
+ * The cloud worker's window (lib/event/event_window.c): bounded at its
+ * capacity, finds acks by localEventId, survives removals in any order
  * (backward-shift deletion keeps every other entry findable).
  */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../cmd/carnitrackd/cloud_inflight.c"
+#include "event/event_window.h"
 
 static void
 id_of(uint32_t n, uint8_t id[CT_UUID_LEN])
@@ -20,102 +20,102 @@ id_of(uint32_t n, uint8_t id[CT_UUID_LEN])
 
 START_TEST(test_window_refuses_past_capacity)
 {
-	struct cw_inflight f;
+	struct ev_window f;
 	uint8_t id[CT_UUID_LEN];
 
-	ck_assert_int_eq(cwf_init(&f, 8), 0);
+	ck_assert_int_eq(evw_init(&f, 8), 0);
 	for (uint32_t i = 0; i < 8; i++) {
 		id_of(i, id);
-		ck_assert_int_eq(cwf_add(&f, id, i + 1, 0), 0);
+		ck_assert_int_eq(evw_add(&f, id, i + 1, 0), 0);
 	}
 	id_of(99, id);
-	ck_assert_int_eq(cwf_add(&f, id, 100, 0), -1);
+	ck_assert_int_eq(evw_add(&f, id, 100, 0), -1);
 	ck_assert_uint_eq(f.n, 8);
-	cwf_free(&f);
+	evw_free(&f);
 }
 END_TEST
 
 START_TEST(test_window_refuses_same_id_twice)
 {
-	struct cw_inflight f;
+	struct ev_window f;
 	uint8_t id[CT_UUID_LEN];
 
-	ck_assert_int_eq(cwf_init(&f, 4), 0);
+	ck_assert_int_eq(evw_init(&f, 4), 0);
 	id_of(1, id);
-	ck_assert_int_eq(cwf_add(&f, id, 1, 0), 0);
-	ck_assert_int_eq(cwf_add(&f, id, 2, 0), -1);
+	ck_assert_int_eq(evw_add(&f, id, 1, 0), 0);
+	ck_assert_int_eq(evw_add(&f, id, 2, 0), -1);
 	ck_assert_uint_eq(f.n, 1);
-	cwf_free(&f);
+	evw_free(&f);
 }
 END_TEST
 
 START_TEST(test_window_remove_returns_seq)
 {
-	struct cw_inflight f;
+	struct ev_window f;
 	uint8_t id[CT_UUID_LEN];
 	uint64_t seq = 0;
 
-	ck_assert_int_eq(cwf_init(&f, 4), 0);
+	ck_assert_int_eq(evw_init(&f, 4), 0);
 	id_of(7, id);
-	cwf_add(&f, id, 42, 0);
-	ck_assert(cwf_remove(&f, id, &seq));
+	evw_add(&f, id, 42, 0);
+	ck_assert(evw_remove(&f, id, &seq));
 	ck_assert_uint_eq(seq, 42);
-	ck_assert(!cwf_remove(&f, id, &seq));
-	ck_assert(!cwf_has(&f, id));
+	ck_assert(!evw_remove(&f, id, &seq));
+	ck_assert(!evw_has(&f, id));
 	ck_assert_uint_eq(f.n, 0);
-	cwf_free(&f);
+	evw_free(&f);
 }
 END_TEST
 
 START_TEST(test_window_removals_in_any_order_keep_the_rest_findable)
 {
-	struct cw_inflight f;
+	struct ev_window f;
 	uint8_t id[CT_UUID_LEN];
 	enum { N = 500 };
 
-	ck_assert_int_eq(cwf_init(&f, N), 0);
+	ck_assert_int_eq(evw_init(&f, N), 0);
 	for (int round = 0; round < 3; round++) {
 		for (uint32_t i = 0; i < N; i++) {
 			id_of(i, id);
-			ck_assert_int_eq(cwf_add(&f, id, i, 0), 0);
+			ck_assert_int_eq(evw_add(&f, id, i, 0), 0);
 		}
 		/* remove every third, then check all the others are there */
 		for (uint32_t i = 0; i < N; i += 3) {
 			id_of(i, id);
-			ck_assert(cwf_remove(&f, id, NULL));
+			ck_assert(evw_remove(&f, id, NULL));
 		}
 		for (uint32_t i = 0; i < N; i++) {
 			id_of(i, id);
-			ck_assert_msg(cwf_has(&f, id) == (i % 3 != 0), "id %u", i);
+			ck_assert_msg(evw_has(&f, id) == (i % 3 != 0), "id %u", i);
 		}
 		for (uint32_t i = N; i-- > 0;) {
 			id_of(i, id);
 			if (i % 3 != 0)
-				ck_assert(cwf_remove(&f, id, NULL));
+				ck_assert(evw_remove(&f, id, NULL));
 		}
 		ck_assert_uint_eq(f.n, 0);
 		ck_assert_uint_eq(f.nfree, N);
 	}
-	cwf_free(&f);
+	evw_free(&f);
 }
 END_TEST
 
 START_TEST(test_window_clear_empties_and_reuses)
 {
-	struct cw_inflight f;
+	struct ev_window f;
 	uint8_t id[CT_UUID_LEN];
 
-	ck_assert_int_eq(cwf_init(&f, 16), 0);
+	ck_assert_int_eq(evw_init(&f, 16), 0);
 	for (uint32_t i = 0; i < 16; i++) {
 		id_of(i, id);
-		cwf_add(&f, id, i, 0);
+		evw_add(&f, id, i, 0);
 	}
-	cwf_clear(&f);
+	evw_clear(&f);
 	ck_assert_uint_eq(f.n, 0);
 	id_of(3, id);
-	ck_assert(!cwf_has(&f, id));
-	ck_assert_int_eq(cwf_add(&f, id, 3, 0), 0);
-	cwf_free(&f);
+	ck_assert(!evw_has(&f, id));
+	ck_assert_int_eq(evw_add(&f, id, 3, 0), 0);
+	evw_free(&f);
 }
 END_TEST
 
