@@ -178,7 +178,7 @@ edge_up() {
 	if [ -n "${EARLY_WATCH:-}" ]; then
 		# started before the daemon, so the edge's registration at the cloud
 		# is seen when it happens, not when edge_up returns
-		"${RUN[@]}" "$B/tests/bench_watch" --cloud-port "$CP" --since-ns "$DSTART_NS" --timeout 120 \
+		"${RUN[@]}" "$B/bench/bench_watch" --cloud-port "$CP" --since-ns "$DSTART_NS" --timeout 120 \
 		    "$D/data" > "$EARLY_WATCH" 2>&1 &
 		EWPID=$!
 		PIDS+=("$EWPID")
@@ -269,7 +269,7 @@ cloudsim_per_record() {
 bench_fsync() {
 	mkdir -p "$W/fsync"
 	local out
-	out=$("$B/tests/bench_fsync" "$W/fsync" 200)
+	out=$("$B/bench/bench_fsync" "$W/fsync" 200)
 	FSYNC_MED=$(kv "$out" median); FSYNC_MIN=$(kv "$out" min); FSYNC_MAX=$(kv "$out" max)
 	log "fsync 4 KiB: median $FSYNC_MED us (min $FSYNC_MIN, max $FSYNC_MAX)"
 }
@@ -308,7 +308,7 @@ ingest_once() {
 	"${RUN[@]}" "$B/dp401-sim" -n $ING_SCALES --rate 0 --records "$per" --hb 0 --timeout 600 "127.0.0.1:$SP" > "$D/sim.log" 2>&1 &
 	simpid=$!
 	PIDS+=("$simpid")
-	out=$("${RUN[@]}" "$B/tests/bench_watch" --events "$n" --pending0 --since-ns "$t0" --rss "$(edge_pids)" \
+	out=$("${RUN[@]}" "$B/bench/bench_watch" --events "$n" --pending0 --since-ns "$t0" --rss "$(edge_pids)" \
 	    --cpu "$(edge_cpu)" --timeout $((n / 2000 + 60)) "$D/data") || true
 	wait "$simpid" 2>/dev/null || true
 	HELD=
@@ -385,7 +385,7 @@ fig_latency() {
 	for i in $(seq 1 "$RUNS"); do
 		edge_up "lat$i" || { log "latency run $i: edge did not start"; continue; }
 		loads+=("$(loadavg)")
-		out=$("${RUN[@]}" "$B/tests/bench_probe" --scales 50 --rate $LAT_RATE --duration "$LAT_S" --warmup 1 \
+		out=$("${RUN[@]}" "$B/bench/bench_probe" --scales 50 --rate $LAT_RATE --duration "$LAT_S" --warmup 1 \
 		    --timeout 30 "127.0.0.1:$SP" "$D/data" 2>"$D/probe.err") || log "latency run $i: probe reports a problem"
 		edge_down
 		log "latency run $i: $out"
@@ -410,7 +410,7 @@ fig_drain() {
 	if [ -n "$miss" ]; then na_row "backlog drain ($(fmt $DRAIN_N 0) events)" "≥ 50,000 events/s" "worker missing: $miss"; return; fi
 	t0=$(now_ns)
 	mkdir -p "$tpl"
-	if ! "$B/tests/bench_fill" "$tpl/data" "$DRAIN_N" 50 "$MAP_BYTES" > "$tpl/fill.log" 2>&1; then
+	if ! "$B/bench/bench_fill" "$tpl/data" "$DRAIN_N" 50 "$MAP_BYTES" > "$tpl/fill.log" 2>&1; then
 		log "bench_fill failed: $(tail -n 3 "$tpl/fill.log")"
 		na_row "backlog drain ($(fmt $DRAIN_N 0) events)" "≥ 50,000 events/s" "bench_fill failed"
 		return
@@ -421,7 +421,7 @@ fig_drain() {
 		if ! EARLY_WATCH=$W/drain$i.reg PREFILL=$tpl/data edge_up "drain$i"; then
 			log "drain run $i: edge did not start"; edge_down; continue
 		fi
-		out=$("${RUN[@]}" "$B/tests/bench_watch" --events "$DRAIN_N" --pending0 --since-ns "$DSTART_NS" \
+		out=$("${RUN[@]}" "$B/bench/bench_watch" --events "$DRAIN_N" --pending0 --since-ns "$DSTART_NS" \
 		    --rss "$(edge_pids)" --cpu "$(edge_cpu)" --timeout $((DRAIN_N / 5000 + 60)) "$D/data") || true
 		# the workers were born with the daemon: their whole CPU time is the drain's
 		local edge_cpu_s=0 p
@@ -503,7 +503,7 @@ fig_recovery() {
 			old=$(worker_pid "$w")
 			t0=$(now_ns)
 			kill -KILL "$old"
-			out=$("${RUN[@]}" "$B/tests/bench_probe" --once --scales 1 --first-id 99 --timeout 20 "127.0.0.1:$SP" "$D/data" 2>>"$D/probe.err") || true
+			out=$("${RUN[@]}" "$B/bench/bench_probe" --once --scales 1 --first-id 99 --timeout 20 "127.0.0.1:$SP" "$D/data" 2>>"$D/probe.err") || true
 			acked=$(kv "$out" acked_real_ns)
 			wait_for 10 "$w running again" bash -c "[ \"\$($B/carnitrackctl -c $D/edge.conf status --json | jq -r '.workers[] | select(.name==\"$w\") | (.state == \"running\" and .pid != $old)')\" = true ]" || true
 			new=$(worker_pid "$w")
@@ -542,7 +542,7 @@ fig_connections() {
 }
 
 # ------------------------------------------------------------ main
-for t in carnitrackd carnitrackctl carnitrack-cloudsim dp401-sim tests/bench_probe tests/bench_watch tests/bench_fsync tests/bench_fill; do
+for t in carnitrackd carnitrackctl carnitrack-cloudsim dp401-sim bench/bench_probe bench/bench_watch bench/bench_fsync bench/bench_fill; do
 	[ -x "$B/$t" ] || { echo "bench: $B/$t missing (make all and the bench helpers first)" >&2; exit 1; }
 done
 START=$SECONDS

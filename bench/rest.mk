@@ -2,10 +2,6 @@
 # posting a backlog as /events/batch to carnitrack-cloudsim --rest on
 # loopback (bench/bench_rest.sh); not part of `make bench` until the daemon
 # speaks REST (issue 13), then its end-to-end figures belong there.
-$(BUILD)/bench/bench_rest: $(BUILD)/obj/bench/bench_rest.o $(LIBA)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
 .PHONY: bench-rest
 bench-rest: $(BUILD)/carnitrack-cloudsim $(BUILD)/bench/bench_rest
 	BUILD=$(BUILD) bench/bench_rest.sh

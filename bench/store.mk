@@ -4,10 +4,6 @@
 BENCH_STORE_DIR ?=
 BENCH_STORE_SECS ?= 2
 
-$(BUILD)/bench/bench_commit: $(BUILD)/obj/bench/bench_commit.o $(LIBA)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
 .PHONY: bench-store
 bench-store: $(BUILD)/bench/bench_commit
 	$(BUILD)/bench/bench_commit $(if $(BENCH_STORE_DIR),$(BENCH_STORE_DIR),) $(if $(BENCH_STORE_DIR),$(BENCH_STORE_SECS),)

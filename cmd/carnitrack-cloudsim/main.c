@@ -238,7 +238,7 @@ main(int argc, char **argv)
 	}
 	if (idset_init(&s->ids) != 0 ||
 	    (s->batches = calloc(SIM_MAX_BATCHES, sizeof(*s->batches))) == NULL ||
-	    (s->scan = calloc(SIM_SCAN_MAX, sizeof(*s->scan))) == NULL) {
+	    (s->scan = calloc(CM_SCAN_MAX, sizeof(*s->scan))) == NULL) {
 		log_err("out of memory");
 		return 1;
 	}

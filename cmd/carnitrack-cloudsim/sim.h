@@ -24,6 +24,8 @@
 #include <openssl/ssl.h>
 #include <wslay/wslay.h>
 
+#include "cloudmsg/cm_scan.h"
+
 #define SIM_MAX_CONNS       64
 #define SIM_MAX_SESSIONS    1024
 #define SIM_MAX_BATCHES     65536
@@ -138,7 +140,7 @@ struct sim {
 	int                    nbatches;
 	struct sim_stats       st;
 	FILE                  *event_log;
-	struct sim_event      *scan;            /* SIM_SCAN_MAX */
+	struct cm_scan_event      *scan;            /* CM_SCAN_MAX */
 	bool                   acking;
 	uint64_t               msg_seq;
 	uint8_t                msg_base[8];
@@ -177,23 +179,7 @@ struct upgrade_req {
 int  sim_parse_upgrade(const char *head, size_t len, struct upgrade_req *r);
 void sim_accept_key(const char *key, char out[64]);
 
-/* One event as the cloud judges it. Pointers are NULL when the field is
- * absent, null or not a string; they point into the *_buf copies (scanner)
- * or into the JSON tree (jansson path). */
-struct sim_event {
-	const char *lid, *dev, *plu, *sess, *bid;
-	int64_t     weight;
-	bool        weight_ok, offline;
-	char        lid_buf[64], dev_buf[64], plu_buf[32], sess_buf[128], bid_buf[64];
-};
-#define SIM_SCAN_MAX 8192       /* events per message the scanner takes */
 
-/* sim_scan.c: events of a plain `event` / `event_batch` message into out;
- * returns how many, or -1 to say "parse this one with jansson". */
-int  sim_scan_events(const char *msg, size_t len, bool *batch, struct sim_event *out, int max);
-/* The same for a REST body: one event object (POST /events) or
- * {"events":[...]} (POST /events/batch). */
-int  sim_scan_rest(const char *body, size_t len, bool batch, struct sim_event *out, int max);
 
 /* sim_dialect.c: envelopes and ids as the chosen dialect spells them. */
 /* {type, payload, timestamp, messageId}; steals payload. malloc'd, NULL on failure. */
@@ -239,10 +225,10 @@ enum sim_verdict {
 /* Dedupe by localEventId, PLU rejection, batch accounting, stats, the event
  * line and log, --auto-session. id gets the parsed localEventId (not for
  * MALFORMED); conn_id only labels the printed line. */
-enum sim_verdict sim_judge_event(struct sim *s, uint64_t conn_id, const struct sim_event *e,
+enum sim_verdict sim_judge_event(struct sim *s, uint64_t conn_id, const struct cm_scan_event *e,
     uint8_t id[16], const char **why);
 /* The fields of one event object into ev (the scanner's slower twin). */
-void sim_event_from_json(json_t *j, struct sim_event *ev);
+void sim_event_from_json(json_t *j, struct cm_scan_event *ev);
 void sim_on_text(struct conn *c, const char *msg, size_t len);
 void sim_on_open(struct conn *c);
 int  sim_session_start(struct sim *s, const char *device, const char *tag, char *err, size_t errlen);

@@ -237,11 +237,11 @@ plu_rejected(const struct sim *s, const char *plu)
 }
 
 void
-sim_event_from_json(json_t *j, struct sim_event *ev)
+sim_event_from_json(json_t *j, struct cm_scan_event *ev)
 {
 	json_t *jw = json_object_get(j, "weightGrams");
 
-	memset(ev, 0, offsetof(struct sim_event, lid_buf));
+	memset(ev, 0, offsetof(struct cm_scan_event, lid_buf));
 	ev->lid = jstr(j, "localEventId");
 	ev->dev = jstr(j, "deviceId");
 	ev->plu = jstr(j, "pluCode");
@@ -253,7 +253,7 @@ sim_event_from_json(json_t *j, struct sim_event *ev)
 }
 
 enum sim_verdict
-sim_judge_event(struct sim *s, uint64_t conn_id, const struct sim_event *e, uint8_t id[16],
+sim_judge_event(struct sim *s, uint64_t conn_id, const struct cm_scan_event *e, uint8_t id[16],
     const char **why)
 {
 	const char *lid = e->lid, *dev = e->dev, *plu = e->plu, *sess = e->sess, *bid = e->bid;
@@ -348,7 +348,7 @@ sim_judge_event(struct sim *s, uint64_t conn_id, const struct sim_event *e, uint
 
 /* The WebSocket answer to one event. */
 static void
-process_event(struct conn *c, const struct sim_event *e)
+process_event(struct conn *c, const struct cm_scan_event *e)
 {
 	struct sim *s = c->sim;
 	uint8_t id[16];
@@ -399,13 +399,13 @@ sim_on_text(struct conn *c, const char *msg, size_t len)
 	json_error_t jerr;
 	json_t *root, *p;
 	const char *type;
-	struct sim_event one;
+	struct cm_scan_event one;
 	bool batch;
 	int n;
 
 	s->st.messages++;
 	/* The stream's messages, by the thousand: without a tree. */
-	if ((n = sim_scan_events(msg, len, &batch, s->scan, SIM_SCAN_MAX)) >= 0) {
+	if ((n = cm_scan_events(msg, len, &batch, s->scan, CM_SCAN_MAX)) >= 0) {
 		if (batch && !s->o.quiet)
 			printf("recv conn=%llu event_batch n=%d\n", (unsigned long long)c->id, n);
 		for (int i = 0; i < n; i++)

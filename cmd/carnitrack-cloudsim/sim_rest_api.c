@@ -260,7 +260,7 @@ out:
 /* One result of /events/batch into out; false when the event gets none
  * (this cloud ran out of memory: no result, the edge sends it again). */
 static bool
-add_result(struct sim *s, struct evbuffer *out, const char *sep, const struct sim_event *e,
+add_result(struct sim *s, struct evbuffer *out, const char *sep, const struct cm_scan_event *e,
     enum sim_verdict v, const uint8_t id[16], const char *why)
 {
 	char lid[CT_UUID_STR], cid[CT_UUID_STR];
@@ -299,14 +299,14 @@ static void
 ep_event(struct call *c)
 {
 	struct sim *s = c->s;
-	struct sim_event *e = &s->scan[0];
+	struct cm_scan_event *e = &s->scan[0];
 	json_t *root = NULL;
 	const char *why;
 	uint8_t id[16];
 	char cid[CT_UUID_STR];
 	enum sim_verdict v;
 
-	if (sim_scan_rest(c->body, c->len, false, s->scan, 1) != 1) {
+	if (cm_scan_rest(c->body, c->len, false, s->scan, 1) != 1) {
 		if ((root = load_object(c)) == NULL)
 			return;
 		sim_event_from_json(root, e);
@@ -335,7 +335,7 @@ static void
 ep_batch(struct call *c)
 {
 	struct sim *s = c->s;
-	int max = s->o.batch_limit < SIM_SCAN_MAX ? s->o.batch_limit : SIM_SCAN_MAX;
+	int max = s->o.batch_limit < CM_SCAN_MAX ? s->o.batch_limit : CM_SCAN_MAX;
 	struct evbuffer *out;
 	json_t *root = NULL, *evs = NULL;
 	const char *why;
@@ -343,7 +343,7 @@ ep_batch(struct call *c)
 	int n, k = 0;
 
 	/* the scanner refuses more than max; jansson then counts them */
-	if ((n = sim_scan_rest(c->body, c->len, true, s->scan, max)) < 0) {
+	if ((n = cm_scan_rest(c->body, c->len, true, s->scan, max)) < 0) {
 		if ((root = load_object(c)) == NULL)
 			return;
 		evs = json_object_get(root, "events");
@@ -373,7 +373,7 @@ ep_batch(struct call *c)
 		printf("rest: events/batch n=%d edge=%s\n", n, c->edge);
 	evbuffer_add_printf(out, "{\"results\":[");
 	for (int i = 0; i < n; i++) {
-		struct sim_event one, *e = &s->scan[i];
+		struct cm_scan_event one, *e = &s->scan[i];
 		enum sim_verdict v;
 		if (evs != NULL) {
 			json_t *j = json_array_get(evs, (size_t)i);

@@ -8,7 +8,7 @@
  * plain integer, more events than fit) makes it return -1 before anything
  * is delivered, and the caller parses the message with jansson as before.
  */
-#include "sim.h"
+#include "cloudmsg/cm_scan.h"
 
 #include <string.h>
 
@@ -243,7 +243,7 @@ field_str(struct sc *s, char *out, size_t cap, const char **dst)
 }
 
 static bool
-event(struct sc *s, struct sim_event *ev)
+event(struct sc *s, struct cm_scan_event *ev)
 {
 	unsigned seen = 0;
 
@@ -299,7 +299,7 @@ event(struct sc *s, struct sim_event *ev)
 /* {"events":[ {..}, ... ]} and nothing else: the event_batch payload, and
  * the body of REST's POST /events/batch. */
 static int
-events_object(struct sc *ps, struct sim_event *out, int max)
+events_object(struct sc *ps, struct cm_scan_event *out, int max)
 {
 	const char *k;
 	size_t kn;
@@ -322,7 +322,7 @@ events_object(struct sc *ps, struct sim_event *out, int max)
 }
 
 int
-sim_scan_events(const char *msg, size_t len, bool *batch, struct sim_event *out, int max)
+cm_scan_events(const char *msg, size_t len, bool *batch, struct cm_scan_event *out, int max)
 {
 	struct sc s = { msg, msg + len }, ps;
 	const char *type = NULL, *payload = NULL, *k;
@@ -370,7 +370,7 @@ sim_scan_events(const char *msg, size_t len, bool *batch, struct sim_event *out,
 }
 
 int
-sim_scan_rest(const char *body, size_t len, bool batch, struct sim_event *out, int max)
+cm_scan_rest(const char *body, size_t len, bool batch, struct cm_scan_event *out, int max)
 {
 	struct sc s = { body, body + len };
 	int n;

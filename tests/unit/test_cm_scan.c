@@ -1,20 +1,20 @@
 /*
- * carnitrack-cloudsim's tree-free event scanner (cmd/carnitrack-cloudsim/
- * sim_scan.c) must read every message it accepts exactly as jansson does,
+ * carnitrack-cloudsim's tree-free event scanner (lib/cloudmsg/cm_scan.c)
+ * must read every message it accepts exactly as jansson does,
  * and leave to jansson whatever jansson would refuse. Checked on the edge's
  * own encoder output and on a few thousand seeded mutations of it, for the
- * WebSocket messages and for the REST bodies (sim_scan_rest: an event
+ * WebSocket messages and for the REST bodies (cm_scan_rest: an event
  * object, or {"events":[...]}, as lib/rest writes them).
  */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../cmd/carnitrack-cloudsim/sim_scan.c"
+#include "cloudmsg/cm_scan.h"
 #include "cloudmsg/cloudmsg.h"
 #include "rest/rest.h"
 
-static struct sim_event out[64];
+static struct cm_scan_event out[64];
 
 static bool
 same_str(const char *a, json_t *j)
@@ -31,7 +31,7 @@ static void
 check_against_jansson(const char *msg, size_t len)
 {
 	bool batch = false;
-	int n = sim_scan_events(msg, len, &batch, out, 64);
+	int n = cm_scan_events(msg, len, &batch, out, 64);
 	json_t *root, *evs, *one = NULL;
 	size_t k;
 
@@ -111,11 +111,11 @@ START_TEST(test_scanner_reads_the_edge_encoder_output)
 	bool batch;
 
 	batch_text(&b, 12, 1);
-	ck_assert_int_eq(sim_scan_events(b.p, b.len, &batch, out, 64), 12);
+	ck_assert_int_eq(cm_scan_events(b.p, b.len, &batch, out, 64), 12);
 	ck_assert(batch);
 	check_against_jansson(b.p, b.len);
 	batch_text(&b, 1, 5);
-	ck_assert_int_eq(sim_scan_events(b.p, b.len, &batch, out, 64), 1);
+	ck_assert_int_eq(cm_scan_events(b.p, b.len, &batch, out, 64), 1);
 	ck_assert(!batch);
 	check_against_jansson(b.p, b.len);
 	cm_buf_free(&b);
@@ -139,7 +139,7 @@ START_TEST(test_scanner_declines_what_it_is_not_sure_of)
 	bool batch;
 
 	for (size_t i = 0; i < sizeof(declined) / sizeof(declined[0]); i++)
-		ck_assert_msg(sim_scan_events(declined[i], strlen(declined[i]), &batch, out, 64) == -1,
+		ck_assert_msg(cm_scan_events(declined[i], strlen(declined[i]), &batch, out, 64) == -1,
 		    "took #%zu", i);
 }
 END_TEST
@@ -163,7 +163,7 @@ START_TEST(test_scanner_agrees_with_jansson_on_mutations)
 			m[at] = alphabet[(seed >> 8) % (sizeof(alphabet) - 1)];
 		}
 		bool batch;
-		if (sim_scan_events(m, len, &batch, out, 64) >= 0)
+		if (cm_scan_events(m, len, &batch, out, 64) >= 0)
 			taken++;
 		check_against_jansson(m, len);
 		free(m);
@@ -177,7 +177,7 @@ END_TEST
 static void
 check_rest_against_jansson(const char *body, size_t len, bool batch)
 {
-	int n = sim_scan_rest(body, len, batch, out, 64);
+	int n = cm_scan_rest(body, len, batch, out, 64);
 	json_t *root, *evs;
 
 	if (n < 0)
@@ -221,17 +221,17 @@ START_TEST(test_rest_bodies_scanned_as_jansson_reads_them)
 	char *m;
 
 	rest_text(&b, 5, 1, true);
-	ck_assert_int_eq(sim_scan_rest(b.p, b.len, true, out, 64), 5);
+	ck_assert_int_eq(cm_scan_rest(b.p, b.len, true, out, 64), 5);
 	check_rest_against_jansson(b.p, b.len, true);
-	ck_assert_int_eq(sim_scan_rest(b.p, b.len, true, out, 4), -1);    /* over max */
+	ck_assert_int_eq(cm_scan_rest(b.p, b.len, true, out, 4), -1);    /* over max */
 	/* as one event: an object without the fields (judged malformed) */
-	ck_assert_int_eq(sim_scan_rest(b.p, b.len, false, out, 64), 1);
+	ck_assert_int_eq(cm_scan_rest(b.p, b.len, false, out, 64), 1);
 	ck_assert_ptr_null(out[0].lid);
 	rest_text(&b, 1, 2, false);
-	ck_assert_int_eq(sim_scan_rest(b.p, b.len, false, out, 64), 1);
+	ck_assert_int_eq(cm_scan_rest(b.p, b.len, false, out, 64), 1);
 	check_rest_against_jansson(b.p, b.len, false);
-	ck_assert_int_eq(sim_scan_rest("{\"events\":[]}", 13, true, out, 64), 0);
-	ck_assert_int_eq(sim_scan_rest("{\"events\":[]} x", 15, true, out, 64), -1);
+	ck_assert_int_eq(cm_scan_rest("{\"events\":[]}", 13, true, out, 64), 0);
+	ck_assert_int_eq(cm_scan_rest("{\"events\":[]} x", 15, true, out, 64), -1);
 	for (int round = 0; round < 3000; round++) {
 		bool batch = round % 2 == 0;
 		size_t len = rest_text(&b, 1 + (unsigned)round % 4, (unsigned)round, batch);
@@ -240,7 +240,7 @@ START_TEST(test_rest_bodies_scanned_as_jansson_reads_them)
 		memcpy(m, b.p, len);
 		seed = seed * 1103515245u + 12345u;
 		m[(seed >> 8) % len] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
-		if (sim_scan_rest(m, len, batch, out, 64) >= 0)
+		if (cm_scan_rest(m, len, batch, out, 64) >= 0)
 			taken++;
 		check_rest_against_jansson(m, len, batch);
 		free(m);
