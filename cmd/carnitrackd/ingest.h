@@ -2,8 +2,12 @@
  * The ingest worker's insides, shared by its files:
  *   ingest_worker.c  worker ops, IPC with store (EVENT out, EVENT_STORED /
  *                    EVENT_REFUSED in, DEVICE out), status, shutdown
- *   ingest_conn.c    the scale port: listener, connections, parsing,
- *                    identity, liveness
+ *   ingest_listen.c  the scale port: listening, accepting, the bounds on who
+ *                    may connect
+ *   ingest_conn.c    one scale connection: reading, OKs out, liveness,
+ *                    closing
+ *   ingest_scale.c   what each parsed packet means: the scale's identity,
+ *                    records and quarantined lines
  *   ingest_queue.c   events not yet confirmed by store, by id
  *   ingest_device.c  the per-scale table shown by status / devices
  */
@@ -37,6 +41,7 @@
 #define IW_REFUSED_MS   1000          /* wait after EVENT_REFUSED store_full */
 #define IW_BLOCKED_MS   50            /* retry after the IPC queue was full */
 #define IW_MAX_DEVICES  1024
+#define IW_REJECT_LOG_BUDGET 10       /* rejected-line log lines per conn per minute */
 
 struct iw_conn;
 struct iw;
@@ -109,7 +114,6 @@ struct iw_conn {
 	int64_t             since_ms;        /* wall clock */
 	int64_t             last_rx_mono;
 	bool                stale;
-	bool                closing;
 	uint32_t            heartbeats;
 	uint64_t            records, rejected, confirmations_skipped;
 	struct dp401_parser parser;
@@ -118,6 +122,16 @@ struct iw_conn {
 	bool                have_last;
 	bool                ok_since_last;   /* an OK went out after `last` */
 	struct iw_qev_list     evs;             /* its unconfirmed events */
+	/* closing from inside its own read callback is deferred to its end */
+	bool                in_callback;
+	bool                close_pending, close_announce;
+	char                close_reason[128];
+	int                 reject_budget;   /* log lines left this minute */
+	bool                refusal_logged;  /* a refused registration, once per connection */
+	/* Any byte keeps a scale alive (DP401.md), but a peer that trickles
+	 * bytes forming no packet would hold its slot forever: it must send
+	 * one valid packet per close_after heartbeat periods. */
+	int64_t             last_valid_mono;
 };
 TAILQ_HEAD(iw_conn_list, iw_conn);
 
@@ -170,17 +184,28 @@ void iw_device_frame(struct iw *in, enum ct_device_change kind, const char *devi
     const struct iw_conn *c, const char *reason);
 const struct ct_conf *iw_conf(struct iw *in);
 
-/* ingest_conn.c */
+/* ingest_listen.c */
 int  iw_listen(struct iw *in, const char *listen, char *err, size_t errlen);
 void iw_listen_close(struct iw *in);
+/* A few log lines per reason and 10 s, then silence. */
+bool iw_log_allowed(struct log_limit *l);
+
+/* ingest_conn.c */
+void iw_conn_read_cb(struct bufferevent *bev, void *arg);
+void iw_conn_event_cb(struct bufferevent *bev, short what, void *arg);
 void iw_conn_close(struct iw_conn *c, const char *reason, bool announce);
 void iw_conn_send_oks(struct iw_conn *c, unsigned n);
 void iw_set_paused(struct iw *in, bool paused);
 void iw_liveness(struct iw *in);   /* once a second */
 void iw_conn_apply_config(struct iw *in, const struct ct_conf *conf);
 void iw_conn_close_all(struct iw *in, const char *reason);
-/* Parser counters of the live connections (closed ones are in ingest.c). */
+/* Parser counters of the live connections (closed ones are in in->c). */
 void iw_conn_counters(struct iw *in, struct dp401_counters *sum);
+
+/* ingest_scale.c */
+/* The parser's callback: one packet of a connection. */
+void iw_scale_item(void *arg, const struct dp401_item *it);
+void iw_dev_detach(struct iw_conn *c, const char *reason, bool announce);
 
 /* ingest_device.c */
 struct iw_device *iw_device_get(struct iw *in, const char *id, bool create);
