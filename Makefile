@@ -97,10 +97,12 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/helpers/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(LAZYFS): tests/lazyfs/lazyfs.c
+LAZYFS_SRC := $(sort $(wildcard tests/lazyfs/*.c))
+$(LAZYFS): $(LAZYFS_SRC) tests/lazyfs/lazyfs.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags fuse3 2>/dev/null || echo -I/usr/include/fuse3) \
-	  $(LDFLAGS) -o $@ $< $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3 -lpthread)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags fuse3 2>/dev/null || \
+	  echo -I/usr/include/fuse3) $(LDFLAGS) -o $@ $(LAZYFS_SRC) \
+	  $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3 -lpthread)
 
 # Everything tests need, without running anything.
 test-build: $(BINS) $(TESTS) $(REPLAYS) $(HELPERS) $(LAZYFS)

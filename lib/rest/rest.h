@@ -1,7 +1,8 @@
 /*
  * The CarniTrack cloud's REST API for edges (shared/protocol/REST_API.md) as
  * data, no I/O: URLs (rest_url.c), request bodies (rest_encode.c), response
- * decoders (rest_decode.c) and the identity recovery rules (rest_policy.c).
+ * decoders (rest_decode.c, rest_results.c, on rest_json.c's bounded parse)
+ * and the identity recovery rules (rest_policy.c).
  * lib/http carries the bytes; the cloud worker decides when to send what.
  *
  * Bodies reuse lib/cloudmsg wherever the two contracts agree: the event

@@ -33,8 +33,7 @@
  * with EIO), so killing the programs afterwards cannot sneak a sync in; the
  * unmount that follows then loses everything not synced before the signal.
  */
-#define FUSE_USE_VERSION 31
-#include <fuse.h>
+#include "lazyfs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -50,40 +49,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#define CTL_FILE  ".lazyfs"
-#define CTL_NAME  "/" CTL_FILE
-#define MAX_FDS   65536
-#define UNDO_CAP  (1024ull * 1024 * 1024)    /* pre-images held at most */
-
-struct undo {
-	off_t        off;
-	size_t       len;
-	struct undo *next;          /* older */
-	uint8_t      old[];
-};
-
-struct lfile {
-	dev_t         dev;
-	ino_t         ino;
-	char          path[PATH_MAX];   /* relative to the backing dir */
-	off_t         durable_size;     /* at the last sync */
-	struct undo  *log;              /* newest first; NULL: all durable */
-	size_t        bytes;
-	struct lfile *next;
-};
-
-static struct {
-	int           root;             /* backing dir */
-	struct lfile *files;
-	size_t        undo_bytes;
-	int           fail_write, fail_fsync;
-	bool          ignore_fsync;
-	unsigned      fsync_delay_ms;
-	bool          sync_fd[MAX_FDS]; /* opened O_SYNC/O_DSYNC */
-	char          status[256];
-	uint64_t      writes, syncs, failed_writes, failed_syncs, lost_writes;
-} L;
-
+struct lazyfs L;
 static volatile sig_atomic_t power_cut;
 
 static void
@@ -167,69 +133,6 @@ drop_file(struct lfile *f)
 		    (long long)f->durable_size, strerror(errno));
 	close(fd);
 	forget_log(f);
-}
-
-/* ---- the control file ---- */
-
-static int
-parse_errno(const char *s)
-{
-	static const struct { const char *name; int e; } names[] = {
-		{ "ENOSPC", ENOSPC }, { "EIO", EIO }, { "EDQUOT", EDQUOT }, { "EROFS", EROFS },
-	};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(s, names[i].name) == 0)
-			return names[i].e;
-	return 0;
-}
-
-static int
-command(const char *buf, size_t n)
-{
-	char line[128], what[32], arg[32];
-	int k;
-
-	if (n == 0 || n >= sizeof(line))
-		return -EINVAL;
-	memcpy(line, buf, n);
-	line[n] = '\0';
-	line[strcspn(line, "\r\n")] = '\0';
-	arg[0] = '\0';
-	k = sscanf(line, "fail %31s %31s", what, arg);
-	if (k == 1 && strcmp(what, "none") == 0) {
-		L.fail_write = L.fail_fsync = 0;
-	} else if (k == 2 && strcmp(what, "write") == 0 && parse_errno(arg) != 0) {
-		L.fail_write = parse_errno(arg);
-	} else if (k == 2 && strcmp(what, "fsync") == 0 && parse_errno(arg) != 0) {
-		L.fail_fsync = parse_errno(arg);
-	} else if (strcmp(line, "fsync ignore") == 0) {
-		L.ignore_fsync = true;
-	} else if (strcmp(line, "fsync honour") == 0) {
-		L.ignore_fsync = false;
-	} else if (sscanf(line, "fsync delay %u", &L.fsync_delay_ms) == 1 &&
-	    L.fsync_delay_ms <= 10000) {
-		;
-	} else {
-		fprintf(stderr, "lazyfs: unknown command '%s'\n", line);
-		return -EINVAL;
-	}
-	fprintf(stderr, "lazyfs: %s\n", line);
-	return (int)n;
-}
-
-static const char *
-figures(void)
-{
-	unsigned pending = 0;
-
-	for (struct lfile *f = L.files; f != NULL; f = f->next)
-		pending += f->log != NULL;
-	snprintf(L.status, sizeof(L.status), "writes=%llu syncs=%llu pending_files=%u "
-	    "pending_bytes=%zu failed_writes=%llu failed_syncs=%llu fail_write=%d fail_fsync=%d "
-	    "ignore_fsync=%d\n", (unsigned long long)L.writes, (unsigned long long)L.syncs, pending,
-	    L.undo_bytes, (unsigned long long)L.failed_writes, (unsigned long long)L.failed_syncs,
-	    L.fail_write, L.fail_fsync, L.ignore_fsync);
-	return L.status;
 }
 
 /* ---- operations ---- */
@@ -413,7 +316,7 @@ lz_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_in
 	ssize_t n;
 
 	if (is_ctl(path)) {
-		const char *s = figures();
+		const char *s = lazyfs_figures();
 		size_t len = strlen(s);
 		if ((size_t)off >= len)
 			return 0;
@@ -450,7 +353,7 @@ lz_write(const char *path, const char *buf, size_t size, off_t off, struct fuse_
 	ssize_t n;
 
 	if (is_ctl(path))
-		return command(buf, size);
+		return lazyfs_command(buf, size);
 	if (power_cut)
 		return -EIO;
 	if (L.fail_write != 0) {
