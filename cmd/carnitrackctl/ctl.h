@@ -1,12 +1,14 @@
+/*
+ * carnitrackctl's insides: the commands (main.c's table), the control
+ * socket client (ctl_client.c: status, restart), the store read directly
+ * (ctl_store.c), identity (ctl_identity.c), and --json output (ctl_json.c).
+ */
 #ifndef CT_CTL_H
 #define CT_CTL_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
-#include <stdbool.h>
 #include <jansson.h>
 
 #include "conf/conf.h"
@@ -45,8 +47,6 @@ struct ctl_out {
 void ctl_json_begin(struct ctl_out *o, const char *key, json_t *head);   /* steals head */
 void ctl_json_item(struct ctl_out *o, json_t *item);                     /* steals item */
 void ctl_json_end(struct ctl_out *o, const char *error);
-json_t *ctl_jstr(const char *s);            /* invalid UTF-8 bytes become '?' */
-json_t *ctl_jstr_or_null(const char *s);    /* "" -> null */
 json_t *ctl_jtime_ms(int64_t ms);           /* ISO 8601 UTC with ms; <= 0 -> null */
 json_t *ctl_juuid(const uint8_t id[16]);    /* nil -> null */
 

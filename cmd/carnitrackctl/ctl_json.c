@@ -9,38 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cloudmsg/cloudmsg.h"
 #include "ctl.h"
 #include "event/event.h"
-
-json_t *
-ctl_jstr(const char *s)
-{
-	json_t *j;
-	char *copy;
-	size_t n;
-
-	if (s == NULL)
-		return json_null();
-	if ((j = json_string(s)) != NULL)
-		return j;
-	/* jansson refuses invalid UTF-8. Store text was converted from cp1254
-	 * and should be valid; if a byte is not, show the rest of the record
-	 * with that byte as '?' rather than drop the record from the listing. */
-	n = strlen(s);
-	if ((copy = malloc(n + 1)) == NULL)
-		return NULL;
-	for (size_t i = 0; i <= n; i++)
-		copy[i] = ((unsigned char)s[i] & 0x80) ? '?' : s[i];
-	j = json_string(copy);
-	free(copy);
-	return j;
-}
-
-json_t *
-ctl_jstr_or_null(const char *s)
-{
-	return (s == NULL || *s == '\0') ? json_null() : ctl_jstr(s);
-}
 
 json_t *
 ctl_jtime_ms(int64_t ms)
@@ -111,7 +82,7 @@ ctl_json_end(struct ctl_out *o, const char *error)
 		error = "out of memory building an item: the list is incomplete";
 	if (error != NULL) {
 		fputs(",\"error\":", stdout);
-		json_t *e = ctl_jstr(error);
+		json_t *e = cm_jstr(error);
 		if (e != NULL)
 			json_dumpf(e, stdout, JSON_ENCODE_ANY);
 		else

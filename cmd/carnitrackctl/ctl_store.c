@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cloudmsg/cloudmsg.h"
 #include "ctl.h"
 #include "event/event.h"
 #include "store/store.h"
@@ -83,14 +84,14 @@ static json_t *
 session_json(const struct store_session *s)
 {
 	return json_pack("{s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-	    "device_id", ctl_jstr(s->device_id),
-	    "cloud_session_id", ctl_jstr_or_null(s->cloud_session_id),
+	    "device_id", cm_jstr(s->device_id),
+	    "cloud_session_id", cm_jstr_or_null(s->cloud_session_id),
 	    "status", store_session_status_name(s->status),
-	    "animal_id", ctl_jstr_or_null(s->animal_id),
-	    "animal_tag", ctl_jstr_or_null(s->animal_tag),
-	    "animal_species", ctl_jstr_or_null(s->animal_species),
-	    "operator_id", ctl_jstr_or_null(s->operator_id),
-	    "reason", ctl_jstr_or_null(s->reason),
+	    "animal_id", cm_jstr_or_null(s->animal_id),
+	    "animal_tag", cm_jstr_or_null(s->animal_tag),
+	    "animal_species", cm_jstr_or_null(s->animal_species),
+	    "operator_id", cm_jstr_or_null(s->operator_id),
+	    "reason", cm_jstr_or_null(s->reason),
 	    "started_at", ctl_jtime_ms(s->started_at_ms),
 	    "updated_at", ctl_jtime_ms(s->updated_at_ms));
 }
@@ -144,7 +145,7 @@ batch_json(const struct store_batch *b)
 {
 	return json_pack("{s:o, s:o, s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:b, s:b, s:b}",
 	    "batch_id", ctl_juuid(b->id),
-	    "device_id", ctl_jstr(b->device_id),
+	    "device_id", cm_jstr(b->device_id),
 	    "state", store_batch_state_name(b->state),
 	    "event_count", (json_int_t)b->event_count,
 	    "unacked", (json_int_t)b->unacked,
@@ -224,33 +225,33 @@ event_json(const struct ct_event *ev, const struct store_sync *sy)
 	    " s:b, s:o, s:o, s:s, s:I, s:o, s:o, s:o}",
 	    "seq", (json_int_t)ev->seq,
 	    "local_event_id", ctl_juuid(ev->local_id),
-	    "device_id", ctl_jstr(ev->device_id),
-	    "source_ip", ctl_jstr_or_null(ev->source_ip),
+	    "device_id", cm_jstr(ev->device_id),
+	    "source_ip", cm_jstr_or_null(ev->source_ip),
 	    "received_at", ctl_jtime_ms(ev->received_at_ms),
 	    "scale_time", t,
-	    "plu", ctl_jstr_or_null(ev->plu),
-	    "product", ctl_jstr_or_null(ev->product),
-	    "barcode", ctl_jstr_or_null(ev->barcode),
-	    "operator", ctl_jstr_or_null(ev->operator_name),
-	    "company", ctl_jstr_or_null(ev->company),
+	    "plu", cm_jstr_or_null(ev->plu),
+	    "product", cm_jstr_or_null(ev->product),
+	    "barcode", cm_jstr_or_null(ev->barcode),
+	    "operator", cm_jstr_or_null(ev->operator_name),
+	    "company", cm_jstr_or_null(ev->company),
 	    "gross_g", (json_int_t)ev->gross_g,
 	    "tare_g", (json_int_t)ev->tare_g,
 	    "net_g", (json_int_t)ev->net_g,
 	    "offline", ev->offline,
-	    "cloud_session_id", ctl_jstr_or_null(ev->cloud_session_id),
+	    "cloud_session_id", cm_jstr_or_null(ev->cloud_session_id),
 	    "offline_batch_id", ctl_juuid(ev->offline_batch_id),
 	    "sync", store_sync_name(sy->status),
 	    "sync_attempts", (json_int_t)sy->attempts,
 	    "sync_updated_at", ctl_jtime_ms(sy->updated_at_ms),
-	    "cloud_event_id", ctl_jstr_or_null(sy->cloud_event_id),
-	    "sync_reason", ctl_jstr_or_null(sy->reason));
+	    "cloud_event_id", cm_jstr_or_null(sy->cloud_event_id),
+	    "sync_reason", cm_jstr_or_null(sy->reason));
 	/* the scale's clock was off: scale_time is the edge's receive time */
 	if (o != NULL && (ev->edge_flags & CT_EVF_SCALE_TS_INVALID)) {
 		char raw[2 * CT_TS_RAW_MAX + 2];
 
 		snprintf(raw, sizeof(raw), "%s %s", ev->scale_time_raw, ev->scale_date_raw);
 		json_object_set_new(o, "scale_time_invalid", json_true());
-		json_object_set_new(o, "scale_time_raw", ctl_jstr(raw));
+		json_object_set_new(o, "scale_time_raw", cm_jstr(raw));
 	}
 	return o;
 }
@@ -352,11 +353,11 @@ quarantined_json(const struct ct_event *ev)
 	raw[o] = '\0';
 	return json_pack("{s:o, s:o, s:o, s:o, s:I, s:o, s:s, s:b}",
 	    "local_event_id", ctl_juuid(ev->local_id),
-	    "device_id", ctl_jstr(ev->device_id),
-	    "source_ip", ctl_jstr_or_null(ev->source_ip),
+	    "device_id", cm_jstr(ev->device_id),
+	    "source_ip", cm_jstr_or_null(ev->source_ip),
 	    "received_at", ctl_jtime_ms(ev->received_at_ms),
 	    "line_bytes", (json_int_t)ev->line_len,
-	    "reason", ctl_jstr(ev->reason),
+	    "reason", cm_jstr(ev->reason),
 	    "raw", raw,
 	    "raw_cut", ev->raw_len < ev->line_len);
 }
@@ -485,11 +486,11 @@ static json_t *
 device_json(const struct store_device *d)
 {
 	return json_pack("{s:o, s:o, s:s, s:o, s:o, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o}",
-	    "device_id", ctl_jstr(d->device_id),
-	    "global_device_id", ctl_jstr_or_null(d->global_device_id),
+	    "device_id", cm_jstr(d->device_id),
+	    "global_device_id", cm_jstr_or_null(d->global_device_id),
 	    "status", store_dev_status_name(d->status),
-	    "source_ip", ctl_jstr_or_null(d->source_ip),
-	    "device_type", ctl_jstr_or_null(d->device_type),
+	    "source_ip", cm_jstr_or_null(d->source_ip),
+	    "device_type", cm_jstr_or_null(d->device_type),
 	    "heartbeats", (json_int_t)d->heartbeats,
 	    "connects", (json_int_t)d->connects,
 	    "events", (json_int_t)d->events,
@@ -497,7 +498,7 @@ device_json(const struct store_device *d)
 	    "last_seen", ctl_jtime_ms(d->last_seen_ms),
 	    "connected_at", ctl_jtime_ms(d->connected_at_ms),
 	    "disconnected_at", ctl_jtime_ms(d->disconnected_at_ms),
-	    "reason", ctl_jstr_or_null(d->reason));
+	    "reason", cm_jstr_or_null(d->reason));
 }
 
 static int

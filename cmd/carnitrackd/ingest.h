@@ -187,8 +187,6 @@ const struct ct_conf *iw_conf(struct iw *in);
 /* ingest_listen.c */
 int  iw_listen(struct iw *in, const char *listen, char *err, size_t errlen);
 void iw_listen_close(struct iw *in);
-/* A few log lines per reason and 10 s, then silence. */
-bool iw_log_allowed(struct log_limit *l);
 
 /* ingest_conn.c */
 void iw_conn_read_cb(struct bufferevent *bev, void *arg);

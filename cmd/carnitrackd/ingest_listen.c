@@ -18,7 +18,7 @@
 
 /* A few log lines per reason and window, then silence: a flood of refused
  * connections must not become a flood of syslog. */
-bool
+static bool
 iw_log_allowed(struct log_limit *l)
 {
 	int64_t now = ct_now_ms_mono();

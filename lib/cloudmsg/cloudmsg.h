@@ -52,6 +52,13 @@ struct cm_register {
 };
 json_t *cm_register_payload(const struct cm_register *r);
 
+/* A JSON string from text that should be UTF-8 (store text was converted
+ * from cp1254, config text was checked): should a byte still be invalid,
+ * the text goes with every non-ASCII byte as '?' rather than not at all.
+ * NULL -> null; NULL only when out of memory. cm_jstr_or_null: "" -> null. */
+json_t *cm_jstr(const char *s);
+json_t *cm_jstr_or_null(const char *s);
+
 /* "SITE01-SCALE-01": the site-wide name of a scale. site_id "" -> device id. */
 void cm_global_device_id(const char *site_id, const char *device_id, char *out, size_t cap);
 
@@ -69,14 +76,6 @@ json_t *cm_device_connected_payload(const struct cm_device *d);
 json_t *cm_device_disconnected_payload(const struct cm_device *d);
 json_t *cm_device_heartbeat_payload(const struct cm_device *d);
 
-/* The Event Payload schema of the quickref, plus grossGrams, tareGrams,
- * operator. weightGrams is the net weight. A record whose date/time the
- * scale got impossible (CT_EVF_SCALE_TS_INVALID) has the edge's receive time
- * as scaleTimestamp and two more fields: scaleTimestampInvalid: true and
- * scaleTimestampRaw, the scale's "HH:MM:SS DD.MM.YYYY" text. */
-json_t *cm_event_payload(const struct ct_event *ev, const char *global_device_id);
-/* {"events": events}; steals events (a JSON array). */
-json_t *cm_event_batch_payload(json_t *events);
 
 struct cm_batch {
 	uint8_t     batch_id[CT_UUID_LEN];
@@ -245,10 +244,11 @@ int  cm_check_depth(const char *buf, size_t len, int max);
 
 /*
  * The stream's encoder: events written straight into text, no JSON tree,
- * several times cheaper than cm_event_payload + cm_encode (the edge sends
+ * several times cheaper than a JSON tree with cm_encode (the edge sends
  * tens of thousands a second). Same fields, same values: the unit tests
- * hold the two to json_equal. Strings are escaped; one that is not valid
- * UTF-8 has its non-ASCII bytes replaced by '?', as the tree builder does.
+ * hold it to a tree builder (tests/unit/cm_event_tree.h), json_equal.
+ * Strings are escaped; one that is not valid UTF-8 has its non-ASCII bytes
+ * replaced by '?', as cm_jstr does.
  *
  *   cm_buf_open(b, "event_batch", edge_id); cm_buf_raw(b, "{\"events\":[");
  *   cm_buf_event(b, ev, gid) ... (cm_buf_raw(b, ",") between)

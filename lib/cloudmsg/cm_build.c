@@ -12,8 +12,8 @@
 /* jansson refuses invalid UTF-8. Our strings come from the scale (converted
  * from cp1254, so valid) or the config; should one still be bad, send it with
  * the offending bytes replaced rather than lose the whole message. */
-static json_t *
-jstr(const char *s)
+json_t *
+cm_jstr(const char *s)
 {
 	json_t *j;
 	char *copy;
@@ -34,10 +34,10 @@ jstr(const char *s)
 }
 
 /* "" and NULL are both "not known" -> null. */
-static json_t *
-jstr_or_null(const char *s)
+json_t *
+cm_jstr_or_null(const char *s)
 {
-	return (s == NULL || *s == '\0') ? json_null() : jstr(s);
+	return (s == NULL || *s == '\0') ? json_null() : cm_jstr(s);
 }
 
 static json_t *
@@ -104,7 +104,7 @@ cm_encode(const char *type, json_t *payload, const char *edge_id, size_t *len)
 	ok = put(env, "timestamp", jiso_ms(ct_now_ms())) && ok;
 	ok = put(env, "messageId", json_string(ids)) && ok;
 	if (edge_id != NULL && *edge_id != '\0')
-		ok = put(env, "edgeId", jstr(edge_id)) && ok;
+		ok = put(env, "edgeId", cm_jstr(edge_id)) && ok;
 	out = ok ? json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(env);
 	if (out != NULL && len != NULL)
@@ -119,15 +119,15 @@ cm_register_payload(const struct cm_register *r)
 	bool ok = o != NULL && caps != NULL;
 
 	for (size_t i = 0; ok && i < r->ncapabilities; i++)
-		ok = json_array_append_new(caps, jstr(r->capabilities[i])) == 0;
+		ok = json_array_append_new(caps, cm_jstr(r->capabilities[i])) == 0;
 	if (o == NULL) {
 		json_decref(caps);
 		return NULL;
 	}
-	ok = put(o, "edgeId", jstr_or_null(r->edge_id)) && ok;
-	ok = put(o, "siteId", jstr_or_null(r->site_id)) && ok;
-	ok = put(o, "siteName", jstr_or_null(r->site_name)) && ok;
-	ok = put(o, "version", jstr(r->version ? r->version : "")) && ok;
+	ok = put(o, "edgeId", cm_jstr_or_null(r->edge_id)) && ok;
+	ok = put(o, "siteId", cm_jstr_or_null(r->site_id)) && ok;
+	ok = put(o, "siteName", cm_jstr_or_null(r->site_name)) && ok;
+	ok = put(o, "version", cm_jstr(r->version ? r->version : "")) && ok;
 	ok = put(o, "capabilities", caps) && ok;
 	return finish(o, ok);
 }
@@ -149,10 +149,10 @@ cm_device_connected_payload(const struct cm_device *d)
 
 	if (!ok)
 		return NULL;
-	ok = put(o, "deviceId", jstr(d->device_id)) && ok;
-	ok = put(o, "globalDeviceId", jstr_or_null(d->global_device_id)) && ok;
-	ok = put(o, "sourceIp", jstr_or_null(d->source_ip)) && ok;
-	ok = put(o, "deviceType", jstr_or_null(d->device_type)) && ok;
+	ok = put(o, "deviceId", cm_jstr(d->device_id)) && ok;
+	ok = put(o, "globalDeviceId", cm_jstr_or_null(d->global_device_id)) && ok;
+	ok = put(o, "sourceIp", cm_jstr_or_null(d->source_ip)) && ok;
+	ok = put(o, "deviceType", cm_jstr_or_null(d->device_type)) && ok;
 	return finish(o, ok);
 }
 
@@ -164,8 +164,8 @@ cm_device_disconnected_payload(const struct cm_device *d)
 
 	if (!ok)
 		return NULL;
-	ok = put(o, "deviceId", jstr(d->device_id)) && ok;
-	ok = put(o, "reason", jstr_or_null(d->reason)) && ok;
+	ok = put(o, "deviceId", cm_jstr(d->device_id)) && ok;
+	ok = put(o, "reason", cm_jstr_or_null(d->reason)) && ok;
 	ok = put(o, "timestamp", jiso_ms(d->at_ms)) && ok;
 	return finish(o, ok);
 }
@@ -178,62 +178,12 @@ cm_device_heartbeat_payload(const struct cm_device *d)
 
 	if (!ok)
 		return NULL;
-	ok = put(o, "deviceId", jstr(d->device_id)) && ok;
-	ok = put(o, "globalDeviceId", jstr_or_null(d->global_device_id)) && ok;
-	ok = put(o, "status", jstr(d->status ? d->status : "online")) && ok;
+	ok = put(o, "deviceId", cm_jstr(d->device_id)) && ok;
+	ok = put(o, "globalDeviceId", cm_jstr_or_null(d->global_device_id)) && ok;
+	ok = put(o, "status", cm_jstr(d->status ? d->status : "online")) && ok;
 	ok = put(o, "heartbeatCount", json_integer(d->heartbeat_count)) && ok;
 	ok = put(o, "timestamp", jiso_ms(d->at_ms)) && ok;
 	return finish(o, ok);
-}
-
-json_t *
-cm_event_payload(const struct ct_event *ev, const char *global_device_id)
-{
-	json_t *o = json_object();
-	char id[CT_UUID_STR], ts[CT_ISO_MAX];
-	bool ok = o != NULL;
-
-	if (!ok)
-		return NULL;
-	ct_uuid_fmt(ev->local_id, id);
-	ct_iso_from_sec(ev->scale_ts, ts);
-	ok = put(o, "localEventId", json_string(id)) && ok;
-	ok = put(o, "deviceId", jstr(ev->device_id)) && ok;
-	ok = put(o, "globalDeviceId", jstr(global_device_id ? global_device_id : ev->device_id)) && ok;
-	ok = put(o, "cloudSessionId", jstr_or_null(ev->cloud_session_id)) && ok;
-	ok = put(o, "offlineMode", json_boolean(ev->offline)) && ok;
-	ok = put(o, "offlineBatchId", juuid(ev->offline_batch_id)) && ok;
-	ok = put(o, "pluCode", jstr(ev->plu)) && ok;
-	ok = put(o, "productName", jstr(ev->product)) && ok;
-	ok = put(o, "weightGrams", json_integer(ev->net_g)) && ok;
-	ok = put(o, "barcode", jstr(ev->barcode)) && ok;
-	ok = put(o, "scaleTimestamp", json_string(ts)) && ok;
-	ok = put(o, "receivedAt", jiso_ms(ev->received_at_ms)) && ok;
-	ok = put(o, "grossGrams", json_integer(ev->gross_g)) && ok;
-	ok = put(o, "tareGrams", json_integer(ev->tare_g)) && ok;
-	ok = put(o, "operator", jstr_or_null(ev->operator_name)) && ok;
-	if (ev->edge_flags & CT_EVF_SCALE_TS_INVALID) {
-		char raw[2 * CT_TS_RAW_MAX + 2];
-
-		snprintf(raw, sizeof(raw), "%s %s", ev->scale_time_raw, ev->scale_date_raw);
-		ok = put(o, "scaleTimestampInvalid", json_true()) && ok;
-		ok = put(o, "scaleTimestampRaw", jstr(raw)) && ok;
-	}
-	return finish(o, ok);
-}
-
-json_t *
-cm_event_batch_payload(json_t *events)
-{
-	json_t *o;
-
-	if (events == NULL)
-		return NULL;
-	if ((o = json_object()) == NULL) {
-		json_decref(events);
-		return NULL;
-	}
-	return finish(o, put(o, "events", events));
 }
 
 json_t *
@@ -245,7 +195,7 @@ cm_offline_batch_start_payload(const struct cm_batch *b)
 	if (!ok)
 		return NULL;
 	ok = put(o, "batchId", juuid(b->batch_id)) && ok;
-	ok = put(o, "deviceId", jstr(b->device_id)) && ok;
+	ok = put(o, "deviceId", cm_jstr(b->device_id)) && ok;
 	ok = put(o, "startedAt", jiso_ms(b->started_at_ms)) && ok;
 	return finish(o, ok);
 }
@@ -259,7 +209,7 @@ cm_offline_batch_end_payload(const struct cm_batch *b)
 	if (!ok)
 		return NULL;
 	ok = put(o, "batchId", juuid(b->batch_id)) && ok;
-	ok = put(o, "deviceId", jstr(b->device_id)) && ok;
+	ok = put(o, "deviceId", cm_jstr(b->device_id)) && ok;
 	ok = put(o, "startedAt", jiso_ms(b->started_at_ms)) && ok;
 	ok = put(o, "endedAt", jiso_ms(b->ended_at_ms)) && ok;
 	ok = put(o, "eventCount", json_integer((json_int_t)b->event_count)) && ok;
@@ -281,7 +231,7 @@ cm_pong_payload(const char *ping_id)
 
 	if (o == NULL || ping_id == NULL || *ping_id == '\0')
 		return o;
-	return finish(o, put(o, "pingId", jstr(ping_id)));
+	return finish(o, put(o, "pingId", cm_jstr(ping_id)));
 }
 
 json_t *
@@ -292,9 +242,9 @@ cm_status_payload(const struct cm_status *s)
 
 	if (!ok)
 		return NULL;
-	ok = put(o, "version", jstr(s->version ? s->version : "")) && ok;
+	ok = put(o, "version", cm_jstr(s->version ? s->version : "")) && ok;
 	ok = put(o, "uptimeSeconds", json_integer(s->uptime_s)) && ok;
-	ok = put(o, "health", jstr(s->health ? s->health : "ok")) && ok;
+	ok = put(o, "health", cm_jstr(s->health ? s->health : "ok")) && ok;
 	ok = put(o, "backlog", json_integer((json_int_t)s->backlog)) && ok;
 	ok = put(o, "scales", json_integer(s->scales)) && ok;
 	ok = put(o, "inFlight", json_integer(s->in_flight)) && ok;

@@ -1,3 +1,4 @@
+/* One control request line parsed and checked (ctl_proto.h). */
 #include "ctl/ctl_proto.h"
 
 #include <stdio.h>

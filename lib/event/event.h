@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "util/clock.h"
+
 #define CT_UUID_LEN        16
 #define CT_UUID_STR        37   /* 36 chars + NUL */
 #define CT_DEVICE_ID_MAX   64   /* "SCALE-07", "UNREGISTERED-<ipv6>" */
@@ -90,9 +92,6 @@ bool ct_uuid_is_nil(const uint8_t id[CT_UUID_LEN]);
 #define CT_ISO_MAX 32
 void ct_iso_from_sec(int64_t sec, char out[CT_ISO_MAX]);
 void ct_iso_from_ms(int64_t ms, char out[CT_ISO_MAX]);
-int64_t ct_now_ms(void);
-/* The monotonic clock: ms for intervals and timeouts, ns to measure. */
-int64_t ct_now_ms_mono(void);
-int64_t ct_now_ns_mono(void);
+/* The clocks (ct_now_ms, ct_now_ms_mono, ct_now_ns_mono) are util/clock.h's. */
 
 #endif

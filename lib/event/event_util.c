@@ -1,3 +1,4 @@
+/* The event's small helpers (event.h): UUIDs and ISO 8601 times. */
 #include "event/event.h"
 
 #include <ctype.h>
@@ -112,29 +113,4 @@ ct_iso_from_ms(int64_t ms, char out[CT_ISO_MAX])
 		memset(&tm, 0, sizeof(tm));
 	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(out, CT_ISO_MAX, "%s.%03dZ", base, (int)(ms % 1000));
-}
-
-int64_t
-ct_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The one monotonic clock of every process and tool. */
-int64_t
-ct_now_ns_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int64_t
-ct_now_ms_mono(void)
-{
-	return ct_now_ns_mono() / 1000000;
 }

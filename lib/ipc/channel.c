@@ -1,3 +1,4 @@
+/* One framed channel over a Unix socket (channel.h), with fd passing. */
 #include "ipc/channel.h"
 
 #include <errno.h>
@@ -11,8 +12,8 @@
 
 #include <event2/buffer.h>
 
-#include "event/event.h"
 #include "log/log.h"
+#include "util/clock.h"
 
 #define CHANNEL_MAX_FDS   16        /* fds received but not yet claimed */
 #define CHANNEL_READ_MAX  (256 * 1024)  /* per wakeup, so one peer cannot starve the loop */

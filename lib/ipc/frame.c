@@ -1,3 +1,4 @@
+/* The frame header on the wire and its check against messages.def (frame.h). */
 #include "ipc/frame.h"
 
 #include <string.h>

@@ -1,3 +1,4 @@
+/* Payloads packed and unpacked with every read bounds-checked (pack.h). */
 #include "ipc/pack.h"
 
 #include <string.h>

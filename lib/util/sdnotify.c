@@ -1,3 +1,4 @@
+/* systemd's notify protocol, the one datagram we need (sdnotify.h). */
 #include "util/sdnotify.h"
 
 #include <errno.h>

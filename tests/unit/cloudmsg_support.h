@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cloudmsg/cloudmsg.h"
+#include "cm_event_tree.h"
 
 static const char *ID1 = "0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b";
 
@@ -83,7 +84,7 @@ static void
 assert_fast_equals_tree(const struct ct_event *ev, const char *gid)
 {
 	struct cm_buf b = { 0 };
-	json_t *fast, *tree = cm_event_payload(ev, gid);
+	json_t *fast, *tree = tree_event_payload(ev, gid);
 	json_error_t e;
 
 	cm_buf_event(&b, ev, gid);

@@ -68,7 +68,7 @@ START_TEST(test_event_payload_matches_quickref_schema)
 
 	sample_event(&ev);
 	strcpy(ev.cloud_session_id, "sess-9");
-	j = roundtrip("event", cm_event_payload(&ev, "SITE01-SCALE-01"), NULL);
+	j = roundtrip("event", tree_event_payload(&ev, "SITE01-SCALE-01"), NULL);
 	ck_assert_str_eq(pstr(j, "localEventId"), ID1);
 	ck_assert_str_eq(pstr(j, "deviceId"), "SCALE-01");
 	ck_assert_str_eq(pstr(j, "globalDeviceId"), "SITE01-SCALE-01");
@@ -96,7 +96,7 @@ START_TEST(test_offline_event_has_batch_id_and_null_session)
 	sample_event(&ev);
 	ev.offline = true;
 	ck_assert_int_eq(ct_uuid_parse("11111111-2222-4333-8444-555555555555", ev.offline_batch_id), 0);
-	j = roundtrip("event", cm_event_payload(&ev, NULL), NULL);
+	j = roundtrip("event", tree_event_payload(&ev, NULL), NULL);
 	ck_assert(json_is_true(json_object_get(json_object_get(j, "payload"), "offlineMode")));
 	ck_assert_str_eq(pstr(j, "offlineBatchId"), "11111111-2222-4333-8444-555555555555");
 	ck_assert(pnull(j, "cloudSessionId"));
@@ -112,7 +112,7 @@ START_TEST(test_event_with_invalid_utf8_is_still_sent)
 
 	sample_event(&ev);
 	strcpy(ev.product, "BAD\xff\xfe");
-	j = roundtrip("event", cm_event_payload(&ev, NULL), NULL);
+	j = roundtrip("event", tree_event_payload(&ev, NULL), NULL);
 	ck_assert_str_eq(pstr(j, "productName"), "BAD??");
 	json_decref(j);
 }
@@ -125,8 +125,8 @@ START_TEST(test_event_batch_wraps_events_array)
 
 	sample_event(&ev);
 	for (int i = 0; i < 3; i++)
-		json_array_append_new(arr, cm_event_payload(&ev, NULL));
-	json_t *j = roundtrip("event_batch", cm_event_batch_payload(arr), NULL);
+		json_array_append_new(arr, tree_event_payload(&ev, NULL));
+	json_t *j = roundtrip("event_batch", tree_event_batch_payload(arr), NULL);
 	ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(j, "payload"), "events")), 3);
 	json_decref(j);
 }
@@ -249,14 +249,14 @@ START_TEST(test_event_invalid_scale_time_extra_fields)
 	json_t *j;
 
 	sample_event(&ev);
-	j = roundtrip("event", cm_event_payload(&ev, NULL), NULL);
+	j = roundtrip("event", tree_event_payload(&ev, NULL), NULL);
 	ck_assert_ptr_null(json_object_get(json_object_get(j, "payload"), "scaleTimestampInvalid"));
 	ck_assert_ptr_null(json_object_get(json_object_get(j, "payload"), "scaleTimestampRaw"));
 	json_decref(j);
 	ev.edge_flags |= CT_EVF_SCALE_TS_INVALID;
 	strcpy(ev.scale_time_raw, "24:00:00");
 	strcpy(ev.scale_date_raw, "31.02.2026");
-	j = roundtrip("event", cm_event_payload(&ev, NULL), NULL);
+	j = roundtrip("event", tree_event_payload(&ev, NULL), NULL);
 	ck_assert(json_is_true(json_object_get(json_object_get(j, "payload"), "scaleTimestampInvalid")));
 	ck_assert_str_eq(pstr(j, "scaleTimestampRaw"), "24:00:00 31.02.2026");
 	json_decref(j);

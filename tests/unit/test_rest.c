@@ -4,6 +4,7 @@
  * and the identity recovery rules of section 3.2. (The decoders:
  * test_rest_decode.c.)
  */
+#include "cm_event_tree.h"
 #include "rest_support.h"
 
 START_TEST(test_base_normalisation)
@@ -115,7 +116,7 @@ START_TEST(test_event_body_is_the_websocket_event)
 	ck_assert_int_eq(json_integer_value(json_object_get(j, "weightGrams")), 1400);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "receivedAt")),
 	    "2026-01-30T03:25:18.431Z");
-	tree = cm_event_payload(&ev, "site-001-SCALE-01");
+	tree = tree_event_payload(&ev, "site-001-SCALE-01");
 	ck_assert(json_equal(j, tree));
 	json_decref(tree);
 	json_decref(j);

@@ -1,0 +1,28 @@
+/* The clocks of util/clock.h. */
+#include "util/clock.h"
+
+#include <time.h>
+
+int64_t
+ct_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+ct_now_ns_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t
+ct_now_ms_mono(void)
+{
+	return ct_now_ns_mono() / 1000000;
+}
