@@ -76,7 +76,8 @@ main(int argc, char **argv)
 	}
 	for (long i = 0; i < n; ) {
 		int64_t now = ct_now_ms();
-		if (store_begin(st, now) != STORE_OK || (i == 0 && store_link_put(st, false) != STORE_OK))
+		if (store_begin(st, now) != STORE_OK ||
+		    (i == 0 && store_link_put(st, false) != STORE_OK))
 			goto fail;
 		for (long j = 0; j < PER_TXN && i < n; j++, i++) {
 			int scale = 1 + (int)(i % scales);

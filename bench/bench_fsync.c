@@ -65,7 +65,8 @@ main(int argc, char **argv)
 	for (long i = 0; i < n; i++) {
 		double t0 = now_us();
 		block[0] = (char)i;
-		if (pwrite(fd, block, sizeof(block), 0) != (ssize_t)sizeof(block) || fdatasync(fd) != 0) {
+		if (pwrite(fd, block, sizeof(block), 0) != (ssize_t)sizeof(block) ||
+		    fdatasync(fd) != 0) {
 			fprintf(stderr, "bench_fsync: %s: %s\n", path, strerror(errno));
 			goto fail;
 		}

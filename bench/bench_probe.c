@@ -282,7 +282,8 @@ open_store(struct probe *p, int64_t deadline)
 		if (store_open(&p->st, p->data_dir, &o, err, sizeof(err)) == STORE_OK)
 			break;
 		if (now_ns() > deadline) {
-			fprintf(stderr, "bench_probe: cannot open the store in %s: %s\n", p->data_dir, err);
+			fprintf(stderr, "bench_probe: cannot open the store in %s: %s\n",
+			    p->data_dir, err);
 			return -1;
 		}
 		usleep(10000);
@@ -464,11 +465,14 @@ int
 main(int argc, char **argv)
 {
 	static struct probe p = {
-		.nscales = 50, .first_id = 1, .rate = 250, .duration = 10, .warmup = 1, .timeout = 30,
+		.nscales = 50, .first_id = 1, .rate = 250, .duration = 10, .warmup = 1,
+		    .timeout = 30,
 	};
 	static const struct option opts[] = {
-		{ "scales", required_argument, NULL, 'n' }, { "first-id", required_argument, NULL, 'f' },
-		{ "rate", required_argument, NULL, 'r' }, { "duration", required_argument, NULL, 'd' },
+		{ "scales", required_argument, NULL, 'n' },
+		    { "first-id", required_argument, NULL, 'f' },
+		{ "rate", required_argument, NULL, 'r' },
+		    { "duration", required_argument, NULL, 'd' },
 		{ "warmup", required_argument, NULL, 'w' }, { "once", no_argument, NULL, 'o' },
 		{ "timeout", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 },
 	};
@@ -489,7 +493,8 @@ main(int argc, char **argv)
 	if (argc - optind != 2 || parse_addr(argv[optind], &p.addr) != 0 || p.nscales < 1 ||
 	    p.nscales > MAX_SCALES || p.rate <= 0 || p.duration <= 0 || p.timeout <= 0) {
 		fprintf(stderr, "usage: bench_probe [--scales N<=%d] [--first-id K] [--rate R] "
-		    "[--duration S] [--warmup S] [--once] [--timeout S] HOST:PORT DATA_DIR\n", MAX_SCALES);
+		    "[--duration S] [--warmup S] [--once] [--timeout S] HOST:PORT DATA_DIR\n",
+		    MAX_SCALES);
 		return 2;
 	}
 	p.data_dir = argv[optind + 1];

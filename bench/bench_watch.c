@@ -158,9 +158,11 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "events", required_argument, NULL, 'e' }, { "pending0", no_argument, NULL, 'p' },
-		{ "since-ns", required_argument, NULL, 's' }, { "cloud-port", required_argument, NULL, 'c' },
+		{ "since-ns", required_argument, NULL, 's' },
+		    { "cloud-port", required_argument, NULL, 'c' },
 		{ "rss", required_argument, NULL, 'r' }, { "cpu", required_argument, NULL, 'u' },
-		{ "timeout", required_argument, NULL, 't' }, { "series", required_argument, NULL, 'S' },
+		{ "timeout", required_argument, NULL, 't' },
+		    { "series", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cpu_pid cpu[MAX_PIDS];
@@ -270,7 +272,8 @@ main(int argc, char **argv)
 	double wall = real_s() - t_start;
 	printf("watch stored_s=%.3f done_s=%.3f registered_s=%.3f events=%llu pending=%llu "
 	    "rss_peak_kb=%ld rss_last_kb=%ld wall_s=%.3f", t_stored, t_done, t_reg,
-	    (unsigned long long)ss.events, (unsigned long long)ss.pending, rss_peak, rss_last, wall);
+	    (unsigned long long)ss.events, (unsigned long long)ss.pending, rss_peak, rss_last,
+	    wall);
 	/* who held the memory at the peak, and each one's own peak (kB) */
 	for (int i = 0; i < nrss; i++)
 		printf("%s%ld", i == 0 ? " rss_at_peak_kb=" : "/", rss_at_peak[i]);

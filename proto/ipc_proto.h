@@ -76,7 +76,8 @@ enum ct_refuse { CT_REFUSE_STORE_FULL = 1, CT_REFUSE_BAD_EVENT = 2, CT_REFUSE_ST
 enum ct_device_change { CT_DEV_CONNECTED = 1, CT_DEV_HEARTBEAT = 2, CT_DEV_DISCONNECTED = 3,
 			CT_DEV_SUPERSEDED = 4, CT_DEV_STALE = 5 };
 enum ct_ack { CT_ACK_ACCEPTED = 1, CT_ACK_DUPLICATE = 2 };
-enum ct_session_change { CT_SESS_STARTED = 1, CT_SESS_PAUSED = 2, CT_SESS_RESUMED = 3, CT_SESS_ENDED = 4 };
+enum ct_session_change { CT_SESS_STARTED = 1, CT_SESS_PAUSED = 2, CT_SESS_RESUMED = 3,
+    CT_SESS_ENDED = 4 };
 #define CT_WORK_EVENTS   0x01
 #define CT_WORK_DEVICES  0x02
 #define CT_WORK_BATCHES  0x04

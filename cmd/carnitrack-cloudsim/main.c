@@ -27,14 +27,16 @@ usage(FILE *f)
 	    "  -p, --port PORT          same as --listen 127.0.0.1:PORT\n"
 	    "      --cert FILE          serve wss:// with this PEM certificate chain\n"
 	    "      --key FILE           and this PEM private key\n"
-	    "      --require-token TOK  refuse the upgrade (401) without 'Authorization: Bearer TOK'\n"
+	    "      --require-token TOK  refuse the upgrade (401) without 'Authorization: Bearer "
+	    "TOK'\n"
 	    "      --reject-plu LIST    answer event_rejected to events with these PLU codes\n"
 	    "                           (comma-separated, e.g. 00013,00099)\n"
 	    "      --auto-session       start a session for every scale that connects (or shows\n"
 	    "                           up in an event without one)\n"
 	    "      --no-ack             start with acknowledgements off (see 'ack on')\n"
 	    "  -q, --quiet              no line per event (other messages are still printed)\n"
-	    "  -c, --control PORT       also read commands from 127.0.0.1:PORT (TCP, one per line)\n"
+	    "  -c, --control PORT       also read commands from 127.0.0.1:PORT (TCP, one per "
+	    "line)\n"
 	    "      --event-log FILE     append one line per event: localEventId outcome deviceId\n"
 	    "                           weightGrams cloudSessionId|- offlineBatchId|-\n"
 	    "Dialects (the clouds that exist; see README.md):\n"
@@ -56,7 +58,8 @@ usage(FILE *f)
 	    "      --activation-code C  a single-use code for POST /activate (up to 8)\n"
 	    "  -h, --help               this text\n"
 	    "Commands on stdin and the control port ('help' lists them): start SCALE [tag],\n"
-	    "end SCALE, pause [SCALE], resume [SCALE], drop, stop, listen, send TEXT, sendbin TEXT,\n"
+	    "end SCALE, pause [SCALE], resume [SCALE], drop, stop, listen, send TEXT, sendbin "
+	    "TEXT,\n"
 	    "ack on|off, forget, stats, batches, sessions, quit; with --rest also\n"
 	    "fail STATUS [N [SECS]] and hang [N].\n"
 	    "On exit (quit, SIGINT, SIGTERM) it prints:\n"
@@ -204,7 +207,8 @@ main(int argc, char **argv)
 		case 'E': s->o.event_log = optarg; break;
 		case 'G':
 			if (sim_reply_parse(optarg, &s->o.register_reply) != 0) {
-				log_err("--register-reply %s: not edge_registered, config_update, none "
+				log_err("--register-reply %s: not edge_registered, config_update, "
+				    "none "
 				    "or http", optarg);
 				return 2;
 			}

@@ -231,8 +231,10 @@ enum sim_verdict sim_judge_event(struct sim *s, uint64_t conn_id, const struct c
 void sim_event_from_json(json_t *j, struct cm_scan_event *ev);
 void sim_on_text(struct conn *c, const char *msg, size_t len);
 void sim_on_open(struct conn *c);
-int  sim_session_start(struct sim *s, const char *device, const char *tag, char *err, size_t errlen);
-int  sim_session_end(struct sim *s, const char *device, const char *reason, char *err, size_t errlen);
+int  sim_session_start(struct sim *s, const char *device, const char *tag, char *err,
+    size_t errlen);
+int  sim_session_end(struct sim *s, const char *device, const char *reason, char *err,
+    size_t errlen);
 int  sim_session_pause(struct sim *s, const char *device, bool pause, char *err, size_t errlen);
 void sim_stats_json(struct sim *s, struct evbuffer *out);
 void sim_batches_json(struct sim *s, struct evbuffer *out);

@@ -95,7 +95,8 @@ sim_session_start(struct sim *s, const char *device, const char *tag, char *err,
 	struct session *se;
 	char e2[64];
 
-	if (strlen(device) >= sizeof(se->device_id) || (tag && strlen(tag) >= sizeof(se->animal_tag))) {
+	if (strlen(device) >= sizeof(se->device_id) ||
+	    (tag && strlen(tag) >= sizeof(se->animal_tag))) {
 		snprintf(err, errlen, "device or tag too long");
 		return -1;
 	}
@@ -116,7 +117,8 @@ sim_session_start(struct sim *s, const char *device, const char *tag, char *err,
 	else
 		snprintf(se->animal_tag, sizeof(se->animal_tag), "A-%03d", s->nsessions);
 	sim_broadcast(s, "session_started", sim_session_started_payload(s, se));
-	printf("session started device=%s session=%s tag=%s\n", se->device_id, se->id, se->animal_tag);
+	printf("session started device=%s session=%s tag=%s\n", se->device_id, se->id,
+	    se->animal_tag);
 	return 0;
 }
 
@@ -134,7 +136,8 @@ sim_session_pause(struct sim *s, const char *device, bool pause, char *err, size
 		se->paused = pause;
 		sim_broadcast(s, pause ? "session_paused" : "session_resumed",
 		    sim_session_ref_payload(s, se, NULL));
-		printf("session %s device=%s session=%s\n", pause ? "paused" : "resumed", se->device_id, se->id);
+		printf("session %s device=%s session=%s\n", pause ? "paused" : "resumed",
+		    se->device_id, se->id);
 		n++;
 	}
 	if (n == 0) {
@@ -205,7 +208,8 @@ on_batch_msg(struct conn *c, json_t *p, bool end)
 		return;
 	}
 	if (b->end_seen) {
-		if (b->event_count != json_integer_value(jc) || b->total_weight != json_integer_value(jw))
+		if (b->event_count != json_integer_value(jc) ||
+		    b->total_weight != json_integer_value(jw))
 			printf("batch %s re-reported with different counts: %" PRId64 "/%" PRId64
 			    " then %" PRId64 "/%" PRId64 "\n", bid, b->event_count, b->total_weight,
 			    (int64_t)json_integer_value(jc), (int64_t)json_integer_value(jw));
@@ -415,7 +419,8 @@ sim_on_text(struct conn *c, const char *msg, size_t len)
 	root = json_loadb(msg, len, 0, &jerr);
 	if (root == NULL || !json_is_object(root) || (type = jstr(root, "type")) == NULL) {
 		s->st.malformed++;
-		printf("recv conn=%llu malformed message (%zu bytes): %s\n", (unsigned long long)c->id,
+		printf("recv conn=%llu malformed message (%zu bytes): %s\n",
+		    (unsigned long long)c->id,
 		    len, root == NULL ? jerr.text : "no type");
 		json_decref(root);
 		return;
@@ -433,7 +438,8 @@ sim_on_text(struct conn *c, const char *msg, size_t len)
 		size_t i;
 		json_t *ev;
 		if (!s->o.quiet)
-			printf("recv conn=%llu event_batch n=%zu\n", (unsigned long long)c->id, json_array_size(evs));
+			printf("recv conn=%llu event_batch n=%zu\n", (unsigned long long)c->id,
+			    json_array_size(evs));
 		json_array_foreach(evs, i, ev) {
 			if (json_is_object(ev)) {
 				sim_event_from_json(ev, &one);
@@ -474,12 +480,14 @@ sim_stats_json(struct sim *s, struct evbuffer *out)
 {
 	const struct sim_stats *t = &s->st;
 
-	evbuffer_add_printf(out, "{\"accepted\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"rejected\":%" PRIu64
+	evbuffer_add_printf(out,
+	    "{\"accepted\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"rejected\":%" PRIu64
 	    ",\"rejected_again\":%" PRIu64 ",\"batches\":%" PRIu64 ",\"batch_events\":%" PRIu64
 	    ",\"batch_events_received\":%" PRIu64 ",\"events\":%" PRIu64 ",\"tagged\":%" PRIu64
 	    ",\"offline_events\":%" PRIu64 ",\"malformed\":%" PRIu64 ",\"messages\":%" PRIu64
 	    ",\"connects\":%" PRIu64 ",\"registers\":%" PRIu64 ",\"unauthorized\":%" PRIu64
-	    ",\"ws_pings\":%" PRIu64 ",\"http_registers\":%" PRIu64 ",\"unknown_edge_refusals\":%" PRIu64
+	    ",\"ws_pings\":%" PRIu64 ",\"http_registers\":%" PRIu64 ",\"unknown_edge_refusals\":%"
+	    PRIu64
 	    ",\"edges\":%d,\"connections\":%d,\"sessions\":%d,\"listening\":%s,\"acking\":%s",
 	    t->accepted, t->duplicates, t->rejected, t->rejected_again, t->batches, t->batch_events,
 	    t->batch_events_received, t->events, t->tagged, t->offline_events, t->malformed,
@@ -510,10 +518,13 @@ sim_batches_json(struct sim *s, struct evbuffer *out)
 		const struct batch *b = &s->batches[i];
 		char id[CT_UUID_STR];
 		ct_uuid_fmt(b->id, id);
-		add_json_line(out, json_pack("{s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I}", "batchId", id,
+		add_json_line(out,
+		    json_pack("{s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I}", "batchId", id,
 		    "deviceId", b->device_id, "start", b->start_seen, "end", b->end_seen,
-		    "eventCount", (json_int_t)b->event_count, "totalWeightGrams", (json_int_t)b->total_weight,
-		    "received", (json_int_t)b->recv_events, "receivedWeightGrams", (json_int_t)b->recv_weight));
+		    "eventCount", (json_int_t)b->event_count, "totalWeightGrams",
+		    (json_int_t)b->total_weight,
+		    "received", (json_int_t)b->recv_events, "receivedWeightGrams",
+		    (json_int_t)b->recv_weight));
 	}
 	evbuffer_add_printf(out, "end batches=%d\n", s->nbatches);
 }

@@ -110,20 +110,23 @@ sim_command(struct sim *s, const char *line, struct evbuffer *out)
 		evbuffer_add_printf(out, "ok stopped\n");
 	} else if (strcmp(cmd, "listen") == 0) {
 		if (sim_listen(s) != 0)
-			evbuffer_add_printf(out, "error: listen on %s: %s\n", s->o.listen, strerror(errno));
+			evbuffer_add_printf(out, "error: listen on %s: %s\n", s->o.listen,
+			    strerror(errno));
 		else
 			evbuffer_add_printf(out, "ok listening\n");
 	} else if (strcmp(cmd, "send") == 0) {
 		int k = 0;
 		for (int i = 0; i < SIM_MAX_CONNS; i++)
-			if (s->conns[i] != NULL && sim_conn_send(s->conns[i], rest, strlen(rest)) == 0)
+			if (s->conns[i] != NULL &&
+			    sim_conn_send(s->conns[i], rest, strlen(rest)) == 0)
 				k++;
 		evbuffer_add_printf(out, "ok sent to %d\n", k);
 	} else if (strcmp(cmd, "sendbin") == 0) {
 		int k = 0;
 		for (int i = 0; i < SIM_MAX_CONNS; i++)
 			if (s->conns[i] != NULL &&
-			    sim_conn_send_op(s->conns[i], WSLAY_BINARY_FRAME, rest, strlen(rest)) == 0)
+			    sim_conn_send_op(s->conns[i], WSLAY_BINARY_FRAME, rest, strlen(rest)) ==
+			    0)
 				k++;
 		evbuffer_add_printf(out, "ok sent to %d\n", k);
 	} else if (strcmp(cmd, "forget") == 0) {
@@ -262,7 +265,8 @@ ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 }
 
 static void
-ctl_accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+ctl_accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int salen,
+    void *arg)
 {
 	struct sim *s = arg;
 	struct bufferevent *bev;
@@ -271,7 +275,8 @@ ctl_accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *s
 	for (int i = 0; i < CTL_MAX_CLIENTS && slot < 0; i++)
 		if (ctl_clients[i] == NULL)
 			slot = i;
-	if (slot < 0 || (bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+	if (slot < 0 ||
+	    (bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		evutil_closesocket(fd);
 		return;
 	}

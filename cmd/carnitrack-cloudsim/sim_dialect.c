@@ -173,7 +173,9 @@ sim_send_ack(struct conn *c, const uint8_t id[16], bool dup)
 	/* The benchmark's path: no JSON tree per ack. */
 	sim_new_message_id(s, mid);
 	ct_iso_from_ms(ct_now_ms(), ts);
-	n = snprintf(buf, sizeof(buf), "{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"%s\","
+	n =
+	    snprintf(buf, sizeof(buf),
+	    "{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"%s\","
 	    "\"cloudEventId\":\"%s\",\"status\":\"%s\"},\"timestamp\":\"%s\",\"messageId\":\"%s\"}",
 	    lid, cids, dup ? "duplicate" : "accepted", ts, mid);
 	sim_conn_send(c, buf, (size_t)n);

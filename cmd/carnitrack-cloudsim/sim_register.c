@@ -117,11 +117,13 @@ sim_on_register(struct conn *c, json_t *p)
 	switch (s->o.register_reply) {
 	case REPLY_EDGE_REGISTERED:
 		sim_send(c, "edge_registered", json_pack("{s:o, s:s, s:s}", "edgeId",
-		    sim_id(s, c->edge_id), "siteId", c->site_id, "siteName", name ? name : c->site_id));
+		    sim_id(s, c->edge_id), "siteId", c->site_id, "siteName",
+		    name ? name : c->site_id));
 		break;
 	case REPLY_CONFIG_UPDATE:
 		sim_send(c, "config_update", json_pack("{s:o, s:s, s:s, s:s}", "edgeId",
-		    sim_id(s, c->edge_id), "siteId", c->site_id, "siteName", name ? name : c->site_id,
+		    sim_id(s, c->edge_id), "siteId", c->site_id, "siteName",
+		    name ? name : c->site_id,
 		    "registrationStatus", "registered"));
 		break;
 	case REPLY_NONE:
@@ -132,7 +134,8 @@ sim_on_register(struct conn *c, json_t *p)
 	for (int i = 0; i < s->nsessions; i++) {
 		sim_send(c, "session_started", sim_session_started_payload(s, &s->sessions[i]));
 		if (s->sessions[i].paused && !s->o.session_id_alias)
-			sim_send(c, "session_paused", sim_session_ref_payload(s, &s->sessions[i], NULL));
+			sim_send(c, "session_paused",
+			    sim_session_ref_payload(s, &s->sessions[i], NULL));
 	}
 	printf("registered conn=%llu edge=%s site=%s reply=%s sessions=%d\n",
 	    (unsigned long long)c->id, c->edge_id, c->site_id, sim_reply_name(s->o.register_reply),
@@ -199,7 +202,8 @@ sim_http_post(struct conn *c, size_t head_len)
 	reply = r ? json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(r);
 	json_decref(p);
-	printf("http register conn=%llu peer=%s edge=%s\n", (unsigned long long)c->id, c->peer, edge);
+	printf("http register conn=%llu peer=%s edge=%s\n", (unsigned long long)c->id, c->peer,
+	    edge);
 	sim_http_respond(c, 200, "application/json", reply ? reply : "{}");
 	free(reply);
 	return -1;

@@ -36,7 +36,8 @@ conn_free(struct conn *c)
 	if (c->bev != NULL) {
 		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 		if (ssl != NULL)
-			SSL_set_shutdown(ssl, SSL_RECEIVED_SHUTDOWN);   /* abrupt: no close_notify wait */
+			/* abrupt: no close_notify wait */
+			SSL_set_shutdown(ssl, SSL_RECEIVED_SHUTDOWN);
 		bufferevent_free(c->bev);
 	}
 	free(c);
@@ -112,7 +113,8 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg 
 		c->sim->st.pings++;
 		break;
 	case WSLAY_CONNECTION_CLOSE:
-		printf("recv conn=%llu close code=%u\n", (unsigned long long)c->id, arg->status_code);
+		printf("recv conn=%llu close code=%u\n", (unsigned long long)c->id,
+		    arg->status_code);
 		break;
 	default:
 		break;
@@ -290,7 +292,8 @@ conn_upgrade(struct conn *c)
 		status = 401;
 	}
 	if (status == 0 && sim_edge_refused(c->sim, r.edge_id)) {
-		printf("upgrade conn=%llu names unknown edge %s\n", (unsigned long long)c->id, r.edge_id);
+		printf("upgrade conn=%llu names unknown edge %s\n", (unsigned long long)c->id,
+		    r.edge_id);
 		http_refuse(c, 401, "unknown edge");
 		return -1;
 	}
@@ -299,7 +302,9 @@ conn_upgrade(struct conn *c)
 		return -1;
 	}
 	sim_accept_key(r.key, accept);
-	n = snprintf(resp, sizeof(resp), "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+	n =
+	    snprintf(resp, sizeof(resp),
+	    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
 	    "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);
 	bufferevent_write(c->bev, resp, (size_t)n);
 	if (wslay_event_context_server_init(&c->ws, &ws_cbs, c) != 0) {

@@ -39,15 +39,19 @@ ctl_connect(bool *down)
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
 		int e = errno;
 		if (e == EACCES || e == EPERM)
-			fprintf(stderr, "carnitrackctl: %s: permission denied: only root and members of "
+			fprintf(stderr,
+			    "carnitrackctl: %s: permission denied: only root and members of "
 			    "group carnitrack may talk to carnitrackd\n", ctl_socket);
 		else if ((e == ENOENT || e == ECONNREFUSED) && down != NULL)
 			*down = true;
 		else if (e == ENOENT || e == ECONNREFUSED)
-			fprintf(stderr, "carnitrackctl: carnitrackd is not running (cannot connect to %s: %s)\n",
+			fprintf(stderr,
+			    "carnitrackctl: carnitrackd is not running (cannot connect to %s: "
+			    "%s)\n",
 			    ctl_socket, strerror(e));
 		else
-			fprintf(stderr, "carnitrackctl: cannot connect to %s: %s\n", ctl_socket, strerror(e));
+			fprintf(stderr, "carnitrackctl: cannot connect to %s: %s\n", ctl_socket,
+			    strerror(e));
 		close(fd);
 		return -1;
 	}
@@ -93,12 +97,14 @@ ctl_request(json_t *req, int timeout_s, bool *down)
 		ssize_t n;
 
 		if (left <= 0 || poll(&p, 1, left * 1000) <= 0) {
-			fprintf(stderr, "carnitrackctl: no answer from carnitrackd within %d s\n", timeout_s);
+			fprintf(stderr, "carnitrackctl: no answer from carnitrackd within %d s\n",
+			    timeout_s);
 			goto out;
 		}
 		if (len + 4096 + 1 > cap) {
 			if (cap >= REPLY_MAX) {
-				fprintf(stderr, "carnitrackctl: reply larger than %d bytes\n", REPLY_MAX);
+				fprintf(stderr, "carnitrackctl: reply larger than %d bytes\n",
+				    REPLY_MAX);
 				goto out;
 			}
 			cap = cap ? cap * 2 : 8192;
@@ -136,7 +142,8 @@ fmt_dur(json_int_t s, char *out, size_t n)
 	if (s < 0) s = 0;
 	if (s < 60) snprintf(out, n, "%llds", (long long)s);
 	else if (s < 3600) snprintf(out, n, "%lldm%02llds", (long long)s / 60, (long long)s % 60);
-	else if (s < 86400) snprintf(out, n, "%lldh%02lldm", (long long)s / 3600, (long long)(s % 3600) / 60);
+	else if (s < 86400) snprintf(out, n, "%lldh%02lldm", (long long)s / 3600,
+	    (long long)(s % 3600) / 60);
 	else snprintf(out, n, "%lldd%02lldh", (long long)s / 86400, (long long)(s % 86400) / 3600);
 }
 
@@ -231,15 +238,20 @@ print_summary(json_t *r)
 		json_t *rtt = json_object_get(cl, "last_ping_rtt_ms");
 		char rttbuf[32] = "-";
 		if (json_is_integer(rtt))
-			snprintf(rttbuf, sizeof(rttbuf), "%lld ms", (long long)json_integer_value(rtt));
-		printf("\ncloud link:  %s  %s\n", sget(cl, "link_state", "?"), sget(cl, "url", "(no url)"));
-		printf("  connected since %s, in flight %lld, acknowledged today %lld, last ping rtt %s\n",
-		    sget(cl, "connected_since", "-"), iget(cl, "in_flight"), iget(cl, "acknowledged_today"),
+			snprintf(rttbuf, sizeof(rttbuf), "%lld ms",
+			    (long long)json_integer_value(rtt));
+		printf("\ncloud link:  %s  %s\n", sget(cl, "link_state", "?"),
+		    sget(cl, "url", "(no url)"));
+		printf("  connected since %s, in flight %lld, acknowledged today %lld, last ping "
+		    "rtt %s\n",
+		    sget(cl, "connected_since", "-"), iget(cl, "in_flight"),
+		    iget(cl, "acknowledged_today"),
 		    rttbuf);
 		if (json_is_string(json_object_get(cl, "registered")))
 			printf("  registered: %s  edge id %s (from %s), site %s\n",
 			    sget(cl, "registered", "?"), sget(cl, "edge_id", "none"),
-			    sget(cl, "identity_source", "nowhere yet"), sget(cl, "site_id", "none"));
+			    sget(cl, "identity_source", "nowhere yet"),
+			    sget(cl, "site_id", "none"));
 		if (iget(cl, "messages_unknown") > 0 || iget(cl, "messages_bad") > 0)
 			printf("  messages from the cloud: %lld bad, %lld of unknown types\n",
 			    iget(cl, "messages_bad"), iget(cl, "messages_unknown"));
@@ -248,7 +260,8 @@ print_summary(json_t *r)
 	}
 	if (st) {
 		fmt_dur(iget(st, "oldest_pending_age_s"), age, sizeof(age));
-		printf("\nstore:       %s  backlog %lld pending (oldest %s), open offline batches %lld\n",
+		printf("\nstore:       %s  backlog %lld pending (oldest %s), open offline batches "
+		    "%lld\n",
 		    sget(st, "state", "?"), iget(st, "pending"), iget(st, "pending") ? age : "-",
 		    iget(st, "open_batches"));
 		printf("  map use %.1f%% of %lld MiB, last commit %.2f ms, events %lld\n",
@@ -256,15 +269,18 @@ print_summary(json_t *r)
 		    iget(st, "map_size") / (1024 * 1024),
 		    json_number_value(json_object_get(st, "last_commit_ms")), iget(st, "events"));
 		if (iget(st, "quarantined") > 0)
-			printf("  quarantined lines %lld (not records; kept, not sent: carnitrackctl"
+			printf("  quarantined lines %lld (not records; kept, not sent: "
+			    "carnitrackctl"
 			    " events --invalid)\n", iget(st, "quarantined"));
 		if (json_is_string(json_object_get(st, "error")))
 			printf("  error: %s\n", sget(st, "error", ""));
 		json_t *ce = json_object_get(st, "commit_error");
 		if (json_is_object(ce)) {
 			fmt_dur(iget(ce, "since_s"), age, sizeof(age));
-			printf("  CANNOT COMMIT since %s (%s): %s; %lld events waiting, scales get no OK\n",
-			    sget(ce, "since", "?"), age, sget(ce, "error", "?"), iget(ce, "waiting"));
+			printf("  CANNOT COMMIT since %s (%s): %s; %lld events waiting, scales get "
+			    "no OK\n",
+			    sget(ce, "since", "?"), age, sget(ce, "error", "?"),
+			    iget(ce, "waiting"));
 		}
 	}
 	if (in) {
@@ -279,14 +295,16 @@ print_summary(json_t *r)
 			json_t *mv = json_object_get(sc, "id_moved"), *rf;
 
 			printf("  %-22s %-26s %-22s %-7s %-8lld %s\n", sget(sc, "id", "?"),
-			    sget(sc, "global_id", "-"), sget(sc, "address", "?"), sget(sc, "status", "?"),
+			    sget(sc, "global_id", "-"), sget(sc, "address", "?"),
+			    sget(sc, "status", "?"),
 			    iget(sc, "events_today"), sget(sc, "last_heartbeat", "-"));
 			if (json_is_object(mv))
 				printf("    id moved from %s to %s at %s\n", sget(mv, "from", "?"),
 				    sget(mv, "to", "?"), sget(mv, "at", "?"));
 			if (json_is_object(rf = json_object_get(sc, "registrations_refused")))
 				printf("    %lld registration(s) refused (not its [scale] address),"
-				    " last from %s at %s\n", iget(rf, "count"), sget(rf, "last_from", "?"),
+				    " last from %s at %s\n", iget(rf, "count"),
+				    sget(rf, "last_from", "?"),
 				    sget(rf, "last_at", "?"));
 		}
 	}
@@ -315,7 +333,8 @@ ctl_cmd_status(const struct ct_conf *conf, int argc, char **argv)
 	if (r == NULL)
 		return CTL_EXIT_DOWN;
 	if (!json_is_true(json_object_get(r, "ok"))) {
-		fprintf(stderr, "carnitrackctl: %s\n", json_string_value(json_object_get(r, "error")) ?
+		fprintf(stderr, "carnitrackctl: %s\n",
+		    json_string_value(json_object_get(r, "error")) ?
 		    json_string_value(json_object_get(r, "error")) : "error");
 		json_decref(r);
 		return CTL_EXIT_DOWN;
@@ -328,7 +347,8 @@ ctl_cmd_status(const struct ct_conf *conf, int argc, char **argv)
 		fmt_dur(json_integer_value(json_object_get(r, "uptime_s")), up, sizeof(up));
 		printf("carnitrackd %s  pid %lld  up %s  health %s\n",
 		    json_string_value(json_object_get(r, "daemon_version")),
-		    (long long)json_integer_value(json_object_get(r, "pid")), up, health ? health : "?");
+		    (long long)json_integer_value(json_object_get(r, "pid")), up,
+		    health ? health : "?");
 		printf("\n%-8s %-8s %-9s %-9s %-9s %s\n", "WORKER", "PID", "STATE", "UPTIME",
 		    "RESTARTS", "LAST EXIT");
 		workers = json_object_get(r, "workers");
@@ -338,7 +358,8 @@ ctl_cmd_status(const struct ct_conf *conf, int argc, char **argv)
 			const char *why = json_string_value(json_object_get(w, "why"));
 			char pidbuf[16] = "-";
 			if (json_is_integer(pid))
-				snprintf(pidbuf, sizeof(pidbuf), "%lld", (long long)json_integer_value(pid));
+				snprintf(pidbuf, sizeof(pidbuf), "%lld",
+				    (long long)json_integer_value(pid));
 			fmt_dur(json_integer_value(json_object_get(w, "uptime_s")), up, sizeof(up));
 			printf("%-8s %-8s %-9s %-9s %-9lld %s%s%s\n",
 			    json_string_value(json_object_get(w, "name")), pidbuf,

@@ -59,14 +59,17 @@ show(const struct ct_conf *conf, bool as_json)
 	site = conf->site_id[0] ? conf->site_id : id.site_id;
 	site_from = conf->site_id[0] ? "config ([edge] site_id)" : id.site_id[0] ? id.source : "";
 	name = conf->site_name[0] ? conf->site_name : id.site_name;
-	name_from = conf->site_name[0] ? "config ([edge] site_name)" : id.site_name[0] ? id.source : "";
+	name_from = conf->site_name[0] ? "config ([edge] site_name)" : id.site_name[0] ? id.source :
+	    "";
 	if (as_json) {
 		json_t *j = json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}",
 		    "edge_id", id.edge_id[0] ? id.edge_id : NULL,
 		    "edge_id_source", id.source[0] ? id.source : NULL,
-		    "site_id", site[0] ? site : NULL, "site_id_source", site_from[0] ? site_from : NULL,
+		    "site_id", site[0] ? site : NULL, "site_id_source",
+		    site_from[0] ? site_from : NULL,
 		    "cloud_site_id", id.site_id[0] ? id.site_id : NULL,
-		    "site_name", name[0] ? name : NULL, "site_name_source", name_from[0] ? name_from : NULL);
+		    "site_name", name[0] ? name : NULL, "site_name_source",
+		    name_from[0] ? name_from : NULL);
 		if (j == NULL)
 			return CTL_EXIT_DOWN;
 		json_dumpf(j, stdout, JSON_INDENT(2));
@@ -117,10 +120,12 @@ open_nofollow(const char *dir)
 		if (next < 0) {
 			int e = errno;
 			if (e == ELOOP || e == ENOTDIR)
-				fprintf(stderr, "carnitrackctl: %s: '%s' is a symbolic link or not a "
+				fprintf(stderr,
+				    "carnitrackctl: %s: '%s' is a symbolic link or not a "
 				    "directory: refusing to follow it\n", dir, c);
 			else
-				fprintf(stderr, "carnitrackctl: %s: '%s': %s\n", dir, c, strerror(e));
+				fprintf(stderr, "carnitrackctl: %s: '%s': %s\n", dir, c,
+				    strerror(e));
 			close(fd);
 			errno = e;
 			return -1;
@@ -194,8 +199,10 @@ reset_offline(const struct ct_conf *conf)
 			printf("no store under %s: no identity to reset\n", conf->data_dir);
 			rc = CTL_EXIT_OK;
 		} else {
-			fprintf(stderr, "carnitrackctl: %s/store: %s%s\n", conf->data_dir, strerror(errno),
-			    errno == ELOOP || errno == ENOTDIR ? " (a symbolic link: refusing)" : "");
+			fprintf(stderr, "carnitrackctl: %s/store: %s%s\n", conf->data_dir,
+			    strerror(errno),
+			    errno == ELOOP ||
+			    errno == ENOTDIR ? " (a symbolic link: refusing)" : "");
 		}
 		close(datafd);
 		return rc;
@@ -215,7 +222,8 @@ reset_offline(const struct ct_conf *conf)
 	}
 	if ((e = store_begin(st, ct_now_ms())) != STORE_OK ||
 	    (e = store_identity_put(st, "", "", "")) != STORE_OK ||
-	    (e = store_identity_source_put(st, "reset by carnitrackctl (daemon stopped)")) != STORE_OK ||
+	    (e = store_identity_source_put(st, "reset by carnitrackctl (daemon stopped)")) !=
+	    STORE_OK ||
 	    (e = store_commit(st)) != STORE_OK) {
 		fprintf(stderr, "carnitrackctl: %s/store: %s\n", conf->data_dir, store_errmsg(st));
 		goto out;

@@ -113,7 +113,8 @@ within_rate(struct cw_tp *t)
 
 	if (now - t->rate_window_ms >= 1000) {
 		if (t->rate_all > WS_MSG_RATE_MAX || t->rate_ctl > WS_CTL_RATE_MAX)
-			log_warn("cloud sent %u messages (%u not acks) in a second; dropped those over "
+			log_warn("cloud sent %u messages (%u not acks) in a second; dropped those "
+			    "over "
 			    "%d / %d", t->rate_all, t->rate_ctl, WS_MSG_RATE_MAX, WS_CTL_RATE_MAX);
 		t->rate_window_ms = now;
 		t->rate_all = t->rate_ctl = 0;

@@ -128,7 +128,8 @@ client_read(struct bufferevent *bev, void *arg)
 
 		if (line == NULL) {
 			if (evbuffer_get_length(in) > CTL_LINE_MAX) {
-				log_warn("control: request longer than %d bytes, closing client", CTL_LINE_MAX);
+				log_warn("control: request longer than %d bytes, closing client",
+				    CTL_LINE_MAX);
 				reply_error(c, "request too long");
 				bufferevent_flush(bev, EV_WRITE, BEV_FINISHED);
 				client_close(c);
@@ -150,7 +151,8 @@ client_read(struct bufferevent *bev, void *arg)
 			enum ct_proc p;
 			/* lib/ctl took only a worker's name */
 			if (ct_proc_parse(req.worker, &p) != 0)
-				fatalx("control: restart of '%s' passed ctl_request_parse", req.worker);
+				fatalx("control: restart of '%s' passed ctl_request_parse",
+				    req.worker);
 			if (sup_restart(p, restart_done, c->id, err, sizeof(err)) != 0)
 				reply_error(c, err);
 		}
@@ -275,7 +277,8 @@ control_open(struct event_base *base, const char *run_dir, gid_t gid, char *err,
 	}
 	if (lstat(sun.sun_path, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_uid != geteuid() ||
 	    (st.st_mode & 0777) != 0660) {
-		snprintf(err, errlen, "%s: not the socket just made (replaced, or mode %04o): refusing "
+		snprintf(err, errlen,
+		    "%s: not the socket just made (replaced, or mode %04o): refusing "
 		    "it", sun.sun_path, (unsigned)(st.st_mode & 07777));
 		close(fd);
 		return -1;

@@ -64,11 +64,13 @@ control_identity_reset(struct event_base *base, uint32_t client)
 		why = "out of memory";
 	else if (sup_ask(P_STORE, CT_MSG_IDENTITY_RESET, &r->id) != 0) {
 		event_free(r->timer);
-		why = "the store worker is not running; try again when carnitrackctl status shows it "
+		why =
+		    "the store worker is not running; try again when carnitrackctl status shows it "
 		    "running";
 	}
 	if (why != NULL) {
-		if ((rep = json_pack("{s:b, s:s, s:i}", "ok", 0, "error", why, "version", 1)) != NULL)
+		if ((rep = json_pack("{s:b, s:s, s:i}", "ok", 0, "error", why, "version", 1)) !=
+		    NULL)
 			control_reply(client, rep);
 		return;
 	}

@@ -216,9 +216,11 @@ iw_liveness(struct iw *in)
 			in->c.closed_idle++;
 			iw_conn_close(c, why, true);
 		} else if (invalid >= close_ms) {
-			snprintf(why, sizeof(why), "no valid DP-401 packet for %lld s, only garbage",
+			snprintf(why, sizeof(why),
+			    "no valid DP-401 packet for %lld s, only garbage",
 			    (long long)(invalid / 1000));
-			if (c->id_kind == IW_ID_NONE)   /* registered ones are logged by iw_conn_close */
+			/* registered ones are logged by iw_conn_close */
+			if (c->id_kind == IW_ID_NONE)
 				log_info("connection %s closed: %s", c->addr, why);
 			in->c.closed_idle++;
 			iw_conn_close(c, why, true);
@@ -228,7 +230,8 @@ iw_liveness(struct iw *in)
 				c->dev->status = IW_DEV_STALE;
 				log_info("scale %s (%s) stale: nothing received for %lld s",
 				    c->device_id, c->addr, (long long)(idle / 1000));
-				iw_device_frame(in, CT_DEV_STALE, c->device_id, c, "heartbeats missed");
+				iw_device_frame(in, CT_DEV_STALE, c->device_id, c,
+				    "heartbeats missed");
 			}
 		}
 	}

@@ -39,7 +39,8 @@ iw_device_get(struct iw *in, const char *id, bool create)
 	} else {
 		for (int i = 0; i < in->ndevs; i++) {
 			struct iw_device *d = &in->devs[i];
-			if (d->nconns == 0 && (victim == NULL || d->last_seen_ms < victim->last_seen_ms))
+			if (d->nconns == 0 &&
+			    (victim == NULL || d->last_seen_ms < victim->last_seen_ms))
 				victim = d;
 		}
 		if (victim == NULL)
@@ -119,7 +120,8 @@ iw_device_status_json(struct iw *in, void *json_array)
 		if (o != NULL && d->refused_registrations > 0) {
 			ct_iso_from_ms(d->refused_at_ms, iso1);
 			json_object_set_new(o, "registrations_refused", json_pack("{s:I, s:s, s:s}",
-			    "count", (json_int_t)d->refused_registrations, "last_from", d->refused_from,
+			    "count", (json_int_t)d->refused_registrations, "last_from",
+			    d->refused_from,
 			    "last_at", iso1));
 		}
 		if (o != NULL)

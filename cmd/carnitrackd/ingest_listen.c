@@ -281,7 +281,8 @@ iw_listen(struct iw *in, const char *where, char *err, size_t errlen)
 		return -1;
 	}
 	/* Backlog 0: listen() is done; -1 would make libevent redo it with 128. */
-	if ((l = evconnlistener_new(in->base, accept_cb, in, LEV_OPT_CLOSE_ON_FREE, 0, fd)) == NULL) {
+	if ((l = evconnlistener_new(in->base, accept_cb, in, LEV_OPT_CLOSE_ON_FREE, 0, fd)) ==
+	    NULL) {
 		snprintf(err, errlen, "listen on %s: cannot set up the listener", where);
 		close(fd);
 		return -1;

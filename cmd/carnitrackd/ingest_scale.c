@@ -290,7 +290,8 @@ on_rejected(struct iw_conn *c, const struct dp401_item *it)
 		c->dev->rejected_lines++;
 	if (may_log(c)) {
 		for (size_t i = 0; i < it->line_len && k + 4 < sizeof(shown); i++)
-			shown[k++] = it->line[i] >= 0x20 && it->line[i] < 0x7f ? (char)it->line[i] : '?';
+			shown[k++] = it->line[i] >= 0x20 &&
+			    it->line[i] < 0x7f ? (char)it->line[i] : '?';
 		shown[k] = '\0';
 		log_warn("scale %s (%s): line quarantined (not a record: %s): \"%s%s\"",
 		    c->device_id, c->addr, it->reason, shown, k < it->line_len ? "..." : "");

@@ -120,7 +120,8 @@ main(int argc, char **argv)
 	}
 	for (int p = P_WORKER_FIRST; p < P_NPROC; p++)
 		if (procs[p] == NULL) {
-			fprintf(stderr, "carnitrackd: process %s has no entry in the process table\n",
+			fprintf(stderr,
+			    "carnitrackd: process %s has no entry in the process table\n",
 			    ct_proc_name((enum ct_proc)p));
 			return 1;
 		}

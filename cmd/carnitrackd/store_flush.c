@@ -7,8 +7,8 @@
  * transaction, it is redone without the events, which are then refused.
  *
  * Cloud-driven state over its quota (STORE_QUOTA) or a PLU over its row
- * limit is refused, counted and logged at most every 10 s; sessions of scales this edge does not know
- * are held, not stored (store_held.c).
+ * limit is refused, counted and logged at most every 10 s; sessions of
+ * scales this edge does not know are held, not stored (store_held.c).
  */
 #include "store_worker.h"
 
@@ -81,12 +81,15 @@ apply(struct sw *s, struct sw_op *op, bool with_events)
 		if (e != STORE_OK && e != STORE_FULL)
 			log_warn("event from %s: %s", op->u.ev.device_id, store_errmsg(s->st));
 		op->result = e;
-		return e == STORE_OK && !dup && op->u.ev.kind == CT_EV_WEIGHING ? CT_WORK_EVENTS : 0;
+		return e == STORE_OK && !dup &&
+		    op->u.ev.kind == CT_EV_WEIGHING ? CT_WORK_EVENTS : 0;
 	case OP_BAD_EVENT:
 		op->result = STORE_INVAL;
 		return 0;
 	case OP_ACK:
-		e = store_ack(s->st, op->u.ack.id, (enum ct_ack)op->u.ack.status, op->u.ack.cloud_id);
+		e =
+		    store_ack(s->st, op->u.ack.id, (enum ct_ack)op->u.ack.status,
+		    op->u.ack.cloud_id);
 		break;
 	case OP_REJECT:
 		e = store_reject(s->st, op->u.rej.id, op->u.rej.reason);
@@ -213,7 +216,8 @@ send_ids(struct sw *s, uint16_t type, uint16_t reason, const char *text, int wan
 			struct sw_op *op = s->ops[i];
 			bool match = (op->kind == OP_EVENT || op->kind == OP_BAD_EVENT) &&
 			    (want == STORE_OK ? op->result == STORE_OK :
-			     want == STORE_ERR ? op->result != STORE_OK && op->result != STORE_FULL &&
+			     want == STORE_ERR ? op->result != STORE_OK &&
+			         op->result != STORE_FULL &&
 			         op->result != STORE_INVAL : op->result == want);
 
 			if (!match)
@@ -228,7 +232,8 @@ send_ids(struct sw *s, uint16_t type, uint16_t reason, const char *text, int wan
 			if (worker_send(s->w, type, 0, buf, pk.len) != 0) {
 				/* ingest resends what it did not hear about */
 				s->send_failures++;
-				log_warn("%s of %u events not sent: channel full", ct_msg_name(type), n);
+				log_warn("%s of %u events not sent: channel full",
+				    ct_msg_name(type), n);
 			}
 			n = 0;
 		}
@@ -260,7 +265,8 @@ reply_resets(struct sw *s, bool committed)
 			continue;
 		pack_init(&pk, buf, sizeof(buf));
 		pack_u8(&pk, ok ? 1 : 0);
-		pack_str(&pk, ok ? "" : committed ? "store refused the change" : "store commit failed");
+		pack_str(&pk,
+		    ok ? "" : committed ? "store refused the change" : "store commit failed");
 		if (worker_send(s->w, CT_MSG_IDENTITY_RESET_DONE, op->u.reset_id, buf, pk.len) != 0)
 			log_warn("IDENTITY_RESET_DONE not sent: channel full");
 	}
@@ -358,7 +364,8 @@ sw_flush(struct sw *s)
 			s->acks++;
 		else if (op->kind == OP_REJECT && op->result == STORE_OK)
 			s->rejects++;
-		else if ((op->kind == OP_ACK || op->kind == OP_REJECT) && op->result == STORE_NOTFOUND)
+		else if ((op->kind == OP_ACK || op->kind == OP_REJECT) &&
+		    op->result == STORE_NOTFOUND)
 			s->acks_unknown++;
 	}
 	/* a commit that wrote an event proves the disk takes writes again (an

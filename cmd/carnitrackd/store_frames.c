@@ -96,7 +96,8 @@ on_event(struct sw *s, const struct frame *f)
 			memset(&op->u.ev, 0, sizeof(op->u.ev));
 			memcpy(op->u.ev.local_id, rec + 1, CT_UUID_LEN);
 			op->kind = OP_BAD_EVENT;
-			log_warn("EVENT record %u of %u does not decode (%zu bytes); refusing it", i + 1,
+			log_warn("EVENT record %u of %u does not decode (%zu bytes); refusing it",
+			    i + 1,
 			    n, len);
 		}
 		sw_queue(s, op);

@@ -172,7 +172,8 @@ sw_configure(struct worker *w, const struct ct_conf *conf, bool first)
 	if (!first) {
 		if (strcmp(conf->data_dir, s->data_dir) != 0 || conf->map_size != s->map_size ||
 		    conf->state_quota_pct != s->state_quota_pct) {
-			log_info("data_dir, map_size or state_quota changed: restarting the store worker");
+			log_info("data_dir, map_size or state_quota changed: restarting the store "
+			    "worker");
 			sw_flush(s);
 			worker_exit(w, CT_EXIT_RESTART);
 			return 0;

@@ -41,7 +41,8 @@ struct sw_op {
 	int             result;          /* enum store_err of the last apply */
 	union {
 		struct ct_event ev;      /* OP_EVENT; OP_BAD_EVENT uses ev.local_id */
-		struct { uint8_t id[CT_UUID_LEN]; uint8_t status; char cloud_id[STORE_ID_MAX]; } ack;
+		struct { uint8_t id[CT_UUID_LEN]; uint8_t status; char cloud_id[STORE_ID_MAX];
+		    } ack;
 		struct { uint8_t id[CT_UUID_LEN]; char reason[STORE_TEXT_MAX]; } rej;
 		struct store_session_msg sess;
 		struct store_device_msg dev;

@@ -200,7 +200,8 @@ sup_on_hello(struct slot *s, const struct frame *f)
 	ver = unpack_u32(&u);
 	unpack_str(&u, role, sizeof(role));
 	if (!unpack_done(&u) || ver != CT_PROTO_VERSION || strcmp(role, ct_proc_name(s->id)) != 0) {
-		log_err("%s: bad HELLO (version %u, role '%s'), killing it", ct_proc_name(s->id), ver,
+		log_err("%s: bad HELLO (version %u, role '%s'), killing it", ct_proc_name(s->id),
+		    ver,
 		    role);
 		snprintf(s->why, sizeof(s->why), "bad HELLO");
 		kill(s->pid, SIGKILL);
@@ -464,7 +465,8 @@ sup_proc_tick(void)
 			break;
 		case SLOT_RUNNING:
 			if (now - s->last_pong_ms > HUNG_MS) {
-				kill_once(s, &s->last_pong_ms, now, "hung: no answer to ping for %d s",
+				kill_once(s, &s->last_pong_ms, now,
+				    "hung: no answer to ping for %d s",
 				    HUNG_MS / 1000);
 				break;
 			}

@@ -47,7 +47,8 @@ forward(struct slot *s, const struct ct_msg_info *m, const struct frame *f)
 	struct slot *d;
 
 	if (m->to >= P_NPROC) {
-		log_warn("%s sent %s, which is not routable; dropped", ct_proc_name(s->id), m->name);
+		log_warn("%s sent %s, which is not routable; dropped", ct_proc_name(s->id),
+		    m->name);
 		return;
 	}
 	d = &S.slots[m->to];

@@ -111,7 +111,8 @@ sup_setup_drop(const struct ct_conf *conf, gid_t gid, char *err, size_t errlen)
 	} else if (conf->user[0]) {
 		struct passwd *me = getpwuid(geteuid());
 		if (me == NULL || strcmp(me->pw_name, conf->user) != 0)
-			log_warn("not root: cannot switch to user '%s', running as '%s'", conf->user,
+			log_warn("not root: cannot switch to user '%s', running as '%s'",
+			    conf->user,
 			    me ? me->pw_name : "?");
 	}
 	return limit_process(err, errlen);

@@ -232,7 +232,8 @@ main(int argc, char **argv)
 		case O_RATE: bad = num(optarg, 0, 100000, &v); o->rate = v; break;
 		case O_RECORDS: bad = num(optarg, 0, 1e9, &v); o->records = (long)v; break;
 		case O_DURATION: bad = num(optarg, 0, 1e7, &v); o->duration = v; break;
-		case O_TIMEOUT: bad = num(optarg, 0, 1e7, &v); o->timeout = v; timeout_set = true; break;
+		case O_TIMEOUT: bad = num(optarg, 0, 1e7, &v); o->timeout = v; timeout_set = true;
+		    break;
 		case O_CONTROLLED: o->controlled = true; break;
 		case O_WAITOK: o->wait_ok = true; break;
 		case O_TURKISH: o->turkish = true; break;
@@ -253,7 +254,8 @@ main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 		if (bad) {
-			fprintf(stderr, "dp401-sim: bad value for %s: %s\n", argv[optind - 1], optarg);
+			fprintf(stderr, "dp401-sim: bad value for %s: %s\n", argv[optind - 1],
+			    optarg);
 			return 2;
 		}
 	}
@@ -262,7 +264,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (!o->no_register && !o->idle && o->first_id + o->scales - 1 > 99) {
-		fprintf(stderr, "dp401-sim: SCALE-dd has two digits: --first-id + --scales - 1 <= 99"
+		fprintf(stderr,
+		    "dp401-sim: SCALE-dd has two digits: --first-id + --scales - 1 <= 99"
 		    " (or --no-register / --idle)\n");
 		return 2;
 	}

@@ -412,7 +412,8 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		int one = 1;
 		/* Prompt and P" copy are small writes in a ping-pong: without
 		 * NODELAY, Nagle and delayed ACKs cost 40 ms per record. */
-		(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
 		s->up = true;
 		s->sim->t.connected++;
 		sim_scale_connected(s->sim);

@@ -113,7 +113,8 @@ cm_decode_ack_fast(const char *buf, size_t len, struct cm_msg *m)
 {
 	enum { TYPE, PAYLOAD, TIMESTAMP, MESSAGE_ID, EDGE_ID, NTOP };
 	enum { LOCAL, CLOUD, STATUS, NPAY };
-	struct field top[NTOP] = { { .name = "type" }, { .name = "payload" }, { .name = "timestamp" },
+	struct field top[NTOP] =
+	    { { .name = "type" }, { .name = "payload" }, { .name = "timestamp" },
 	    { .name = "messageId" }, { .name = "edgeId" } };
 	struct field pay[NPAY] = { { .name = "localEventId" }, { .name = "cloudEventId" },
 	    { .name = "status" } };
@@ -173,7 +174,8 @@ cm_decode_ack_fast(const char *buf, size_t len, struct cm_msg *m)
 		return 0;
 	if (!copy(id, sizeof(id), &pay[LOCAL]) || ct_uuid_parse(id, tmp.u.ack.local_id) != 0)
 		return 0;
-	if (pay[CLOUD].seen && !copy(tmp.u.ack.cloud_event_id, sizeof(tmp.u.ack.cloud_event_id), &pay[CLOUD]))
+	if (pay[CLOUD].seen &&
+	    !copy(tmp.u.ack.cloud_event_id, sizeof(tmp.u.ack.cloud_event_id), &pay[CLOUD]))
 		return 0;
 	if (is(pay[STATUS].v, pay[STATUS].n, "accepted"))
 		tmp.u.ack.status = CT_ACK_ACCEPTED;

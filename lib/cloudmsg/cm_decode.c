@@ -89,7 +89,8 @@ cm_dec_identity(const json_t *p, bool required, struct cm_identity *id, char *er
 	static const char *const k_site_name[] = { "siteName", "site_name", NULL };
 	const json_t *v = NULL;
 
-	if (cm_get_id_any(p, k_edge_id, required, id->edge_id, sizeof(id->edge_id), err, errlen) != 0 ||
+	if (cm_get_id_any(p, k_edge_id, required, id->edge_id, sizeof(id->edge_id), err, errlen) !=
+	    0 ||
 	    cm_get_id_any(p, k_site_id, false, id->site_id, sizeof(id->site_id), err, errlen) != 0)
 		return -1;
 	/* A display name longer than we keep is cut, not a reason to lose
@@ -144,16 +145,21 @@ dec_session(const json_t *p, struct cm_msg *m, char *err, size_t errlen)
 	 * can find by its id alone. */
 	if (cm_get_id_any(p, k_session_id, true, s->cloud_session_id, sizeof(s->cloud_session_id),
 	        err, errlen) != 0 ||
-	    cm_get_str(p, "deviceId", started, s->device_id, sizeof(s->device_id), err, errlen) != 0)
+	    cm_get_str(p, "deviceId", started, s->device_id, sizeof(s->device_id), err, errlen) !=
+	    0)
 		return -1;
 	if (!started && json_object_get(p, "deviceId") != NULL && s->device_id[0] == '\0' &&
 	    !json_is_null(json_object_get(p, "deviceId")))
 		return cm_fail(err, errlen, "payload.deviceId: empty");
 	if (started &&
-	    (cm_get_id(p, "animalId", false, s->animal_id, sizeof(s->animal_id), err, errlen) != 0 ||
-	     cm_get_str(p, "animalTag", false, s->animal_tag, sizeof(s->animal_tag), err, errlen) != 0 ||
-	     cm_get_str(p, "animalSpecies", false, s->animal_species, sizeof(s->animal_species), err, errlen) != 0 ||
-	     cm_get_id(p, "operatorId", false, s->operator_id, sizeof(s->operator_id), err, errlen) != 0 ||
+	    (cm_get_id(p, "animalId", false, s->animal_id, sizeof(s->animal_id), err, errlen) !=
+	    0 ||
+	     cm_get_str(p, "animalTag", false, s->animal_tag, sizeof(s->animal_tag), err, errlen) !=
+	         0 ||
+	     cm_get_str(p, "animalSpecies", false, s->animal_species, sizeof(s->animal_species),
+	         err, errlen) != 0 ||
+	     cm_get_id(p, "operatorId", false, s->operator_id, sizeof(s->operator_id), err,
+	         errlen) != 0 ||
 	     dec_session_status(p, s, err, errlen) != 0))
 		return -1;
 	if (m->type == CM_SESSION_ENDED &&
@@ -170,7 +176,8 @@ dec_ack(const json_t *p, struct cm_msg *m, char *err, size_t errlen)
 	const json_t *v;
 
 	if (get_uuid(p, "localEventId", a->local_id, err, errlen) != 0 ||
-	    cm_get_id(p, "cloudEventId", false, a->cloud_event_id, sizeof(a->cloud_event_id), err, errlen) != 0)
+	    cm_get_id(p, "cloudEventId", false, a->cloud_event_id, sizeof(a->cloud_event_id), err,
+	    errlen) != 0)
 		return -1;
 	/* An ack is an ack: without a status it says accepted. Any other word
 	 * is refused, not guessed: marking an event delivered is final. */
@@ -242,10 +249,12 @@ dec_error(const json_t *p, struct cm_msg *m)
 		if (json_is_string(v))
 			snprintf(e->code, sizeof(e->code), "%s", json_string_value(v));
 		else if (json_is_integer(v))
-			snprintf(e->code, sizeof(e->code), "%lld", (long long)json_integer_value(v));
+			snprintf(e->code, sizeof(e->code), "%lld",
+			    (long long)json_integer_value(v));
 		for (size_t i = 0; texts[i] != NULL && e->message[0] == '\0'; i++)
 			if (json_is_string(v = json_object_get(p, texts[i])))
-				snprintf(e->message, sizeof(e->message), "%s", json_string_value(v));
+				snprintf(e->message, sizeof(e->message), "%s",
+				    json_string_value(v));
 	}
 	for (size_t i = 0; unknown[i] != NULL; i++)
 		if (cm_contains(e->code, unknown[i]) || cm_contains(e->message, unknown[i]))
@@ -283,12 +292,14 @@ cm_decode_tree(const char *buf, size_t len, struct cm_msg *m, char *err, size_t 
 
 	memset(m, 0, sizeof(*m));
 	if (len > CM_MAX_MSG)
-		return cm_fail(err, errlen, "message of %zu bytes exceeds the limit of %d", len, CM_MAX_MSG);
+		return cm_fail(err, errlen, "message of %zu bytes exceeds the limit of %d", len,
+		    CM_MAX_MSG);
 	if (cm_check_depth(buf, len, CM_MAX_DEPTH) != 0)
 		return cm_fail(err, errlen, "message nests deeper than %d", CM_MAX_DEPTH);
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL)
-		return cm_fail(err, errlen, "invalid JSON at byte %d: %s", jerr.position, jerr.text);
+		return cm_fail(err, errlen, "invalid JSON at byte %d: %s", jerr.position,
+		    jerr.text);
 	if (!json_is_object(root)) {
 		cm_fail(err, errlen, "message is not a JSON object");
 		goto out;
@@ -304,7 +315,8 @@ cm_decode_tree(const char *buf, size_t len, struct cm_msg *m, char *err, size_t 
 		if (strcmp(json_string_value(jtype), types[i].name) == 0)
 			m->type = types[i].type;
 	if ((v = json_object_get(root, "messageId")) != NULL && !json_is_null(v) &&
-	    cm_get_id(root, "messageId", false, m->message_id, sizeof(m->message_id), err, errlen) != 0) {
+	    cm_get_id(root, "messageId", false, m->message_id, sizeof(m->message_id), err,
+	    errlen) != 0) {
 		cm_fail(err, errlen, "messageId: expected a string or an integer shorter than %zu",
 		    sizeof(m->message_id));
 		goto out;
@@ -363,7 +375,9 @@ cm_decode_tree(const char *buf, size_t len, struct cm_msg *m, char *err, size_t 
 		rc = dec_plu(payload, m, err, errlen);
 		break;
 	case CM_PONG:
-		rc = cm_get_id(payload, "pingId", false, m->ping_id, sizeof(m->ping_id), err, errlen);
+		rc =
+		    cm_get_id(payload, "pingId", false, m->ping_id, sizeof(m->ping_id), err,
+		    errlen);
 		break;
 	case CM_ERROR:
 		dec_error(payload, m);

@@ -33,7 +33,8 @@ put_text(const char *key, bool required, const char *s, size_t n, char *out, siz
     char *err, size_t errlen)
 {
 	if (n >= cap)
-		return cm_fail(err, errlen, "payload.%s: %zu bytes, longer than %zu", key, n, cap - 1);
+		return cm_fail(err, errlen, "payload.%s: %zu bytes, longer than %zu", key, n,
+		    cap - 1);
 	memcpy(out, s, n);
 	out[n] = '\0';
 	if (strlen(out) != n) {

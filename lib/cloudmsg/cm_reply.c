@@ -26,7 +26,8 @@ cm_decode_registration(const char *buf, size_t len, struct cm_identity *id, char
 	if (cm_check_depth(buf, len, CM_MAX_DEPTH) != 0)
 		return cm_fail(err, errlen, "reply nests deeper than %d", CM_MAX_DEPTH);
 	if ((root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
-		return cm_fail(err, errlen, "invalid JSON at byte %d: %s", jerr.position, jerr.text);
+		return cm_fail(err, errlen, "invalid JSON at byte %d: %s", jerr.position,
+		    jerr.text);
 	if (!json_is_object(root)) {
 		json_decref(root);
 		return cm_fail(err, errlen, "reply is not a JSON object");

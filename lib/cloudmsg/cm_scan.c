@@ -97,7 +97,8 @@ string(struct sc *s, const char **v, size_t *n, bool *esc)
 			if (p + 1 >= e)
 				return false;
 			switch (p[1]) {
-			case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+			case '"': case '\\': case '/': case 'b':
+			case 'f': case 'n': case 'r': case 't':
 				p += 2;
 				break;
 			case 'u':

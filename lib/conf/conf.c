@@ -188,7 +188,9 @@ handler(void *user, const char *section, const char *name, const char *v)
 			for (const char *p = v; *p; p++)
 				if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
 				    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
-					return fail(ps, "%s: '%s' may only hold letters, digits, - and _", name, v);
+					return fail(ps,
+					    "%s: '%s' may only hold letters, digits, - and _", name,
+					    v);
 			return set_str(ps, c->site_id, sizeof(c->site_id), name, v);
 		}
 		if (strcmp(name, "site_name") == 0)
@@ -207,30 +209,36 @@ handler(void *user, const char *section, const char *name, const char *v)
 				return fail(ps, "%s: bad time zone '%s'", name, v);
 			snprintf(zpath, sizeof(zpath), "/usr/share/zoneinfo/%s", v);
 			if (access(zpath, R_OK) != 0 && strcmp(v, "UTC") != 0)
-				return fail(ps, "%s: unknown time zone '%s' (not in /usr/share/zoneinfo)", name, v);
+				return fail(ps,
+				    "%s: unknown time zone '%s' (not in /usr/share/zoneinfo)", name,
+				    v);
 			return set_str(ps, c->timezone, sizeof(c->timezone), name, v);
 		}
 		if (strcmp(name, "log_level") == 0) {
 			enum log_level l;
 			if (log_level_parse(v, &l) != 0)
-				return fail(ps, "%s: '%s' is not one of error, warn, info, debug", name, v);
+				return fail(ps, "%s: '%s' is not one of error, warn, info, debug",
+				    name, v);
 			return set_str(ps, c->log_level, sizeof(c->log_level), name, v);
 		}
 	} else if (strcmp(section, "scales") == 0) {
 		if (strcmp(name, "listen") == 0) {
 			if (!valid_listen(v))
-				return fail(ps, "%s: '%s' is not ADDRESS:PORT with a port 1-65535", name, v);
+				return fail(ps, "%s: '%s' is not ADDRESS:PORT with a port 1-65535",
+				    name, v);
 			return set_str(ps, c->listen, sizeof(c->listen), name, v);
 		}
 		if (strcmp(name, "allow") == 0) {
 			char buf[CONF_LINE_MAX], *save = NULL, *tok;
 			c->nallow = 0;
 			snprintf(buf, sizeof(buf), "%s", v);
-			for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+			for (tok = strtok_r(buf, ", \t", &save); tok; tok =
+			    strtok_r(NULL, ", \t", &save)) {
 				if (c->nallow >= CT_CONF_MAX_ALLOW)
 					return fail(ps, "%s: more than %s entries", name, "64");
 				if (conf_parse_cidr(tok, &c->allow[c->nallow]) != 0)
-					return fail(ps, "%s: '%s' is not an address or CIDR", name, tok);
+					return fail(ps, "%s: '%s' is not an address or CIDR", name,
+					    tok);
 				c->nallow++;
 			}
 			return 1;
@@ -282,22 +290,27 @@ handler(void *user, const char *section, const char *name, const char *v)
 			/* The cloud contract's values (QUICKREF deviceType). */
 			if (strcmp(v, "disassembly") != 0 && strcmp(v, "retail") != 0 &&
 			    strcmp(v, "receiving") != 0)
-				return fail(ps, "%s: '%s' is not disassembly, retail or receiving", name, v);
+				return fail(ps, "%s: '%s' is not disassembly, retail or receiving",
+				    name, v);
 			return set_str(ps, s->device_type, sizeof(s->device_type), name, v);
 		}
 		if (strcmp(name, "name") == 0)
 			return set_str(ps, s->name, sizeof(s->name), name, v);
 	} else if (strcmp(section, "cloud") == 0) {
 		if (strcmp(name, "url") == 0) {
-			if (v[0] != '\0' && strncmp(v, "ws://", 5) != 0 && strncmp(v, "wss://", 6) != 0)
-				return fail(ps, "%s: '%s' must start with ws:// or wss://", name, v);
+			if (v[0] != '\0' && strncmp(v, "ws://", 5) != 0 &&
+			    strncmp(v, "wss://", 6) != 0)
+				return fail(ps, "%s: '%s' must start with ws:// or wss://", name,
+				    v);
 			return set_str(ps, c->url, sizeof(c->url), name, v);
 		}
 		if (strcmp(name, "register_url") == 0) {
 			const char *h = strncmp(v, "http://", 7) == 0 ? v + 7 :
 			    strncmp(v, "https://", 8) == 0 ? v + 8 : NULL;
-			if (v[0] != '\0' && (h == NULL || *h == '\0' || *h == '/' || strpbrk(v, " \t")))
-				return fail(ps, "%s: '%s' is not an http:// or https:// URL", name, v);
+			if (v[0] != '\0' &&
+			    (h == NULL || *h == '\0' || *h == '/' || strpbrk(v, " \t")))
+				return fail(ps, "%s: '%s' is not an http:// or https:// URL", name,
+				    v);
 			return set_str(ps, c->register_url, sizeof(c->register_url), name, v);
 		}
 		if (strcmp(name, "token_file") == 0)
@@ -324,7 +337,8 @@ handler(void *user, const char *section, const char *name, const char *v)
 		if (strcmp(name, "map_size") == 0) {
 			uint64_t sz;
 			if (conf_parse_size(v, &sz) != 0 || sz < (64u << 10))
-				return fail(ps, "%s: bad size '%s' (e.g. 1GiB, at least 64KiB)", name, v);
+				return fail(ps, "%s: bad size '%s' (e.g. 1GiB, at least 64KiB)",
+				    name, v);
 			c->map_size = sz;
 			return 1;
 		}
@@ -342,7 +356,8 @@ handler(void *user, const char *section, const char *name, const char *v)
 			if (n > 0 && v[n - 1] == '%')
 				n--;
 			if (n == 0 || n >= sizeof(num))
-				return fail(ps, "%s: expected a percentage %s, e.g. 5%%", name, "1..10");
+				return fail(ps, "%s: expected a percentage %s, e.g. 5%%", name,
+				    "1..10");
 			memcpy(num, v, n);
 			num[n] = '\0';
 			return set_int(ps, &c->state_quota_pct, name, num, 1, 10);
@@ -407,7 +422,8 @@ conf_parse_text(const char *path, const char *text, size_t len, struct ct_conf *
 	if (ps.failed)
 		return -1;
 	if (r > 0) {
-		snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)", path, r);
+		snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)",
+		    path, r);
 		return -1;
 	}
 	if (r < 0) {
@@ -416,20 +432,25 @@ conf_parse_text(const char *path, const char *text, size_t len, struct ct_conf *
 	}
 	if (c->token_file[0] != '\0' && strncmp(c->url, "ws://", 5) == 0 &&
 	    !c->allow_plaintext_token) {
-		snprintf(err, errlen, "%s: [cloud] token_file is set but url %s is ws://: the bearer "
-		    "token would travel unencrypted; use wss://, or set allow_plaintext_token = yes",
+		snprintf(err, errlen,
+		    "%s: [cloud] token_file is set but url %s is ws://: the bearer "
+		    "token would travel unencrypted; use wss://, or set allow_plaintext_token = "
+		    "yes",
 		    path, c->url);
 		return -1;
 	}
 	if (c->close_after <= c->stale_after) {
-		snprintf(err, errlen, "%s: [scales] close_after (%d) must be greater than stale_after (%d)",
+		snprintf(err, errlen,
+		    "%s: [scales] close_after (%d) must be greater than stale_after (%d)",
 		    path, c->close_after, c->stale_after);
 		return -1;
 	}
 	for (int i = 0; i < c->nscales; i++)
 		for (int j = i + 1; j < c->nscales; j++)
-			if (c->scales[i].address[0] && strcmp(c->scales[i].address, c->scales[j].address) == 0) {
-				snprintf(err, errlen, "%s: [scale %s] and [scale %s] have the same address %s",
+			if (c->scales[i].address[0] &&
+			    strcmp(c->scales[i].address, c->scales[j].address) == 0) {
+				snprintf(err, errlen,
+				    "%s: [scale %s] and [scale %s] have the same address %s",
 				    path, c->scales[i].id, c->scales[j].id, c->scales[i].address);
 				return -1;
 			}

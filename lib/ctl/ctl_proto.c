@@ -36,7 +36,8 @@ ctl_request_parse(const char *line, size_t len, struct ctl_request *req, char *e
 	}
 	req->version = (int)json_integer_value(v);
 	if (req->version != CTL_VERSION) {
-		snprintf(err, errlen, "version mismatch: carnitrackctl speaks %lld, carnitrackd speaks %d; "
+		snprintf(err, errlen,
+		    "version mismatch: carnitrackctl speaks %lld, carnitrackd speaks %d; "
 		    "use the carnitrackctl that came with this carnitrackd",
 		    (long long)json_integer_value(v), CTL_VERSION);
 		goto bad;

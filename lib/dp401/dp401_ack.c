@@ -28,7 +28,8 @@ pop_ready(struct dp401_ack *a)
 	while (k < a->npending && a->pending[k].remaining == 0)
 		due += a->pending[k++].count;
 	if (k > 0) {
-		memmove(&a->pending[0], &a->pending[k], (size_t)(a->npending - k) * sizeof(a->pending[0]));
+		memmove(&a->pending[0], &a->pending[k],
+		    (size_t)(a->npending - k) * sizeof(a->pending[0]));
 		a->npending -= k;
 	}
 	return due;

@@ -14,7 +14,9 @@ dp401_format_record(const struct dp401_fmt *f, char *out, size_t cap)
 	const char *flags = f->flags != NULL ? f->flags : "";
 	int n;
 
-	n = snprintf(out, cap, "%s%05u,%02d:%02d:%02d,%02d.%02d.%04d,%-16.16s,%-12.13s,%-4.4s,%-48.48s,"
+	n =
+	    snprintf(out, cap,
+	    "%s%05u,%02d:%02d:%02d,%02d.%02d.%04d,%-16.16s,%-12.13s,%-4.4s,%-48.48s,"
 	    "%010lld,%010lld,%010lld",
 	    f->plu_prefix != NULL ? f->plu_prefix : "", f->plu % 100000u,
 	    f->hh, f->mi, f->ss, f->dd, f->mo, f->yyyy,
@@ -32,7 +34,8 @@ dp401_format_record(const struct dp401_fmt *f, char *out, size_t cap)
 				return 0;
 			n += k;
 		}
-		int k = snprintf(out + n, cap - (size_t)n, ",%s", f->company != NULL ? f->company : "");
+		int k =
+		    snprintf(out + n, cap - (size_t)n, ",%s", f->company != NULL ? f->company : "");
 		if (k < 0 || (size_t)k >= cap - (size_t)n)
 			return 0;
 		n += k;

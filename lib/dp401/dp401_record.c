@@ -124,7 +124,8 @@ parse_plu(struct field f, struct ct_event *ev, char *reason, size_t rlen)
 		f.n--;
 	}
 	if (f.n != 5 || !all_digits(f.p, f.n))
-		return fail(reason, rlen, "PLU \"%s\" is not 5 digits", shown(&orig, sh, sizeof(sh)));
+		return fail(reason, rlen, "PLU \"%s\" is not 5 digits",
+		    shown(&orig, sh, sizeof(sh)));
 	memcpy(ev->plu, f.p, 5);
 	ev->plu[5] = '\0';
 	return 0;
@@ -208,7 +209,8 @@ parse_ascii(int idx, struct field f, char *out, size_t cap, char *reason, size_t
 		    shown(&f, sh, sizeof(sh)), cap - 1);
 	for (size_t i = 0; i < f.n; i++)
 		if (f.p[i] < 0x20 || f.p[i] >= 0x7f)
-			return fail(reason, rlen, "%s \"%s\" is not printable ASCII", field_name[idx],
+			return fail(reason, rlen, "%s \"%s\" is not printable ASCII",
+			    field_name[idx],
 			    shown(&f, sh, sizeof(sh)));
 	memcpy(out, f.p, f.n);
 	out[f.n] = '\0';
@@ -241,12 +243,15 @@ dp401_parse_record(const uint8_t *line, size_t len, int64_t unit, struct ct_even
 		return fail(reason, rlen, "%zu fields, a record has at least %d", nf, MIN_FIELDS);
 	parse_when(&fs[F_TIME], &fs[F_DATE], ev);
 	if (parse_plu(fs[F_PLU], ev, reason, rlen) != 0 ||
-	    parse_weight(F_GROSS, fs[F_GROSS], unit, &ev->gross_raw, &ev->gross_g, reason, rlen) != 0 ||
+	    parse_weight(F_GROSS, fs[F_GROSS], unit, &ev->gross_raw, &ev->gross_g, reason, rlen) !=
+	    0 ||
 	    parse_weight(F_TARE, fs[F_TARE], unit, &ev->tare_raw, &ev->tare_g, reason, rlen) != 0 ||
 	    parse_weight(F_NET, fs[F_NET], unit, &ev->net_raw, &ev->net_g, reason, rlen) != 0 ||
-	    parse_ascii(F_BARCODE, fs[F_BARCODE], ev->barcode, sizeof(ev->barcode), reason, rlen) != 0 ||
+	    parse_ascii(F_BARCODE, fs[F_BARCODE], ev->barcode, sizeof(ev->barcode), reason, rlen) !=
+	    0 ||
 	    parse_ascii(F_CODE, fs[F_CODE], ev->code, sizeof(ev->code), reason, rlen) != 0 ||
-	    parse_text(F_PRODUCT, &fs[F_PRODUCT], ev->product, sizeof(ev->product), reason, rlen) != 0 ||
+	    parse_text(F_PRODUCT, &fs[F_PRODUCT], ev->product, sizeof(ev->product), reason, rlen) !=
+	    0 ||
 	    parse_text(F_OPERATOR, &fs[F_OPERATOR], ev->operator_name, sizeof(ev->operator_name),
 		reason, rlen) != 0)
 		return -1;
@@ -262,7 +267,8 @@ dp401_parse_record(const uint8_t *line, size_t len, int64_t unit, struct ct_even
 	}
 	ev->flags[nflags] = '\0';
 	if (nf > F_COMPANY &&
-	    parse_text(F_COMPANY, &fs[F_COMPANY], ev->company, sizeof(ev->company), reason, rlen) != 0)
+	    parse_text(F_COMPANY, &fs[F_COMPANY], ev->company, sizeof(ev->company), reason, rlen) !=
+	    0)
 		return -1;
 
 	memcpy(ev->raw, line, len);
@@ -280,7 +286,8 @@ time_digits(const char *t)
 	for (int i = 0; i < 8; i++)
 		if (i != 2 && i != 5 && (t[i] < '0' || t[i] > '9'))
 			return -1;
-	return ((t[0] - '0') * 10 + (t[1] - '0')) * 3600L + ((t[3] - '0') * 10 + (t[4] - '0')) * 60L +
+	return ((t[0] - '0') * 10 + (t[1] - '0')) * 3600L +
+	    ((t[3] - '0') * 10 + (t[4] - '0')) * 60L +
 	    (t[6] - '0') * 10 + (t[7] - '0');
 }
 
@@ -300,7 +307,8 @@ dp401_is_confirmation(const struct ct_event *prev, const struct ct_event *cur, i
 	if (bad_prev || bad_cur) {
 		long a = time_digits(prev->scale_time_raw), b = time_digits(cur->scale_time_raw);
 
-		return bad_prev && bad_cur && strcmp(prev->scale_date_raw, cur->scale_date_raw) == 0 &&
+		return bad_prev && bad_cur &&
+		    strcmp(prev->scale_date_raw, cur->scale_date_raw) == 0 &&
 		    a >= 0 && b >= a && b - a <= max_skew_s;
 	}
 	return cur->scale_ts >= prev->scale_ts && cur->scale_ts - prev->scale_ts <= max_skew_s;

@@ -293,7 +293,8 @@ http_client_new(struct event_base *base, struct evdns_base *dns, const struct ht
 	}
 	for (int i = 0; i < c->max_conns; i++) {
 		c->conns[i].c = c;
-		if ((c->conns[i].idle = evtimer_new(base, http_conn_idle_cb, &c->conns[i])) == NULL) {
+		if ((c->conns[i].idle = evtimer_new(base, http_conn_idle_cb, &c->conns[i])) ==
+		    NULL) {
 			snprintf(err, errlen, "http client: out of memory");
 			goto fail;
 		}

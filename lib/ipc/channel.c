@@ -59,7 +59,8 @@ channel_new(struct event_base *base, int fd, enum ct_proc peer, channel_cb cb, v
 	if (evutil_make_socket_nonblocking(fd) != 0 ||
 	    evutil_make_socket_closeonexec(fd) != 0 ||
 	    (ch->in = evbuffer_new()) == NULL || (ch->out = evbuffer_new()) == NULL ||
-	    (ch->ev_read = event_new(base, fd, EV_READ | EV_PERSIST, channel_read_cb, ch)) == NULL ||
+	    (ch->ev_read = event_new(base, fd, EV_READ | EV_PERSIST, channel_read_cb, ch)) ==
+	    NULL ||
 	    (ch->ev_write = event_new(base, fd, EV_WRITE, channel_write_cb, ch)) == NULL ||
 	    event_add(ch->ev_read, NULL) != 0) {
 		if (ch->ev_read) event_free(ch->ev_read);
@@ -150,7 +151,8 @@ channel_dispatch(struct channel *ch)
 		f.plen = h.len - CT_FRAME_HDR_LEN;
 		if (h.flags & CT_FRAME_F_FD) {
 			if (ch->nfds_in == 0) {
-				log_err("channel from %s: %s frame says it carries an fd, none came",
+				log_err("channel from %s: %s frame says it carries an fd, none "
+				    "came",
 				    ct_proc_name(ch->peer), ct_msg_name(h.type));
 				ch->st.bad_frames++;
 				evbuffer_drain(ch->in, h.len);
@@ -165,7 +167,8 @@ channel_dispatch(struct channel *ch)
 		e = frame_check(&h, ch->peer == P_SUP ? P_ANY : ch->peer);
 		if (e != FRAME_OK) {
 			log_err("channel from %s: dropped frame type %u (%s), %u bytes: %s",
-			    ct_proc_name(ch->peer), h.type, ct_msg_name(h.type), h.len, frame_err_str(e));
+			    ct_proc_name(ch->peer), h.type, ct_msg_name(h.type), h.len,
+			    frame_err_str(e));
 			ch->st.bad_frames++;
 			if (f.fd >= 0)
 				close(f.fd);
@@ -228,7 +231,8 @@ channel_read_cb(evutil_socket_t fd, short what, void *arg)
 				if (ch->nfds_in < CHANNEL_MAX_FDS)
 					ch->fds_in[ch->nfds_in++] = fds[i];
 				else {
-					log_err("channel from %s: too many pending fds, closing one",
+					log_err("channel from %s: too many pending fds, closing "
+					    "one",
 					    ct_proc_name(ch->peer));
 					close(fds[i]);
 				}
@@ -343,7 +347,8 @@ channel_write_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static int
-channel_queue(struct channel *ch, const struct ct_frame_hdr *h, const void *payload, size_t plen, int fd)
+channel_queue(struct channel *ch, const struct ct_frame_hdr *h, const void *payload, size_t plen,
+    int fd)
 {
 	uint8_t raw[CT_FRAME_HDR_LEN];
 
@@ -378,7 +383,8 @@ channel_queue(struct channel *ch, const struct ct_frame_hdr *h, const void *payl
 }
 
 int
-channel_send_fd(struct channel *ch, uint16_t type, uint32_t id, const void *payload, size_t plen, int fd)
+channel_send_fd(struct channel *ch, uint16_t type, uint32_t id, const void *payload, size_t plen,
+    int fd)
 {
 	struct ct_frame_hdr h = {
 		.len = (uint32_t)(CT_FRAME_HDR_LEN + plen), .type = type,

@@ -35,7 +35,8 @@ static const struct fig figs[] = {
 	  SINCE("ingest") },
 	{ "ingest", "counters.rejected_lines", "carnitrack_lines_rejected_total", PROM_COUNTER, 1,
 	  "Lines from scales that are not valid DP-401 records." SINCE("ingest") },
-	{ "ingest", "counters.quarantined_lines", "carnitrack_lines_quarantined_total", PROM_COUNTER,
+	{ "ingest", "counters.quarantined_lines", "carnitrack_lines_quarantined_total",
+	    PROM_COUNTER,
 	  1, "Record-shaped lines that are no weighing, kept in quarantine before their OK and"
 	  " never sent (carnitrackctl events --invalid)." SINCE("ingest") },
 	{ "ingest", "counters.invalid_scale_times", "carnitrack_records_invalid_scale_time_total",

@@ -60,7 +60,8 @@ config_from(const json_t *o, struct rest_config *c)
 			c->set |= REST_CFG_BATCH;
 		} else {
 			c->skipped++;
-			rest_note_once(c->note, sizeof(c->note), "maxBatchSize: not an integer in 1..%d",
+			rest_note_once(c->note, sizeof(c->note),
+			    "maxBatchSize: not an integer in 1..%d",
 			    REST_MAX_BATCH);
 		}
 	}
@@ -249,7 +250,8 @@ rest_decode_sessions(const char *buf, size_t len, struct rest_sessions *out, cha
 		snprintf(where, sizeof(where), "sessions[%zu].", i);
 		if (!json_is_object(e)) {
 			out->skipped++;
-			rest_note_once(out->note, sizeof(out->note), "sessions[%zu]: not an object", i);
+			rest_note_once(out->note, sizeof(out->note), "sessions[%zu]: not an object",
+			    i);
 			continue;
 		}
 		r = rest_get_text(e, where, "cloudSessionId", s.cloud_session_id,
@@ -257,7 +259,9 @@ rest_decode_sessions(const char *buf, size_t len, struct rest_sessions *out, cha
 		if (r == 0 && s.cloud_session_id[0] == '\0')
 			r = 1;
 		if (r == 0)
-			r = rest_get_text(e, where, "deviceId", s.device_id, sizeof(s.device_id), why,
+			r =
+			    rest_get_text(e, where, "deviceId", s.device_id, sizeof(s.device_id),
+			    why,
 			    sizeof(why));
 		if (r == 0 && s.device_id[0] == '\0')
 			r = 1;
@@ -266,11 +270,13 @@ rest_decode_sessions(const char *buf, size_t len, struct rest_sessions *out, cha
 		    sizeof(why)) < 0 ||
 		    rest_get_text(e, where, "animalTag", s.animal_tag, sizeof(s.animal_tag), why,
 		    sizeof(why)) < 0 ||
-		    rest_get_text(e, where, "animalSpecies", s.animal_species, sizeof(s.animal_species),
+		    rest_get_text(e, where, "animalSpecies", s.animal_species,
+		    sizeof(s.animal_species),
 		    why, sizeof(why)) < 0 ||
 		    rest_get_text(e, where, "operatorId", s.operator_id, sizeof(s.operator_id), why,
 		    sizeof(why)) < 0 ||
-		    rest_get_text(e, where, "status", status, sizeof(status), why, sizeof(why)) < 0))
+		    rest_get_text(e, where, "status", status, sizeof(status), why, sizeof(why)) <
+		    0))
 			r = -1;
 		if (r != 0) {
 			out->skipped++;
@@ -285,7 +291,8 @@ rest_decode_sessions(const char *buf, size_t len, struct rest_sessions *out, cha
 			continue;              /* over: not current */
 		if (r > 0) {
 			out->unknown_status++;
-			rest_note_once(out->note, sizeof(out->note), "%sstatus \"%s\" unknown, taken as "
+			rest_note_once(out->note, sizeof(out->note),
+			    "%sstatus \"%s\" unknown, taken as "
 			    "active", where, status);
 		}
 		/* one per device: the more active one, then the first */
@@ -295,7 +302,8 @@ rest_decode_sessions(const char *buf, size_t len, struct rest_sessions *out, cha
 				break;
 		if (j < out->n) {
 			out->duplicates++;
-			rest_note_once(out->note, sizeof(out->note), "%sdeviceId %s listed twice", where,
+			rest_note_once(out->note, sizeof(out->note), "%sdeviceId %s listed twice",
+			    where,
 			    s.device_id);
 			if (s.status < out->s[j].status)
 				out->s[j] = s;

@@ -52,7 +52,8 @@ result_from(const json_t *o, const char *where, struct rest_event_result *r, boo
 	memset(r, 0, sizeof(*r));
 	*unknown = false;
 	if (rest_get_text(o, where, "status", status, sizeof(status), err, errlen) < 0 ||
-	    rest_get_text(o, where, "cloudEventId", r->cloud_event_id, sizeof(r->cloud_event_id), err,
+	    rest_get_text(o, where, "cloudEventId", r->cloud_event_id, sizeof(r->cloud_event_id),
+	    err,
 	    errlen) < 0)
 		return -1;
 	reason(o, r->error, sizeof(r->error));
@@ -157,7 +158,8 @@ rest_decode_batch(const char *buf, size_t len, const uint8_t (*ids)[CT_UUID_LEN]
 
 		snprintf(where, sizeof(where), "results[%zu].", i);
 		if (!json_is_object(e) ||
-		    rest_get_text(e, where, "localEventId", lid, sizeof(lid), why, sizeof(why)) != 0 ||
+		    rest_get_text(e, where, "localEventId", lid, sizeof(lid), why, sizeof(why)) !=
+		    0 ||
 		    ct_uuid_parse(lid, id) != 0) {
 			note->bad_entries++;
 			rest_note_once(note->note, sizeof(note->note), "%slocalEventId: %s", where,
@@ -166,7 +168,8 @@ rest_decode_batch(const char *buf, size_t len, const uint8_t (*ids)[CT_UUID_LEN]
 		}
 		if ((k = find_id(ids, n, id, i)) == n) {
 			note->unknown_ids++;
-			rest_note_once(note->note, sizeof(note->note), "%slocalEventId %s was not sent",
+			rest_note_once(note->note, sizeof(note->note),
+			    "%slocalEventId %s was not sent",
 			    where, lid);
 			continue;
 		}

@@ -10,13 +10,14 @@
  *
  * Capacity: store_begin() measures how much of the map is in use. Above the
  * high-water mark (opts.full_pct, 80%: acks of everything pending, which
- * write sync records, and the copy-on-write pages of pruning must still fit) store_put_event() refuses with STORE_FULL
- * *without* touching the transaction, so acks, rejects and prunes in the same
- * transaction still commit and free space; the state clears by itself once
- * a later store_begin() measures 5% of the map freed since refusing began. Should LMDB itself run
- * out of map (MDB_MAP_FULL), the transaction is dead: every later operation
- * and store_commit() return STORE_FULL and the caller redoes the non-event
- * operations in a fresh transaction.
+ * write sync records, and the copy-on-write pages of pruning must still fit)
+ * store_put_event() refuses with STORE_FULL *without* touching the
+ * transaction, so acks, rejects and prunes in the same transaction still
+ * commit and free space; the state clears by itself once a later
+ * store_begin() measures 5% of the map freed since refusing began. Should
+ * LMDB itself run out of map (MDB_MAP_FULL), the transaction is dead: every
+ * later operation and store_commit() return STORE_FULL and the caller redoes
+ * the non-event operations in a fresh transaction.
  *
  * Cloud-driven state (sessions, devices, PLU) has its own share of the map
  * (opts.state_quota_pct, 5%): a row that would take it past that share is
@@ -195,7 +196,8 @@ int  store_quarantine_prune(struct store *st, int64_t retention_ms, unsigned max
 
 /* ---- read side (short read-only txns; inside the write txn when one is open) ---- */
 
-enum store_sync_status { SYNC_PENDING = 0, SYNC_ACCEPTED = 1, SYNC_DUPLICATE = 2, SYNC_REJECTED = 3 };
+enum store_sync_status { SYNC_PENDING = 0, SYNC_ACCEPTED = 1, SYNC_DUPLICATE = 2,
+    SYNC_REJECTED = 3 };
 const char *store_sync_name(uint8_t status);
 struct store_sync {
 	uint8_t  status;                 /* enum store_sync_status */
@@ -244,7 +246,8 @@ typedef int (*store_session_cb)(const struct store_session *s, void *arg);
 int  store_sessions_iter(struct store *st, store_session_cb cb, void *arg);
 int  store_session_get(struct store *st, const char *device_id, struct store_session *s);
 
-enum store_dev_status { DEV_CONNECTED = 1, DEV_DISCONNECTED = 2, DEV_STALE = 3, DEV_SUPERSEDED = 4 };
+enum store_dev_status { DEV_CONNECTED = 1, DEV_DISCONNECTED = 2, DEV_STALE = 3,
+    DEV_SUPERSEDED = 4 };
 const char *store_dev_status_name(uint8_t status);
 struct store_device {
 	char     device_id[CT_DEVICE_ID_MAX];

@@ -113,10 +113,12 @@ store_put_event(struct store *st, struct ct_event *ev, bool online, bool *dup)
 	memset(ev->offline_batch_id, 0, CT_UUID_LEN);
 	/* untagged size + the largest tag: enough for the capacity check */
 	if ((n = event_encode(ev, buf, sizeof(buf))) == 0)
-		return store_seterr(st, STORE_INVAL, "event from %s does not encode", ev->device_id);
+		return store_seterr(st, STORE_INVAL, "event from %s does not encode",
+		    ev->device_id);
 	if (st->full || !store_room_for(st, n + CT_SESSION_ID_MAX + 64)) {
 		st->full = true;
-		return store_seterr(st, STORE_FULL, "store full: event from %s refused", ev->device_id);
+		return store_seterr(st, STORE_FULL, "store full: event from %s refused",
+		    ev->device_id);
 	}
 
 	/* from here on a failure must not leave half an event behind */
@@ -132,15 +134,18 @@ store_put_event(struct store *st, struct ct_event *ev, bool online, bool *dup)
 	k = store_val(kb, 8);
 	v = store_val(buf, n);
 	if ((rc = mdb_put(st->wtxn, st->dbi[DB_EVENTS], &k, &v, MDB_APPEND)) != 0)
-		return poison(st, store_wfail(st, rc, "event %llu: append", (unsigned long long)ev->seq));
+		return poison(st,
+		    store_wfail(st, rc, "event %llu: append", (unsigned long long)ev->seq));
 	k = store_val(ev->local_id, CT_UUID_LEN);
 	v = store_val(kb, 8);
 	if ((rc = mdb_put(st->wtxn, st->dbi[DB_EVENT_IDS], &k, &v, MDB_NOOVERWRITE)) != 0)
-		return poison(st, store_wfail(st, rc, "event %llu: id index", (unsigned long long)ev->seq));
+		return poison(st,
+		    store_wfail(st, rc, "event %llu: id index", (unsigned long long)ev->seq));
 	k = store_val(kb, 8);
 	v = store_val("", 0);
 	if ((rc = mdb_put(st->wtxn, st->dbi[DB_PENDING], &k, &v, MDB_APPEND)) != 0)
-		return poison(st, store_wfail(st, rc, "event %llu: pending", (unsigned long long)ev->seq));
+		return poison(st,
+		    store_wfail(st, rc, "event %llu: pending", (unsigned long long)ev->seq));
 	st->next_seq++;
 	st->txn_bytes += n + 64;
 	st->txn_events++;
@@ -177,7 +182,8 @@ settle(struct store *st, const uint8_t id[CT_UUID_LEN], uint8_t status,
 		snprintf(sy.reason, sizeof(sy.reason), "%s", reason ? reason : "");
 	}
 	if ((n = store_sync_enc(&sy, buf, sizeof(buf))) == 0)
-		return store_seterr(st, STORE_INVAL, "sync %llu: record too large", (unsigned long long)seq);
+		return store_seterr(st, STORE_INVAL, "sync %llu: record too large",
+		    (unsigned long long)seq);
 	store_be64(seq, kb);
 	k = store_val(kb, 8);
 	v = store_val(buf, n);

@@ -66,7 +66,9 @@ prune_events(struct store *st, int64_t cutoff, unsigned max, unsigned *n, bool *
 			rc = mdb_del(st->wtxn, st->dbi[DB_SYNC], &pk, NULL);
 		}
 		if (rc != 0 && rc != MDB_NOTFOUND) {
-			e = store_wfail(st, rc, "prune: index of event %llu", (unsigned long long)seq);
+			e =
+			    store_wfail(st, rc, "prune: index of event %llu",
+			    (unsigned long long)seq);
 			break;
 		}
 		(*n)++;

@@ -42,7 +42,8 @@ store_put_quarantine(struct store *st, const struct ct_event *ev, bool *dup)
 		    ev->device_id);
 	if (st->full || !store_room_for(st, n + QKEY_LEN)) {
 		st->full = true;
-		return store_seterr(st, STORE_FULL, "store full: line from %s refused", ev->device_id);
+		return store_seterr(st, STORE_FULL, "store full: line from %s refused",
+		    ev->device_id);
 	}
 	qkey(ev, kb);
 	k = store_val(kb, sizeof(kb));

@@ -23,7 +23,8 @@ emit_event(struct store *st, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
 		return store_seterr(st, STORE_CORRUPT, "events: key of %zu bytes", k->mv_size);
 	seq = store_get_be64(k->mv_data);
 	if (event_decode(v->mv_data, v->mv_size, &ev) != 0)
-		return store_seterr(st, STORE_CORRUPT, "event %llu: bad record", (unsigned long long)seq);
+		return store_seterr(st, STORE_CORRUPT, "event %llu: bad record",
+		    (unsigned long long)seq);
 	if ((e = store_sync_load(st, txn, seq, &sy)) != 0)
 		return e;
 	*stop = cb(&ev, &sy, arg);
@@ -265,8 +266,10 @@ store_batch_get(struct store *st, const uint8_t id[CT_UUID_LEN], struct store_ba
 }
 
 typedef int (*dec_fn)(const MDB_val *k, const MDB_val *v, void *rec);
-static int dec_session(const MDB_val *k, const MDB_val *v, void *r) { return store_session_dec(k, v, r); }
-static int dec_device(const MDB_val *k, const MDB_val *v, void *r) { return store_device_dec(k, v, r); }
+static int dec_session(const MDB_val *k, const MDB_val *v,
+    void *r) { return store_session_dec(k, v, r); }
+static int dec_device(const MDB_val *k, const MDB_val *v,
+    void *r) { return store_device_dec(k, v, r); }
 
 static int
 get_keyed(struct store *st, enum store_dbi db, const char *key, dec_fn dec, void *rec)

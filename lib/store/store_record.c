@@ -248,7 +248,8 @@ store_sync_load(struct store *st, MDB_txn *txn, uint64_t seq, struct store_sync 
 	if (rc != 0)
 		return store_fail(st, rc, "sync %llu", (unsigned long long)seq);
 	if (store_sync_dec(&v, sy) != 0)
-		return store_seterr(st, STORE_CORRUPT, "sync %llu: bad record", (unsigned long long)seq);
+		return store_seterr(st, STORE_CORRUPT, "sync %llu: bad record",
+		    (unsigned long long)seq);
 	return STORE_OK;
 }
 
@@ -263,7 +264,8 @@ store_event_load(struct store *st, MDB_txn *txn, uint64_t seq, struct ct_event *
 	if ((rc = mdb_get(txn, st->dbi[DB_EVENTS], &k, &v)) != 0)
 		return store_fail(st, rc, "event %llu", (unsigned long long)seq);
 	if (event_decode(v.mv_data, v.mv_size, ev) != 0)
-		return store_seterr(st, STORE_CORRUPT, "event %llu: bad record", (unsigned long long)seq);
+		return store_seterr(st, STORE_CORRUPT, "event %llu: bad record",
+		    (unsigned long long)seq);
 	return STORE_OK;
 }
 

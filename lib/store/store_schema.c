@@ -35,7 +35,8 @@ meta_get_u64(struct store *st, MDB_txn *txn, const char *name, uint64_t *v, bool
 	if (rc != 0)
 		return store_fail(st, rc, "meta %s", name);
 	if (d.mv_size != 8)
-		return store_seterr(st, STORE_CORRUPT, "meta %s: %zu bytes, want 8", name, d.mv_size);
+		return store_seterr(st, STORE_CORRUPT, "meta %s: %zu bytes, want 8", name,
+		    d.mv_size);
 	*v = store_get_be64(d.mv_data);
 	*found = true;
 	return STORE_OK;
@@ -95,10 +96,12 @@ open_dbs(struct store *st, MDB_txn *txn)
 			    STORE_SCHEMA_VERSION, store_db_names[i]);
 		if (rc == MDB_NOTFOUND)
 			return store_seterr(st, STORE_NOTFOUND,
-			    "%s: store not initialised yet (no database '%s'; is the store worker running?)",
+			    "%s: store not initialised yet (no database '%s'; is the store worker "
+			    "running?)",
 			    st->path, store_db_names[i]);
 		if (rc != 0)
-			return store_fail(st, rc, "%s: open database '%s'", st->path, store_db_names[i]);
+			return store_fail(st, rc, "%s: open database '%s'", st->path,
+			    store_db_names[i]);
 	}
 	return STORE_OK;
 }
@@ -131,7 +134,8 @@ check_schema(struct store *st, MDB_txn *txn)
 	if (ver < STORE_SCHEMA_VERSION) {
 		if (st->readonly)
 			return store_seterr(st, STORE_VERSION,
-			    "%s: store schema version %llu is older than this program's version %d; "
+			    "%s: store schema version %llu is older than this program's version "
+			    "%d; "
 			    "the store worker migrates it when it starts", st->path,
 			    (unsigned long long)ver, STORE_SCHEMA_VERSION);
 		if ((rc = migrate(st, txn, ver)) != 0)

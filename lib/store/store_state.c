@@ -81,7 +81,8 @@ session_put(struct store *st, const struct store_session *s)
 	int rc, e;
 
 	if (n == 0)
-		return store_seterr(st, STORE_INVAL, "session of %s: record too large", s->device_id);
+		return store_seterr(st, STORE_INVAL, "session of %s: record too large",
+		    s->device_id);
 	snprintf(what, sizeof(what), "session of %s", s->device_id);
 	if ((e = state_room(st, DB_SESSIONS, &k, n, what)) != 0)
 		return e;
@@ -133,7 +134,8 @@ store_session_apply(struct store *st, const struct store_session_msg *m)
 		return store_seterr(st, STORE_INVAL, "session message without a valid deviceId");
 	if (m->kind == CT_SESS_STARTED) {
 		if (m->cloud_session_id[0] == '\0')
-			return store_seterr(st, STORE_INVAL, "session_started for %s without cloudSessionId",
+			return store_seterr(st, STORE_INVAL,
+			    "session_started for %s without cloudSessionId",
 			    dev);
 		memset(&s, 0, sizeof(s));
 		snprintf(s.device_id, sizeof(s.device_id), "%s", dev);
@@ -151,7 +153,8 @@ store_session_apply(struct store *st, const struct store_session_msg *m)
 	if (dev != s.device_id && (e = store_session_get(st, dev, &s)) != 0)
 		return e;
 	if (m->cloud_session_id[0] != '\0' && strcmp(m->cloud_session_id, s.cloud_session_id) != 0)
-		return store_seterr(st, STORE_NOTFOUND, "session %s is not the current session of %s (%s)",
+		return store_seterr(st, STORE_NOTFOUND,
+		    "session %s is not the current session of %s (%s)",
 		    m->cloud_session_id, dev, s.cloud_session_id);
 	switch (m->kind) {
 	case CT_SESS_PAUSED:
@@ -255,7 +258,8 @@ global_name(struct store *st, struct store_device *d)
 	if (site[0] == '\0' && store_identity_get(st, &id) == STORE_OK)
 		site = id.site_id;
 	if (site[0] != '\0')
-		snprintf(d->global_device_id, sizeof(d->global_device_id), "%s-%s", site, d->device_id);
+		snprintf(d->global_device_id, sizeof(d->global_device_id), "%s-%s", site,
+		    d->device_id);
 	else
 		snprintf(d->global_device_id, sizeof(d->global_device_id), "%s", d->device_id);
 }
@@ -353,9 +357,11 @@ store_plu_put(struct store *st, const char *plu_code, const char *json)
 	if ((e = store_need_wtxn(st)) != 0)
 		return e;
 	if (k.mv_size == 0 || k.mv_size > 64)
-		return store_seterr(st, STORE_INVAL, "PLU code '%.64s': empty or too long", plu_code);
+		return store_seterr(st, STORE_INVAL, "PLU code '%.64s': empty or too long",
+		    plu_code);
 	if (v.mv_size > STORE_PLU_MAX)
-		return store_seterr(st, STORE_INVAL, "PLU %s: %zu bytes, more than the %d kept; refused",
+		return store_seterr(st, STORE_INVAL,
+		    "PLU %s: %zu bytes, more than the %d kept; refused",
 		    plu_code, v.mv_size, STORE_PLU_MAX);
 	snprintf(what, sizeof(what), "PLU %s", plu_code);
 	if ((e = state_room(st, DB_PLU, &k, v.mv_size, what)) != 0)

@@ -72,7 +72,8 @@ store_stats_get(struct store *st, struct store_stats *s)
 		mdb_env_stat(st->env, &es);
 		s->map_size = ei.me_mapsize;
 		s->used_bytes = (uint64_t)(freep < hw ? hw - freep : 0) * es.ms_psize;
-		s->map_use_pct = s->map_size ? 100.0 * (double)s->used_bytes / (double)s->map_size : 0;
+		s->map_use_pct = s->map_size ? 100.0 * (double)s->used_bytes / (double)s->map_size :
+		    0;
 	}
 	{
 		MDB_stat es;

@@ -122,7 +122,8 @@ step(int dfd, const char *comp, bool last, mode_t mode, const char *shown, char 
 	if (!S_ISLNK(lst.st_mode))
 		return fail(err, errlen, -1, "%s is not a directory", shown);
 	if (last)
-		return fail(err, errlen, -1, "%s is a symbolic link: refusing it (it could point at "
+		return fail(err, errlen, -1,
+		    "%s is a symbolic link: refusing it (it could point at "
 		    "any directory; give the real path)", shown);
 	if (lst.st_uid != 0) {
 		struct passwd pw, *res = NULL;
@@ -131,7 +132,8 @@ step(int dfd, const char *comp, bool last, mode_t mode, const char *shown, char 
 			snprintf(owner, sizeof(owner), "%s", res->pw_name);
 		else
 			snprintf(owner, sizeof(owner), "uid %u", (unsigned)lst.st_uid);
-		return fail(err, errlen, -1, "%s is a symbolic link owned by %s: refusing to follow "
+		return fail(err, errlen, -1,
+		    "%s is a symbolic link owned by %s: refusing to follow "
 		    "it (only root's links are followed)", shown, owner);
 	}
 	if ((fd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)

@@ -83,7 +83,8 @@ check_access(const char *path, const char *what, const struct stat *st, char *er
 		    "readable and writable" : mode & S_IROTH ? "readable" : "writable", mode, path);
 	if ((mode & (S_IRGRP | S_IWGRP)) && st->st_gid != getegid()) {
 		group_name(st->st_gid, own, sizeof(own));
-		return refuse(err, errlen, "%s %s is %s by group %s, not %s's group %s (mode %04o): "
+		return refuse(err, errlen,
+		    "%s %s is %s by group %s, not %s's group %s (mode %04o): "
 		    "refusing to use it; chgrp %s %s, or chmod g-rw %s", what, path,
 		    (mode & S_IRGRP) && (mode & S_IWGRP) ? "readable and writable" :
 		    mode & S_IRGRP ? "readable" : "writable", own, me, grp, mode, grp, path, path);
@@ -180,7 +181,8 @@ secret_file_read(const char *path, const char *what, char *out, size_t cap, char
 		if ((unsigned char)out[i] < 0x21 || (unsigned char)out[i] > 0x7e) {
 			OPENSSL_cleanse(out, cap);
 			out[0] = '\0';
-			return refuse(err, errlen, "%s %s: the token has a space or control character",
+			return refuse(err, errlen,
+			    "%s %s: the token has a space or control character",
 			    what, path);
 		}
 	return 0;

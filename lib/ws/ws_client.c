@@ -141,7 +141,8 @@ ws_client_send_text(struct ws_client *c, const char *msg, size_t len)
 	if (c->depth == 0)
 		wsc_pump(c, false);
 	else
-		bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+		bufferevent_trigger(c->bev, EV_WRITE,
+		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 	return 0;
 }
 
@@ -161,7 +162,8 @@ ws_client_ping(struct ws_client *c)
 	if (c->depth == 0)
 		wsc_pump(c, false);
 	else
-		bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+		bufferevent_trigger(c->bev, EV_WRITE,
+		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 	return 0;
 }
 
@@ -192,7 +194,8 @@ ws_client_close(struct ws_client *c, uint16_t code, const char *reason)
 		rl = 123;
 	c->local_close = true;
 	c->local_code = code;
-	wsc_printable(c->local_reason, sizeof(c->local_reason), (const uint8_t *)(reason ? reason : ""),
+	wsc_printable(c->local_reason, sizeof(c->local_reason),
+	    (const uint8_t *)(reason ? reason : ""),
 	    rl);
 	if (wslay_event_queue_close(c->ws, code, (const uint8_t *)c->local_reason,
 	    strlen(c->local_reason)) != 0) {
@@ -203,7 +206,8 @@ ws_client_close(struct ws_client *c, uint16_t code, const char *reason)
 	if (c->depth == 0)
 		wsc_pump(c, false);
 	else
-		bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+		bufferevent_trigger(c->bev, EV_WRITE,
+		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
 enum ws_client_state

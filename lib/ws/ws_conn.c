@@ -154,7 +154,8 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		} else if (what & BEV_EVENT_EOF || sock_err == 0) {
 			wsc_finish(c, "connect %s: connection closed", c->peer);
 		} else {
-			wsc_finish(c, "connect %s: %s", c->peer, evutil_socket_error_to_string(sock_err));
+			wsc_finish(c, "connect %s: %s", c->peer,
+			    evutil_socket_error_to_string(sock_err));
 		}
 		goto out;
 	}
@@ -187,7 +188,8 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 			wsc_close_reason(c, why, sizeof(why));
 			wsc_finish(c, "%s", why);
 		} else if (what & BEV_EVENT_EOF) {
-			wsc_finish(c, "connection to %s lost: closed without a close frame", c->peer);
+			wsc_finish(c, "connection to %s lost: closed without a close frame",
+			    c->peer);
 		} else {
 			unsigned long e = c->url.tls ? bufferevent_get_openssl_error(bev) : 0;
 			if (e != 0) {
@@ -283,7 +285,8 @@ ws_client_connect(struct ws_client *c)
 	 * (close, too big) a peer that keeps sending fills at most this much
 	 * before libevent stops reading. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, READ_HIGH);
-	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0 || evtimer_add(c->timer, &tv) != 0) {
+	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0 ||
+	    evtimer_add(c->timer, &tv) != 0) {
 		wsc_teardown(c);
 		wsc_set_err(c, "connect: cannot arm events");
 		return -1;

@@ -218,7 +218,8 @@ msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *m,
 		if (c->state != WS_STATE_OPEN)
 			return;
 		if (c->cbs.on_binary == NULL) {
-			log_warn("ws %s: ignored a %zu byte binary message", c->peer, m->msg_length);
+			log_warn("ws %s: ignored a %zu byte binary message", c->peer,
+			    m->msg_length);
 			return;
 		}
 		if (copy_msg(c, m))
@@ -265,9 +266,11 @@ wsc_close_reason(struct ws_client *c, char *buf, size_t len)
 	} else if (sent == WSLAY_CODE_MESSAGE_TOO_BIG) {
 		/* wslay checks the size before announcing the frame, so the
 		 * exact size of the offending message is not known here. */
-		snprintf(buf, len, "message too big (over %zu bytes), closed with 1009", c->max_msg);
+		snprintf(buf, len, "message too big (over %zu bytes), closed with 1009",
+		    c->max_msg);
 	} else if (sent == WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA) {
-		snprintf(buf, len, "invalid UTF-8 in a text message from the peer, closed with 1007");
+		snprintf(buf, len,
+		    "invalid UTF-8 in a text message from the peer, closed with 1007");
 	} else if (sent != 0) {
 		snprintf(buf, len, "protocol error from peer, closed with %u", (unsigned)sent);
 	} else {

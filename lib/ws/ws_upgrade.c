@@ -224,7 +224,8 @@ parse_header(struct ws_upgrade_parser *p, size_t end, char *err, size_t errlen)
 		return fail(err, errlen, "%s", "NUL byte in upgrade response header");
 	while (i < end) {
 		const char *line = b + i, *nl = memchr(line, '\n', end - i);
-		size_t len = (size_t)(nl - line);      /* the header ends in CRLFCRLF, so nl exists */
+		/* the header ends in CRLFCRLF, so nl exists */
+		size_t len = (size_t)(nl - line);
 
 		i += len + 1;
 		if (len == 0 || line[len - 1] != '\r')
@@ -255,7 +256,8 @@ parse_header(struct ws_upgrade_parser *p, size_t end, char *err, size_t errlen)
 			n_connection += token_list_has(v, vlen, "upgrade");
 		} else if (name_is(line, nlen, "Sec-WebSocket-Accept")) {
 			n_accept++;
-			accept_ok = vlen == WS_ACCEPT_LEN && memcmp(v, p->accept, WS_ACCEPT_LEN) == 0;
+			accept_ok = vlen == WS_ACCEPT_LEN &&
+			    memcmp(v, p->accept, WS_ACCEPT_LEN) == 0;
 		} else if (name_is(line, nlen, "Sec-WebSocket-Extensions")) {
 			/* We offered none (RFC 6455 4.1: fail the connection). */
 			return fail(err, errlen, "%s",
@@ -310,7 +312,8 @@ ws_upgrade_parse(struct ws_upgrade_parser *p, const uint8_t *data, size_t len, s
 		if (p->buf[i] == '\r' && memcmp(p->buf + i, "\r\n\r\n", 4) == 0) {
 			size_t end = i + 4;
 			if (p->status < 0)   /* cannot happen: a CRLF precedes */
-				return fail(err, errlen, "%s", "upgrade response without status line");
+				return fail(err, errlen, "%s",
+				    "upgrade response without status line");
 			*consumed = end - old;
 			return parse_header(p, end, err, errlen);
 		}

@@ -98,7 +98,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_str(m.u.error.message, sizeof(m.u.error.message));
 		break;
 	case CM_PLU_UPDATED:
-		if (m.u.plu.payload_json == NULL || strlen(m.u.plu.payload_json) != m.u.plu.payload_len)
+		if (m.u.plu.payload_json == NULL ||
+		    strlen(m.u.plu.payload_json) != m.u.plu.payload_len)
 			abort();
 		break;
 	default:

@@ -40,7 +40,8 @@ valid_utf8(const char *s, size_t cap)
 	if (n == cap)
 		return false;
 	for (size_t i = 0; i < n;) {
-		size_t k = p[i] < 0x80 ? 1 : (p[i] & 0xe0) == 0xc0 ? 2 : (p[i] & 0xf0) == 0xe0 ? 3 : 0;
+		size_t k = p[i] < 0x80 ? 1 : (p[i] & 0xe0) == 0xc0 ? 2 : (p[i] & 0xf0) == 0xe0 ? 3 :
+		    0;
 		if (k == 0 || i + k > n)
 			return false;
 		for (size_t j = 1; j < k; j++)
@@ -89,7 +90,8 @@ on_item(void *arg, const struct dp401_item *it)
 		break;
 	case DP401_RECORD:
 		check_event(it->ev);
-		if (it->line_len != it->ev->raw_len || memcmp(it->line, it->ev->raw, it->line_len) != 0)
+		if (it->line_len != it->ev->raw_len ||
+		    memcmp(it->line, it->ev->raw, it->line_len) != 0)
 			abort();
 		mix(d, it->ev->raw, it->ev->raw_len);
 		mix(d, &it->ev->scale_ts, sizeof(it->ev->scale_ts));

@@ -122,7 +122,8 @@ drop_file(struct lfile *f)
 	unsigned n = 0;
 	for (struct undo *u = f->log; u != NULL; u = u->next) {
 		if (u->len > 0 && pwrite(fd, u->old, u->len, u->off) != (ssize_t)u->len)
-			fprintf(stderr, "lazyfs: %s: undo at %lld: %s\n", f->path, (long long)u->off,
+			fprintf(stderr, "lazyfs: %s: undo at %lld: %s\n", f->path,
+			    (long long)u->off,
 			    strerror(errno));
 		L.lost_writes++;
 		n++;

@@ -68,7 +68,9 @@ tree_event_payload(const struct ct_event *ev, const char *global_device_id)
 	ct_iso_from_sec(ev->scale_ts, ts);
 	ok = tput(o, "localEventId", json_string(id)) && ok;
 	ok = tput(o, "deviceId", cm_jstr(ev->device_id)) && ok;
-	ok = tput(o, "globalDeviceId", cm_jstr(global_device_id ? global_device_id : ev->device_id)) && ok;
+	ok =
+	    tput(o, "globalDeviceId",
+	    cm_jstr(global_device_id ? global_device_id : ev->device_id)) && ok;
 	ok = tput(o, "cloudSessionId", cm_jstr_or_null(ev->cloud_session_id)) && ok;
 	ok = tput(o, "offlineMode", json_boolean(ev->offline)) && ok;
 	ok = tput(o, "offlineBatchId", tjuuid(ev->offline_batch_id)) && ok;

@@ -238,7 +238,8 @@ generate(struct scenario *sc, unsigned caseno)
 			append(sc, e->line, e->len);
 			if (next == E_COPY)
 				next = E_RECORD;
-			terminate(sc, e->kind == E_RECORD || e->kind == E_COPY || e->kind == E_BAD ||
+			terminate(sc,
+			    e->kind == E_RECORD || e->kind == E_COPY || e->kind == E_BAD ||
 			    e->kind == E_LONG ? next : E_HB);
 			break;
 		case E_HB:
@@ -308,7 +309,8 @@ send_oks(unsigned n)
 			fail_case("more OKs than prompts");
 		for (uint64_t no = 1; no <= E.upto[E.oks]; no++)
 			if (no < 1024 && !E.confirmed[no])
-				fail_case("OK sent while a record before its prompt is unconfirmed");
+				fail_case("OK sent while a record before its prompt is "
+				    "unconfirmed");
 		E.oks++;
 	}
 	if (n > 0)
@@ -515,19 +517,23 @@ check_stored(const struct scenario *sc)
 				 * in text the previous record does not explain */
 				snprintf(b, sizeof(b), "%.*s", (int)e->len, e->line);
 				if (e->kind == E_RECORD && !same_line(E.st[s].raw, b)) {
-					fprintf(stderr, "stored \"%s\"\nsent   \"%s\"\n", E.st[s].raw, b);
+					fprintf(stderr, "stored \"%s\"\nsent   \"%s\"\n",
+					    E.st[s].raw, b);
 					fail_case("record stored differs from the one sent");
 				}
 				if (!same_text(ev->product, e->product) ||
 				    !same_text(ev->operator_name, e->operator_name)) {
-					fprintf(stderr, "stored \"%s\" \"%s\", sent \"%s\" \"%s\" in %s\n",
-					    ev->product, ev->operator_name, e->product, e->operator_name, b);
+					fprintf(stderr,
+					    "stored \"%s\" \"%s\", sent \"%s\" \"%s\" in %s\n",
+					    ev->product, ev->operator_name, e->product,
+					    e->operator_name, b);
 					fail_case("product or operator text not as sent");
 				}
 			}
 			/* a copy is the scale repeating what it was told OK for */
 			if (e->kind == E_RECORD && found != 1)
-				fail_case(found == 0 ? "valid record not stored" : "valid record stored twice");
+				fail_case(found == 0 ? "valid record not stored" :
+				    "valid record stored twice");
 		} else if (e->kind == E_BAD || e->kind == E_LONG) {
 			snprintf(b, sizeof(b), "%.*s", (int)e->len, e->line);
 			for (int s = 0; s < E.nst && !found; s++) {
@@ -536,7 +542,8 @@ check_stored(const struct scenario *sc)
 				/* as received, the bridge's HBs included; a long line
 				 * keeps its first CT_RAW_MAX bytes */
 				if (e->kind == E_LONG ? strlen(E.st[s].raw) == CT_RAW_MAX &&
-				    plus_hbs(E.st[s].raw, b, true) : plus_hbs(E.st[s].raw, b, false)) {
+				    plus_hbs(E.st[s].raw, b, true) :
+				    plus_hbs(E.st[s].raw, b, false)) {
 					found = 1;
 					used[s] = 1;
 				}

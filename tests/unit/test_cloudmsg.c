@@ -95,7 +95,8 @@ START_TEST(test_offline_event_has_batch_id_and_null_session)
 
 	sample_event(&ev);
 	ev.offline = true;
-	ck_assert_int_eq(ct_uuid_parse("11111111-2222-4333-8444-555555555555", ev.offline_batch_id), 0);
+	ck_assert_int_eq(ct_uuid_parse("11111111-2222-4333-8444-555555555555", ev.offline_batch_id),
+	    0);
 	j = roundtrip("event", tree_event_payload(&ev, NULL), NULL);
 	ck_assert(json_is_true(json_object_get(json_object_get(j, "payload"), "offlineMode")));
 	ck_assert_str_eq(pstr(j, "offlineBatchId"), "11111111-2222-4333-8444-555555555555");
@@ -127,7 +128,8 @@ START_TEST(test_event_batch_wraps_events_array)
 	for (int i = 0; i < 3; i++)
 		json_array_append_new(arr, tree_event_payload(&ev, NULL));
 	json_t *j = roundtrip("event_batch", tree_event_batch_payload(arr), NULL);
-	ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(j, "payload"), "events")), 3);
+	ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(j, "payload"), "events")),
+	    3);
 	json_decref(j);
 }
 END_TEST
@@ -257,7 +259,8 @@ START_TEST(test_event_invalid_scale_time_extra_fields)
 	strcpy(ev.scale_time_raw, "24:00:00");
 	strcpy(ev.scale_date_raw, "31.02.2026");
 	j = roundtrip("event", tree_event_payload(&ev, NULL), NULL);
-	ck_assert(json_is_true(json_object_get(json_object_get(j, "payload"), "scaleTimestampInvalid")));
+	ck_assert(json_is_true(json_object_get(json_object_get(j, "payload"),
+	    "scaleTimestampInvalid")));
 	ck_assert_str_eq(pstr(j, "scaleTimestampRaw"), "24:00:00 31.02.2026");
 	json_decref(j);
 	assert_fast_equals_tree(&ev, NULL);
@@ -297,7 +300,8 @@ START_TEST(test_fast_batch_envelope_parses_and_decodes)
 	ck_assert_str_eq(json_string_value(json_object_get(j, "edgeId")), "edge-1");
 	ck_assert_uint_eq(strlen(json_string_value(json_object_get(j, "messageId"))), 36);
 	ck_assert(json_is_string(json_object_get(j, "timestamp")));
-	ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(j, "payload"), "events")), 3);
+	ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(j, "payload"), "events")),
+	    3);
 	json_decref(j);
 	cm_buf_reset(&b);
 	ck_assert_uint_eq(b.len, 0);

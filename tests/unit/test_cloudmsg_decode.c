@@ -11,7 +11,8 @@ START_TEST(test_decode_edge_registered)
 	char err[CM_ERR_MAX] = "";
 
 	ck_assert_int_eq(dec("{\"type\":\"edge_registered\",\"payload\":{\"edgeId\":\"e-uuid\","
-	    "\"siteId\":\"site-01\"},\"timestamp\":\"2026-01-30T10:00:00Z\",\"messageId\":\"m1\"}", &m, err), 0);
+	    "\"siteId\":\"site-01\"},\"timestamp\":\"2026-01-30T10:00:00Z\",\"messageId\":\"m1\"}",
+	    &m, err), 0);
 	ck_assert_int_eq(m.type, CM_EDGE_REGISTERED);
 	ck_assert(m.u.identity.has_edge_id);
 	ck_assert_str_eq(m.u.identity.edge_id, "e-uuid");
@@ -27,7 +28,8 @@ START_TEST(test_decode_edge_registered_without_edge_id_fails)
 	struct cm_msg m;
 	char err[CM_ERR_MAX] = "";
 
-	ck_assert_int_eq(dec("{\"type\":\"edge_registered\",\"payload\":{\"siteId\":\"s\"}}", &m, err), -1);
+	ck_assert_int_eq(dec("{\"type\":\"edge_registered\",\"payload\":{\"siteId\":\"s\"}}", &m,
+	    err), -1);
 	ck_assert_str_eq(err, "payload.edgeId: missing");
 }
 END_TEST
@@ -37,10 +39,12 @@ START_TEST(test_decode_config_update_edge_id_optional)
 	struct cm_msg m;
 	char err[CM_ERR_MAX] = "";
 
-	ck_assert_int_eq(dec("{\"type\":\"config_update\",\"payload\":{\"pingInterval\":30}}", &m, err), 0);
+	ck_assert_int_eq(dec("{\"type\":\"config_update\",\"payload\":{\"pingInterval\":30}}", &m,
+	    err), 0);
 	ck_assert_int_eq(m.type, CM_CONFIG_UPDATE);
 	ck_assert(!m.u.identity.has_edge_id);
-	ck_assert_int_eq(dec("{\"type\":\"config_update\",\"payload\":{\"edgeId\":\"e2\"}}", &m, err), 0);
+	ck_assert_int_eq(dec("{\"type\":\"config_update\",\"payload\":{\"edgeId\":\"e2\"}}", &m,
+	    err), 0);
 	ck_assert(m.u.identity.has_edge_id);
 	ck_assert_str_eq(m.u.identity.edge_id, "e2");
 }
@@ -51,7 +55,8 @@ START_TEST(test_decode_session_started_all_fields)
 	struct cm_msg m;
 	char err[CM_ERR_MAX] = "";
 
-	ck_assert_int_eq(dec("{\"type\":\"session_started\",\"payload\":{\"cloudSessionId\":\"session-uuid\","
+	ck_assert_int_eq(dec("{\"type\":\"session_started\",\"payload\":{\"cloudSessionId\":"
+	    "\"session-uuid\","
 	    "\"deviceId\":\"SCALE-01\",\"animalId\":\"animal-uuid\",\"animalTag\":\"A-123\","
 	    "\"animalSpecies\":\"Dana\",\"operatorId\":\"operator-uuid\"}}", &m, err), 0);
 	ck_assert_int_eq(m.type, CM_SESSION_STARTED);
@@ -85,9 +90,11 @@ START_TEST(test_decode_session_ended_paused_resumed)
 	    "\"deviceId\":\"SCALE-01\",\"reason\":\"completed\"}}", &m, err), 0);
 	ck_assert_int_eq(m.u.session.change, CT_SESS_ENDED);
 	ck_assert_str_eq(m.u.session.reason, "completed");
-	ck_assert_int_eq(dec("{\"type\":\"session_paused\",\"payload\":{\"cloudSessionId\":\"s\",\"deviceId\":\"D\"}}", &m, err), 0);
+	ck_assert_int_eq(dec("{\"type\":\"session_paused\",\"payload\":{\"cloudSessionId\":\"s\","
+	    "\"deviceId\":\"D\"}}", &m, err), 0);
 	ck_assert_int_eq(m.u.session.change, CT_SESS_PAUSED);
-	ck_assert_int_eq(dec("{\"type\":\"session_resumed\",\"payload\":{\"cloudSessionId\":\"s\",\"deviceId\":\"D\"}}", &m, err), 0);
+	ck_assert_int_eq(dec("{\"type\":\"session_resumed\",\"payload\":{\"cloudSessionId\":\"s\","
+	    "\"deviceId\":\"D\"}}", &m, err), 0);
 	ck_assert_int_eq(m.u.session.change, CT_SESS_RESUMED);
 }
 END_TEST
@@ -97,7 +104,8 @@ START_TEST(test_decode_session_start_without_device_fails)
 	struct cm_msg m;
 	char err[CM_ERR_MAX] = "";
 
-	ck_assert_int_eq(dec("{\"type\":\"session_started\",\"payload\":{\"cloudSessionId\":\"s\"}}", &m, err), -1);
+	ck_assert_int_eq(dec("{\"type\":\"session_started\",\"payload\":{\"cloudSessionId\":"
+	    "\"s\"}}", &m, err), -1);
 	ck_assert_str_eq(err, "payload.deviceId: missing");
 }
 END_TEST
@@ -110,12 +118,14 @@ START_TEST(test_decode_session_end_pause_resume_without_device)
 	char err[CM_ERR_MAX] = "", buf[256];
 
 	for (size_t i = 0; i < 3; i++) {
-		snprintf(buf, sizeof(buf), "{\"type\":\"%s\",\"payload\":{\"cloudSessionId\":\"s-1\"}}",
+		snprintf(buf, sizeof(buf),
+		    "{\"type\":\"%s\",\"payload\":{\"cloudSessionId\":\"s-1\"}}",
 		    types[i]);
 		ck_assert_msg(dec(buf, &m, err) == 0, "%s: %s", types[i], err);
 		ck_assert_str_eq(m.u.session.cloud_session_id, "s-1");
 		ck_assert_str_eq(m.u.session.device_id, "");
-		snprintf(buf, sizeof(buf), "{\"type\":\"%s\",\"payload\":{\"cloudSessionId\":\"s-1\","
+		snprintf(buf, sizeof(buf),
+		    "{\"type\":\"%s\",\"payload\":{\"cloudSessionId\":\"s-1\","
 		    "\"deviceId\":null}}", types[i]);
 		ck_assert_int_eq(dec(buf, &m, err), 0);
 	}
@@ -127,7 +137,8 @@ START_TEST(test_decode_session_empty_device_fails)
 	struct cm_msg m;
 	char err[CM_ERR_MAX] = "";
 
-	ck_assert_int_eq(dec("{\"type\":\"session_ended\",\"payload\":{\"cloudSessionId\":\"s\",\"deviceId\":\"\"}}", &m, err), -1);
+	ck_assert_int_eq(dec("{\"type\":\"session_ended\",\"payload\":{\"cloudSessionId\":\"s\","
+	    "\"deviceId\":\"\"}}", &m, err), -1);
 	ck_assert_str_eq(err, "payload.deviceId: empty");
 }
 END_TEST
@@ -140,7 +151,9 @@ START_TEST(test_decode_session_id_too_long_fails)
 
 	memset(longid, 'x', sizeof(longid) - 1);
 	longid[sizeof(longid) - 1] = '\0';
-	snprintf(buf, sizeof(buf), "{\"type\":\"session_started\",\"payload\":{\"cloudSessionId\":\"%s\",\"deviceId\":\"D\"}}", longid);
+	snprintf(buf, sizeof(buf),
+	    "{\"type\":\"session_started\",\"payload\":{\"cloudSessionId\":\"%s\",\"deviceId\":"
+	    "\"D\"}}", longid);
 	ck_assert_int_eq(dec(buf, &m, err), -1);
 	ck_assert_msg(strstr(err, "payload.cloudSessionId:") == err, "%s", err);
 }
@@ -153,13 +166,15 @@ START_TEST(test_decode_event_ack_accepted_and_duplicate)
 	uint8_t want[CT_UUID_LEN];
 
 	ct_uuid_parse(ID1, want);
-	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\","
+	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"payload\":{\"localEventId\":"
+	    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\","
 	    "\"cloudEventId\":\"cloud-event-uuid\",\"status\":\"accepted\"}}", &m, err), 0);
 	ck_assert_int_eq(m.type, CM_EVENT_ACK);
 	ck_assert_int_eq(m.u.ack.status, CT_ACK_ACCEPTED);
 	ck_assert_mem_eq(m.u.ack.local_id, want, CT_UUID_LEN);
 	ck_assert_str_eq(m.u.ack.cloud_event_id, "cloud-event-uuid");
-	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"0B6F7A1E-3C2D-4E5F-8A9B-0C1D2E3F4A5B\","
+	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"payload\":{\"localEventId\":"
+	    "\"0B6F7A1E-3C2D-4E5F-8A9B-0C1D2E3F4A5B\","
 	    "\"cloudEventId\":\"existing\",\"status\":\"duplicate\"}}", &m, err), 0);
 	ck_assert_int_eq(m.u.ack.status, CT_ACK_DUPLICATE);
 	ck_assert_mem_eq(m.u.ack.local_id, want, CT_UUID_LEN);
@@ -169,8 +184,10 @@ END_TEST
 START_TEST(test_ack_fast_path_takes_the_plain_ack)
 {
 	struct cm_msg m;
-	const char *s = " {\"type\":\"event_ack\",\n\"payload\":{\"status\":\"duplicate\",\"localEventId\":"
-	    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"cloudEventId\":\"c-1\"},\"messageId\":\"m-9\","
+	const char *s =
+	    " {\"type\":\"event_ack\",\n\"payload\":{\"status\":\"duplicate\",\"localEventId\":"
+	    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"cloudEventId\":\"c-1\"},\"messageId\":"
+	    "\"m-9\","
 	    "\"timestamp\":\"2026-01-30T10:00:00Z\",\"edgeId\":\"e\"} ";
 	uint8_t want[CT_UUID_LEN];
 
@@ -189,23 +206,33 @@ START_TEST(test_ack_fast_path_leaves_the_unusual_to_jansson)
 {
 	static const char *const declined[] = {
 		/* unknown key */
-		"{\"type\":\"event_ack\",\"x\":\"1\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"status\":\"accepted\"}}",
+		"{\"type\":\"event_ack\",\"x\":\"1\",\"payload\":{\"localEventId\":"
+		    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"status\":\"accepted\"}}",
 		/* escape in a value */
-		"{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"status\":\"acc\\u0065pted\"}}",
+		"{\"type\":\"event_ack\",\"payload\":{\"localEventId\":"
+		    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"status\":\"acc\\u0065pted\"}}",
 		/* duplicate key */
-		"{\"type\":\"event_ack\",\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"status\":\"accepted\"}}",
+		"{\"type\":\"event_ack\",\"type\":\"event_ack\",\"payload\":{\"localEventId\":"
+		    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"status\":\"accepted\"}}",
 		/* null value */
-		"{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"cloudEventId\":null,\"status\":\"accepted\"}}",
+		"{\"type\":\"event_ack\",\"payload\":{\"localEventId\":"
+		    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"cloudEventId\":null,\"status\":"
+		    "\"accepted\"}}",
 		/* bad status, bad id, another type, trailing garbage */
-		"{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"status\":\"maybe\"}}",
-		"{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"x\",\"status\":\"accepted\"}}",
-		"{\"type\":\"ping\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"status\":\"accepted\"}}",
-		"{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"status\":\"accepted\"}}x",
+		"{\"type\":\"event_ack\",\"payload\":{\"localEventId\":"
+		    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"status\":\"maybe\"}}",
+		"{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"x\",\"status\":"
+		    "\"accepted\"}}",
+		"{\"type\":\"ping\",\"payload\":{\"localEventId\":"
+		    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"status\":\"accepted\"}}",
+		"{\"type\":\"event_ack\",\"payload\":{\"localEventId\":"
+		    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"status\":\"accepted\"}}x",
 	};
 	struct cm_msg m;
 
 	for (size_t i = 0; i < sizeof(declined) / sizeof(declined[0]); i++)
-		ck_assert_msg(cm_decode_ack_fast(declined[i], strlen(declined[i]), &m) == 0, "took #%zu", i);
+		ck_assert_msg(cm_decode_ack_fast(declined[i], strlen(declined[i]), &m) == 0,
+		    "took #%zu", i);
 	/* ... and the full decoder still answers them as before */
 	char err[CM_ERR_MAX];
 	ck_assert_int_eq(cm_decode(declined[1], strlen(declined[1]), &m, err, sizeof(err)), 0);
@@ -219,10 +246,12 @@ START_TEST(test_decode_event_ack_bad_status_fails)
 	struct cm_msg m;
 	char err[CM_ERR_MAX] = "";
 
-	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\","
+	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"payload\":{\"localEventId\":"
+	    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\","
 	    "\"status\":\"maybe\"}}", &m, err), -1);
 	ck_assert_str_eq(err, "payload.status: expected \"accepted\" or \"duplicate\"");
-	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\","
+	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"payload\":{\"localEventId\":"
+	    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\","
 	    "\"status\":1}}", &m, err), -1);
 	ck_assert_str_eq(err, "payload.status: expected \"accepted\" or \"duplicate\"");
 }
@@ -233,7 +262,8 @@ START_TEST(test_decode_event_ack_bad_local_id_fails)
 	struct cm_msg m;
 	char err[CM_ERR_MAX] = "";
 
-	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"edge-event-uuid\","
+	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"payload\":{\"localEventId\":"
+	    "\"edge-event-uuid\","
 	    "\"status\":\"accepted\"}}", &m, err), -1);
 	ck_assert_str_eq(err, "payload.localEventId: not a UUID");
 	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"payload\":{\"localEventId\":7,"
@@ -247,7 +277,8 @@ START_TEST(test_decode_event_rejected_keeps_reason)
 	struct cm_msg m;
 	char err[CM_ERR_MAX] = "";
 
-	ck_assert_int_eq(dec("{\"type\":\"event_rejected\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\","
+	ck_assert_int_eq(dec("{\"type\":\"event_rejected\",\"payload\":{\"localEventId\":"
+	    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\","
 	    "\"reason\":\"Invalid PLU code\"}}", &m, err), 0);
 	ck_assert_int_eq(m.type, CM_EVENT_REJECTED);
 	ck_assert_str_eq(m.u.reject.reason, "Invalid PLU code");
@@ -259,10 +290,12 @@ START_TEST(test_decode_plu_updated_keeps_payload_json)
 	struct cm_msg m;
 	char err[CM_ERR_MAX] = "";
 
-	ck_assert_int_eq(dec("{\"type\":\"plu_updated\",\"payload\":{\"pluCode\":\"00001\",\"name\":\"KIYMA\",\"price\":420.5}}", &m, err), 0);
+	ck_assert_int_eq(dec("{\"type\":\"plu_updated\",\"payload\":{\"pluCode\":\"00001\","
+	    "\"name\":\"KIYMA\",\"price\":420.5}}", &m, err), 0);
 	ck_assert_int_eq(m.type, CM_PLU_UPDATED);
 	ck_assert_str_eq(m.u.plu.plu_code, "00001");
-	ck_assert_str_eq(m.u.plu.payload_json, "{\"pluCode\":\"00001\",\"name\":\"KIYMA\",\"price\":420.5}");
+	ck_assert_str_eq(m.u.plu.payload_json,
+	    "{\"pluCode\":\"00001\",\"name\":\"KIYMA\",\"price\":420.5}");
 	ck_assert_uint_eq(m.u.plu.payload_len, strlen(m.u.plu.payload_json));
 	cm_msg_clear(&m);
 	ck_assert_ptr_null(m.u.plu.payload_json);

@@ -57,7 +57,8 @@ START_TEST(test_decode_embedded_nul_fails)
 	struct cm_msg m;
 	char err[CM_ERR_MAX] = "";
 
-	ck_assert_int_eq(dec("{\"type\":\"session_ended\",\"payload\":{\"cloudSessionId\":\"a\\u0000b\",\"deviceId\":\"D\"}}", &m, err), -1);
+	ck_assert_int_eq(dec("{\"type\":\"session_ended\",\"payload\":{\"cloudSessionId\":"
+	    "\"a\\u0000b\",\"deviceId\":\"D\"}}", &m, err), -1);
 }
 END_TEST
 
@@ -111,8 +112,10 @@ START_TEST(test_decode_ids_as_numbers)
 	struct cm_msg m;
 	char err[CM_ERR_MAX] = "";
 
-	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"messageId\":9001,\"payload\":{\"localEventId\":"
-	    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"cloudEventId\":12345,\"status\":\"accepted\"}}",
+	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"messageId\":9001,\"payload\":"
+	    "{\"localEventId\":"
+	    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"cloudEventId\":12345,\"status\":"
+	    "\"accepted\"}}",
 	    &m, err), 0);
 	ck_assert_int_eq(m.type, CM_EVENT_ACK);
 	ck_assert_str_eq(m.u.ack.cloud_event_id, "12345");
@@ -122,7 +125,8 @@ START_TEST(test_decode_ids_as_numbers)
 	ck_assert_str_eq(m.u.session.cloud_session_id, "77");
 	ck_assert_str_eq(m.u.session.animal_id, "-5");
 	ck_assert_str_eq(m.u.session.operator_id, "3");
-	ck_assert_int_eq(dec("{\"type\":\"edge_registered\",\"payload\":{\"edgeId\":42,\"siteId\":7}}",
+	ck_assert_int_eq(dec("{\"type\":\"edge_registered\",\"payload\":{\"edgeId\":42,\"siteId\":"
+	    "7}}",
 	    &m, err), 0);
 	ck_assert_str_eq(m.u.identity.edge_id, "42");
 	ck_assert_str_eq(m.u.identity.site_id, "7");
@@ -137,13 +141,15 @@ START_TEST(test_decode_real_or_bool_id_fails)
 	struct cm_msg m;
 	char err[CM_ERR_MAX] = "";
 
-	ck_assert_int_eq(dec("{\"type\":\"session_ended\",\"payload\":{\"cloudSessionId\":1.5}}", &m, err), -1);
+	ck_assert_int_eq(dec("{\"type\":\"session_ended\",\"payload\":{\"cloudSessionId\":1.5}}",
+	    &m, err), -1);
 	ck_assert_str_eq(err, "payload.cloudSessionId: expected a string or an integer");
 	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"payload\":{\"localEventId\":"
 	    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"cloudEventId\":true}}", &m, err), -1);
 	ck_assert_str_eq(err, "payload.cloudEventId: expected a string or an integer");
 	/* localEventId is ours: a number is never it */
-	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"payload\":{\"localEventId\":12}}", &m, err), -1);
+	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"payload\":{\"localEventId\":12}}", &m, err),
+	    -1);
 }
 END_TEST
 
@@ -152,7 +158,8 @@ START_TEST(test_decode_envelope_timestamp_forms)
 	struct cm_msg m;
 	char err[CM_ERR_MAX] = "";
 
-	ck_assert_int_eq(dec("{\"type\":\"ping\",\"timestamp\":\"2026-01-30T10:00:00.123Z\"}", &m, err), 0);
+	ck_assert_int_eq(dec("{\"type\":\"ping\",\"timestamp\":\"2026-01-30T10:00:00.123Z\"}", &m,
+	    err), 0);
 	ck_assert_int_eq(m.sent_at_ms, 1769767200123LL);
 	ck_assert(!m.timestamp_unreadable);
 	ck_assert_int_eq(dec("{\"type\":\"ping\",\"timestamp\":1769767200123}", &m, err), 0);
@@ -204,13 +211,15 @@ START_TEST(test_decode_session_id_alias)
 	ck_assert_int_eq(dec("{\"type\":\"session_started\",\"payload\":{\"sessionId\":\"s-9\","
 	    "\"deviceId\":\"SCALE-02\"}}", &m, err), 0);
 	ck_assert_str_eq(m.u.session.cloud_session_id, "s-9");
-	ck_assert_int_eq(dec("{\"type\":\"session_paused\",\"payload\":{\"sessionId\":31}}", &m, err), 0);
+	ck_assert_int_eq(dec("{\"type\":\"session_paused\",\"payload\":{\"sessionId\":31}}", &m,
+	    err), 0);
 	ck_assert_str_eq(m.u.session.cloud_session_id, "31");
 	/* both: the contract's name wins */
 	ck_assert_int_eq(dec("{\"type\":\"session_ended\",\"payload\":{\"sessionId\":\"b\","
 	    "\"cloudSessionId\":\"a\"}}", &m, err), 0);
 	ck_assert_str_eq(m.u.session.cloud_session_id, "a");
-	ck_assert_int_eq(dec("{\"type\":\"session_ended\",\"payload\":{\"reason\":\"x\"}}", &m, err), -1);
+	ck_assert_int_eq(dec("{\"type\":\"session_ended\",\"payload\":{\"reason\":\"x\"}}", &m,
+	    err), -1);
 	ck_assert_str_eq(err, "payload.cloudSessionId: missing");
 }
 END_TEST
@@ -230,10 +239,12 @@ START_TEST(test_decode_session_started_status)
 	char err[CM_ERR_MAX] = "", buf[256];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		snprintf(buf, sizeof(buf), "{\"type\":\"session_started\",\"payload\":{\"cloudSessionId\":"
+		snprintf(buf, sizeof(buf),
+		    "{\"type\":\"session_started\",\"payload\":{\"cloudSessionId\":"
 		    "\"s\",\"deviceId\":\"SCALE-01\"%s}}", cases[i].json);
 		ck_assert_msg(dec(buf, &m, err) == 0, "#%zu: %s", i, err);
-		ck_assert_msg(m.u.session.status == cases[i].st, "#%zu: %d", i, (int)m.u.session.status);
+		ck_assert_msg(m.u.session.status == cases[i].st, "#%zu: %d", i,
+		    (int)m.u.session.status);
 	}
 	ck_assert_str_eq(m.u.session.status_text, "");
 	ck_assert_int_eq(dec("{\"type\":\"session_started\",\"payload\":{\"cloudSessionId\":\"s\","
@@ -267,9 +278,11 @@ END_TEST
 START_TEST(test_ack_fast_path_reads_the_timestamp_like_the_tree)
 {
 	static const char *const acks[] = {
-		"{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\","
+		"{\"type\":\"event_ack\",\"payload\":{\"localEventId\":"
+		    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\","
 		"\"status\":\"accepted\"},\"timestamp\":\"2026-01-30T10:00:00.123Z\"}",
-		"{\"type\":\"event_ack\",\"payload\":{\"localEventId\":\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\","
+		"{\"type\":\"event_ack\",\"payload\":{\"localEventId\":"
+		    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\","
 		"\"status\":\"accepted\"},\"timestamp\":\"not a time\"}",
 	};
 	struct cm_msg f, t;
@@ -291,14 +304,16 @@ START_TEST(test_decode_rejected_duplicate_means_delivered)
 	char err[CM_ERR_MAX] = "";
 
 	ck_assert_int_eq(dec("{\"type\":\"event_rejected\",\"payload\":{\"localEventId\":"
-	    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"reason\":\"Duplicate event\"}}", &m, err), 0);
+	    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"reason\":\"Duplicate event\"}}", &m, err),
+	    0);
 	ck_assert(m.u.reject.duplicate);
 	ck_assert_int_eq(dec("{\"type\":\"event_rejected\",\"payload\":{\"localEventId\":"
 	    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"reason\":\"already stored\","
 	    "\"code\":\"DUPLICATE_EVENT\"}}", &m, err), 0);
 	ck_assert(m.u.reject.duplicate);
 	ck_assert_int_eq(dec("{\"type\":\"event_rejected\",\"payload\":{\"localEventId\":"
-	    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"reason\":\"Invalid PLU code\"}}", &m, err), 0);
+	    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"reason\":\"Invalid PLU code\"}}", &m, err),
+	    0);
 	ck_assert(!m.u.reject.duplicate);
 }
 END_TEST
@@ -318,7 +333,8 @@ START_TEST(test_decode_error_unknown_edge)
 	ck_assert(m.u.error.unknown_edge);
 	ck_assert_int_eq(dec("{\"type\":\"error\",\"payload\":\"invalid edge id\"}", &m, err), 0);
 	ck_assert(m.u.error.unknown_edge);
-	ck_assert_int_eq(dec("{\"type\":\"error\",\"payload\":{\"code\":500,\"error\":\"database down\"}}",
+	ck_assert_int_eq(dec("{\"type\":\"error\",\"payload\":{\"code\":500,\"error\":\"database "
+	    "down\"}}",
 	    &m, err), 0);
 	ck_assert(!m.u.error.unknown_edge);
 	ck_assert_str_eq(m.u.error.code, "500");
@@ -332,7 +348,8 @@ START_TEST(test_decode_unknown_fields_ignored)
 	char err[CM_ERR_MAX] = "";
 
 	ck_assert_int_eq(dec("{\"type\":\"event_ack\",\"version\":2,\"payload\":{\"localEventId\":"
-	    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"status\":\"accepted\",\"processedAt\":[1,2],"
+	    "\"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b\",\"status\":\"accepted\",\"processedAt\":[1,"
+	    "2],"
 	    "\"extra\":{\"a\":null}}}", &m, err), 0);
 	ck_assert_int_eq(m.u.ack.status, CT_ACK_ACCEPTED);
 }

@@ -125,21 +125,26 @@ END_TEST
 START_TEST(test_scanner_declines_what_it_is_not_sure_of)
 {
 	static const char *const declined[] = {
-		"{\"type\":\"event\",\"payload\":{\"localEventId\":\"a\\u0041\"}}",        /* escape in a field */
-		"{\"type\":\"event\",\"payload\":{\"weightGrams\":1.5}}",                 /* not an integer */
+		/* escape in a field */
+		"{\"type\":\"event\",\"payload\":{\"localEventId\":\"a\\u0041\"}}",
+		/* not an integer */
+		"{\"type\":\"event\",\"payload\":{\"weightGrams\":1.5}}",
 		"{\"type\":\"event\",\"payload\":{\"weightGrams\":99999999999999999999}}",
 		"{\"type\":\"event\",\"payload\":{\"deviceId\":1}}",
-		"{\"type\":\"event\",\"payload\":{\"deviceId\":\"a\",\"deviceId\":\"b\"}}", /* repeated */
+		/* repeated */
+		"{\"type\":\"event\",\"payload\":{\"deviceId\":\"a\",\"deviceId\":\"b\"}}",
 		"{\"type\":\"event_batch\",\"payload\":{\"events\":[1]}}",
 		"{\"type\":\"event_batch\",\"payload\":{\"x\":1,\"events\":[]}}",
 		"{\"type\":\"ping\",\"payload\":{}}",
 		"{\"type\":\"event\",\"payload\":{}} x",
-		"{\"type\":\"event\",\"payload\":{\"p\":\"\xff\"}}",                       /* bad UTF-8 */
+		/* bad UTF-8 */
+		"{\"type\":\"event\",\"payload\":{\"p\":\"\xff\"}}",
 	};
 	bool batch;
 
 	for (size_t i = 0; i < sizeof(declined) / sizeof(declined[0]); i++)
-		ck_assert_msg(cm_scan_events(declined[i], strlen(declined[i]), &batch, out, 64) == -1,
+		ck_assert_msg(cm_scan_events(declined[i], strlen(declined[i]), &batch, out, 64) ==
+		    -1,
 		    "took #%zu", i);
 }
 END_TEST

@@ -137,7 +137,8 @@ END_TEST
 
 START_TEST(test_register_url)
 {
-	ck_assert_int_eq(parse("[cloud]\nregister_url = https://cloud.example/api/edge/register\n"), 0);
+	ck_assert_int_eq(parse("[cloud]\nregister_url = https://cloud.example/api/edge/register\n"),
+	    0);
 	ck_assert_str_eq(c.register_url, "https://cloud.example/api/edge/register");
 	ck_assert_int_eq(parse("[cloud]\nregister_url =\n"), 0);
 	ck_assert_str_eq(c.register_url, "");
@@ -178,7 +179,8 @@ START_TEST(test_cross_field_check)
 {
 	ck_assert_int_eq(parse("[scales]\nstale_after = 3\nclose_after = 3\n"), -1);
 	ck_assert_msg(strstr(err, "close_after") != NULL, "%s", err);
-	ck_assert_int_eq(parse("[scale SCALE-01]\naddress = 10.0.0.1\n[scale SCALE-02]\naddress = 10.0.0.1\n"), -1);
+	ck_assert_int_eq(parse("[scale SCALE-01]\naddress = 10.0.0.1\n[scale SCALE-02]\naddress = "
+	    "10.0.0.1\n"), -1);
 }
 END_TEST
 

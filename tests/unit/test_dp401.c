@@ -150,7 +150,8 @@ END_TEST
 START_TEST(test_record_fed_byte_by_byte)
 {
 	char buf[256];
-	size_t len = (size_t)snprintf(buf, sizeof(buf), "SCALE-07HB%s\r\nKONTROLLU AKTAR OK?", cap2);
+	size_t len =
+	    (size_t)snprintf(buf, sizeof(buf), "SCALE-07HB%s\r\nKONTROLLU AKTAR OK?", cap2);
 
 	for (size_t i = 0; i < len; i++)
 		dp401_feed(&parser, buf + i, 1);

@@ -110,7 +110,8 @@ START_TEST(test_hb_inside_record_at_every_position)
 		ck_assert_msg(count(DP401_RECORD) == 2, "HB at %zu: %d records", cut,
 		    count(DP401_RECORD));
 		int r = nth(DP401_RECORD, 1);
-		ck_assert_msg(strcmp(got.line[r], rec) == 0, "HB at %zu: record %s", cut, got.line[r]);
+		ck_assert_msg(strcmp(got.line[r], rec) == 0, "HB at %zu: record %s", cut,
+		    got.line[r]);
 		ck_assert_str_eq(got.ev[r].company, "KORKUT KAAN BALTA");
 		ck_assert_str_eq(got.ev[r].operator_name, "KAAN");
 		ck_assert_int_eq(got.ev[r].net_raw, 9676);

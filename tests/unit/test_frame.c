@@ -138,7 +138,8 @@ START_TEST(test_many_frames_in_one_read)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	ch = channel_new(base, sv[0], P_STORE, collect, &g);
 	for (int i = 0; i < 50; i++)
-		raw_frame(buf + i * (CT_FRAME_HDR_LEN + WR), CT_FRAME_HDR_LEN + WR, CT_MSG_WORK_READY,
+		raw_frame(buf + i * (CT_FRAME_HDR_LEN + WR), CT_FRAME_HDR_LEN + WR,
+		    CT_MSG_WORK_READY,
 		    (uint32_t)i);
 	ck_assert_int_eq(write(sv[1], buf, sizeof(buf)), (ssize_t)sizeof(buf));
 	RUN_UNTIL(base, g.frames == 50);
@@ -184,7 +185,8 @@ START_TEST(test_unknown_type_and_wrong_route_dropped)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	ch = channel_new(base, sv[0], P_INGEST, collect, &g);
 	raw_frame(buf[0], CT_FRAME_HDR_LEN + 4, 999, 1);                   /* unknown */
-	raw_frame(buf[1], CT_FRAME_HDR_LEN + WR, CT_MSG_WORK_READY, 2);    /* store's, not ingest's */
+	/* store's, not ingest's */
+	raw_frame(buf[1], CT_FRAME_HDR_LEN + WR, CT_MSG_WORK_READY, 2);
 	raw_frame(buf[2], CT_FRAME_HDR_LEN + 8, CT_MSG_PONG, 3);           /* fine */
 	ck_assert_int_eq(write(sv[1], buf[0], CT_FRAME_HDR_LEN + 4), CT_FRAME_HDR_LEN + 4);
 	ck_assert_int_eq(write(sv[1], buf[1], CT_FRAME_HDR_LEN + WR), CT_FRAME_HDR_LEN + WR);

@@ -262,7 +262,8 @@ START_TEST(test_bad_plu_code_and_missing_identity)
 	ck_assert_int_eq(store_identity_get(st, &id), STORE_NOTFOUND);
 	ck_assert_int_eq(store_begin(st, T0), STORE_OK);
 	ck_assert_int_eq(store_plu_put(st, "", "{}"), STORE_INVAL);
-	ck_assert_int_eq(store_plu_put(st, "00002", "{\"name\":\"a long product name\"}"), STORE_OK);
+	ck_assert_int_eq(store_plu_put(st, "00002", "{\"name\":\"a long product name\"}"),
+	    STORE_OK);
 	ck_assert_int_eq(store_commit(st), STORE_OK);
 	/* a buffer too small is an error, never a truncation */
 	ck_assert_int_eq(store_plu_get(st, "00002", json, sizeof(json)), STORE_INVAL);

@@ -47,7 +47,8 @@ START_TEST(test_two_scales_offline_get_two_batches_with_exact_counts)
 	for (i = 0; i < 2; i++) {
 		if (strcmp(t.b[i].device_id, "SCALE-01") == 0) {
 			ck_assert_uint_eq(t.b[i].event_count, 6);
-			ck_assert_int_eq(t.b[i].total_weight_g, 1000 + 1001 + 1002 + 1003 + 1004 + 7);
+			ck_assert_int_eq(t.b[i].total_weight_g,
+			    1000 + 1001 + 1002 + 1003 + 1004 + 7);
 		} else {
 			ck_assert_str_eq(t.b[i].device_id, "SCALE-02");
 			ck_assert_uint_eq(t.b[i].event_count, 3);

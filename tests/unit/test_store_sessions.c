@@ -175,7 +175,8 @@ END_TEST
 
 START_TEST(test_tagging_counts_as_session_activity)
 {
-	struct ct_event a = mkev("SCALE-01", 1, T0 + 4 * MIN), b = mkev("SCALE-01", 2, T0 + 8 * MIN);
+	struct ct_event a = mkev("SCALE-01", 1, T0 + 4 * MIN),
+	    b = mkev("SCALE-01", 2, T0 + 8 * MIN);
 
 	store_close(st);
 	st = open_store(0, 5 * MIN);

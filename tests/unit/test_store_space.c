@@ -8,7 +8,8 @@
 START_TEST(test_retention_never_removes_pending)
 {
 	struct ct_event old_acked = mkev("SCALE-01", 1, T0), old_pending = mkev("SCALE-01", 2, T0);
-	struct ct_event old_rejected = mkev("SCALE-01", 3, T0), young = mkev("SCALE-01", 4, T0 + 60 * MIN);
+	struct ct_event old_rejected = mkev("SCALE-01", 3, T0),
+	    young = mkev("SCALE-01", 4, T0 + 60 * MIN);
 	struct ct_event tmp;
 	unsigned n;
 	bool more;
@@ -353,7 +354,8 @@ START_TEST(test_state_quota_refuses_plu_and_keeps_event_space)
 	with_state = fill_events();
 	fresh_store(2 * 1024 * 1024);
 	without_state = fill_events();
-	ck_assert_msg(with_state >= without_state * 97 / 100, "%u events with the state, %u without",
+	ck_assert_msg(with_state >= without_state * 97 / 100,
+	    "%u events with the state, %u without",
 	    with_state, without_state);
 }
 END_TEST

@@ -130,7 +130,8 @@ START_TEST(test_invalid_utf8_text_closes_with_1007)
 	open_client();
 	srv_write("\x81\x02\xc3\x28", 4);
 	ck_assert(run_until(is_closed));
-	ck_assert_str_eq(cli.reason, "invalid UTF-8 in a text message from the peer, closed with 1007");
+	ck_assert_str_eq(cli.reason,
+	    "invalid UTF-8 in a text message from the peer, closed with 1007");
 	ck_assert_int_eq(cli.ntext, 0);
 }
 END_TEST

@@ -184,7 +184,8 @@ START_TEST(test_unresolvable_hostname_reported)
 	ck_assert_int_eq(evdns_base_nameserver_ip_add(dns, ns), 0);
 	ck_assert_int_eq(evdns_base_set_option(dns, "timeout:", "0.2"), 0);
 	ck_assert_int_eq(evdns_base_set_option(dns, "attempts:", "1"), 0);
-	struct ws_client_opts o = { .url = "ws://nowhere.test.invalid/", .connect_timeout_ms = 2000 };
+	struct ws_client_opts o =
+	    { .url = "ws://nowhere.test.invalid/", .connect_timeout_ms = 2000 };
 
 	cli.c = ws_client_new(base, dns, &o, &cbs, NULL, err, sizeof(err));
 	ck_assert_ptr_nonnull(cli.c);
@@ -279,7 +280,8 @@ START_TEST(test_peer_ignoring_our_close_is_dropped_after_2s)
 	srv.peer_gone = true;       /* the server will not answer the close */
 	ws_client_close(cli.c, 1001, "leaving");
 	ck_assert(run_until(is_closed));
-	ck_assert_str_eq(cli.reason, "closed locally: 1001 leaving (peer did not complete the close)");
+	ck_assert_str_eq(cli.reason,
+	    "closed locally: 1001 leaving (peer did not complete the close)");
 }
 END_TEST
 

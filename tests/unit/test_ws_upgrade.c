@@ -61,7 +61,8 @@ START_TEST(test_key_is_16_random_bytes_base64)
 	ck_assert_int_eq(ws_upgrade_make_key(k2), 0);
 	ck_assert_uint_eq(strlen(k1), WS_KEY_LEN);
 	ck_assert_str_eq(k1 + 22, "==");
-	ck_assert_int_eq(EVP_DecodeBlock(raw, (unsigned char *)k1, WS_KEY_LEN), 18); /* 16 + 2 pad */
+	/* 16 + 2 pad */
+	ck_assert_int_eq(EVP_DecodeBlock(raw, (unsigned char *)k1, WS_KEY_LEN), 18);
 	ck_assert_str_ne(k1, k2);
 }
 END_TEST
@@ -171,7 +172,9 @@ START_TEST(test_101_split_at_every_byte)
 		enum ws_upgrade_result r;
 
 		ws_upgrade_parser_init(&p, KEY);
-		r = ws_upgrade_parse(&p, (const uint8_t *)captured_101, k, &used1, err, sizeof(err));
+		r =
+		    ws_upgrade_parse(&p, (const uint8_t *)captured_101, k, &used1, err,
+		    sizeof(err));
 		if (k >= CAPTURED_HDR_LEN) {
 			ck_assert_msg(r == WS_UPGRADE_DONE, "split %zu: %d %s", k, r, err);
 			ck_assert_uint_eq(used1, CAPTURED_HDR_LEN);
@@ -195,7 +198,9 @@ START_TEST(test_101_one_byte_per_read)
 
 	ws_upgrade_parser_init(&p, KEY);
 	for (i = 0; i < CAPTURED_HDR_LEN && r == WS_UPGRADE_MORE; i++)
-		r = ws_upgrade_parse(&p, (const uint8_t *)captured_101 + i, 1, &used, err, sizeof(err));
+		r =
+		    ws_upgrade_parse(&p, (const uint8_t *)captured_101 + i, 1, &used, err,
+		    sizeof(err));
 	ck_assert_int_eq(r, WS_UPGRADE_DONE);
 	ck_assert_uint_eq(i, CAPTURED_HDR_LEN);
 	ck_assert_uint_eq(used, 1);

@@ -310,7 +310,8 @@ static const struct ws_client_cbs *use_cbs;
 static void
 setup(void)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sin =
+	    { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t sl = sizeof(sin);
 
 	memset(&srv, 0, sizeof(srv));
