@@ -51,10 +51,14 @@ if [ "$what" = integration ] || [ "$what" = all ]; then
 					unset "running[$pid]"
 					rc=0; wait "$pid" || rc=$?
 					if [ "$rc" -eq 0 ]; then
-						passed=$((passed + 1)); printf 'PASS %-40s %s\n' "$name" "$(cat "$logdir/$name.time")"
+						passed=$((passed + 1));
+							printf 'PASS %-40s %s\n' "$name" \
+							"$(cat "$logdir/$name.time")"
 					else
 						failed=$((failed + 1)); failures+=("$name")
-						printf 'FAIL %-40s %s (log: %s)\n' "$name" "$(cat "$logdir/$name.time")" "$logdir/$name.log"
+						printf 'FAIL %-40s %s (log: %s)\n' "$name" \
+							"$(cat "$logdir/$name.time")" \
+							"$logdir/$name.log"
 						tail -n 30 "$logdir/$name.log" | sed 's/^/    /'
 					fi
 					return

@@ -62,9 +62,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
-cloud_cmd() { exec 9<>"/dev/tcp/127.0.0.1/$CTL_PORT" && printf '%s\n' "$1" >&9 && timeout 2 head -n 1 <&9 || true; exec 9>&- 9<&- || true; }
+cloud_cmd() {
+	exec 9<>"/dev/tcp/127.0.0.1/$CTL_PORT" && printf '%s\n' "$1" >&9 &&
+	    timeout 2 head -n 1 <&9 || true
+	exec 9>&- 9<&- || true
+}
 
-"$B/carnitrack-cloudsim" --listen "127.0.0.1:$CLOUD_PORT" --control "$CTL_PORT" --auto-session --quiet \
+"$B/carnitrack-cloudsim" --listen "127.0.0.1:$CLOUD_PORT" --control "$CTL_PORT" \
+	--auto-session --quiet \
 	</dev/null >"$D/cloud.log" 2>&1 &
 pids+=($!)
 "$B/carnitrackd" -f -c "$D/edge.conf" >"$D/daemon.log" 2>&1 &

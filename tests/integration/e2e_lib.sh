@@ -91,7 +91,8 @@ sim_start() {
 	SIM_PID=$!
 	CT_PIDS+=("$SIM_PID")
 }
-# sim_wait PID SECONDS WHAT: wait for a simulator to finish; fail on timeout. Returns its status in SIM_RC.
+# sim_wait PID SECONDS WHAT: wait for a simulator to finish; fail on timeout.
+# Returns its status in SIM_RC.
 SIM_RC=
 sim_wait() {
 	local pid=$1 t=$2 what=$3
@@ -123,7 +124,10 @@ no_crashes() {
 	fi
 	local r
 	r=$(sj '[.workers[] | .restarts] | add')
-	[ "$r" = "${1:-0}" ] || { ct status >&2 || true; fail "workers restarted $r times (expected ${1:-0})"; }
+	if [ "$r" != "${1:-0}" ]; then
+		ct status >&2 || true
+		fail "workers restarted $r times (expected ${1:-0})"
+	fi
 }
 
 # E2E_KEEP=DIR: keep the logs (daemon, cloudsim, simulators) there after the

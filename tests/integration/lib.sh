@@ -37,7 +37,8 @@ ct_cleanup() {
 		echo "--- daemon.log (last 60 lines) ---" >&2
 		tail -n 60 "$T/daemon.log" >&2
 	fi
-	if [ $rc -ne 0 ] && grep -q "ERROR: AddressSanitizer\|runtime error:" "$T"/*.log 2>/dev/null; then
+	if [ $rc -ne 0 ] &&
+		grep -q "ERROR: AddressSanitizer\|runtime error:" "$T"/*.log 2>/dev/null; then
 		grep -h -A20 "ERROR: AddressSanitizer\|runtime error:" "$T"/*.log >&2 || true
 	fi
 	rm -rf "$T"

@@ -27,7 +27,8 @@ trap 'users_cleanup; ct_cleanup' EXIT
 users_make() {
 	groupadd "$DGROUP" || fail "groupadd $DGROUP"
 	useradd -M -N -d / -s /usr/sbin/nologin -g "$DGROUP" "$DUSER" || fail "useradd $DUSER"
-	useradd -M -N -d / -s /usr/sbin/nologin -g nogroup -G "$DGROUP" "$MUSER" || fail "useradd $MUSER"
+	useradd -M -N -d / -s /usr/sbin/nologin -g nogroup -G "$DGROUP" "$MUSER" ||
+		fail "useradd $MUSER"
 	useradd -M -N -d / -s /usr/sbin/nologin -g nogroup "$OUSER" || fail "useradd $OUSER"
 	chmod 755 "$T"
 	mkdir -p "$T/bin"

@@ -11,7 +11,8 @@ set -euo pipefail
 . "$CT_TOP/tests/cloud_py/cloud_lib.sh"
 
 FT_LIB=$(dpkg -L libfaketime 2>/dev/null | grep '/libfaketime.so.1$' | head -1 || true)
-[ -n "$FT_LIB" ] && [ -f "$FT_LIB" ] || fail "libfaketime not installed (tests/deps.sh installs faketime)"
+[ -n "$FT_LIB" ] && [ -f "$FT_LIB" ] ||
+	fail "libfaketime not installed (tests/deps.sh installs faketime)"
 echo "+0" > "$T/clock"
 step() { echo "$1" > "$T/clock"; }   # seconds from the real time, for the daemon only
 
@@ -45,7 +46,8 @@ outage 2 "" +3600          # (still an hour back at its start) two hours forward
 outage 3 "" ""             # no step
 simctl stats >/dev/null    # flushes the cloud's log
 
-grep -o '^recv conn=[0-9]* offline_batch_end .*' "$T/cloudsim.log" | sed 's/^[^{]*//' > "$T/ends.json"
+grep -o '^recv conn=[0-9]* offline_batch_end .*' "$T/cloudsim.log" |
+	sed 's/^[^{]*//' > "$T/ends.json"
 [ "$(wc -l < "$T/ends.json")" = 3 ] || fail "$(wc -l < "$T/ends.json") offline_batch_end messages"
 "$PY" - "$T/ends.json" <<'PY'
 import datetime, json, sys

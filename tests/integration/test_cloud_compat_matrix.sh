@@ -91,10 +91,12 @@ name = session started before it connects"
 	[ "$(cloud_field registered)" = "$want_reg" ] ||
 		fail "$name: status says registered '$(cloud_field registered)', want '$want_reg'"
 	if [ "$want_reg" = http ]; then
-		[ "$(cs_stat http_registers)" -ge 2 ] || fail "$name: not one HTTP registration per link"
+		[ "$(cs_stat http_registers)" -ge 2 ] ||
+			fail "$name: not one HTTP registration per link"
 		[ "$(cloud_field edge_id)" != null ] || fail "$name: no edge id from the HTTP reply"
 	fi
-	[ "$(cloud_field messages_bad)" = 0 ] || fail "$name: $(cloud_field messages_bad) bad messages"
+	[ "$(cloud_field messages_bad)" = 0 ] ||
+		fail "$name: $(cloud_field messages_bad) bad messages"
 	[ "$(cloud_field messages_unknown)" = 0 ] || fail "$name: unknown messages"
 	[ "$(cloud_field rejected)" = 0 ] || fail "$name: $(cloud_field rejected) events rejected"
 	case " $opts " in *" --no-dedupe "*)
@@ -120,7 +122,8 @@ s1_oks_at_least() { [ "$(s1_oks)" -ge "$1" ]; }
 cloud_field() { worker_status cloud "$1"; }
 link_is_up() { [ "$(cloud_field link_state)" = up ]; }
 store_link_is() { [ "$(worker_status store link)" = "$1" ]; }
-session_is() { ct sessions 2>/dev/null | awk -v s="$1" '$1 == "SCALE-01" && $3 == s { f = 1 } END { exit !f }'; }
+session_is() { ct sessions 2>/dev/null |
+	awk -v s="$1" '$1 == "SCALE-01" && $3 == s { f = 1 } END { exit !f }'; }
 
 # SCALE-01's online events carry the session (active) or nothing (paused),
 # never anything else; SCALE-02's never carry one.

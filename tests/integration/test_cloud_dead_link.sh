@@ -19,7 +19,8 @@ scales run --records 4 --wait-ok
 reconnected() { [ "$(cloud_status connects)" -ge 2 ] && link_is up; }
 # ping every 2 s, pong bound 2 s: the hang is seen within ~4-6 s
 wait_for 15 "edge gave up on the hung link and reconnected" reconnected
-grep -q "cloud link lost: no pong within" "$T/daemon.log" || fail "the reason is not the missing pong"
+grep -q "cloud link lost: no pong within" "$T/daemon.log" ||
+	fail "the reason is not the missing pong"
 echo "hang noticed after $((SECONDS - frozen_at)) s"
 wait_for 20 "scale done" scales_done
 wait_for 20 "store has nothing pending" pending_is 0

@@ -23,6 +23,7 @@ wait_for 10 "store has nothing pending" pending_is 0
 wait_for 10 "a ping round trip measured" cloud_status_not last_ping_rtt_ms null
 [ "$(cloud_status in_flight)" = 0 ] || fail "events still in flight"
 # both scales were announced, with the site's global id
-grep -q 'device_connected {"deviceId":"SCALE-01","globalDeviceId":"SITE01-SCALE-01"' "$T/cloudsim.log" \
+grep -q 'device_connected {"deviceId":"SCALE-01","globalDeviceId":"SITE01-SCALE-01"' \
+	"$T/cloudsim.log" \
 	|| fail "no device_connected for SCALE-01"
 echo "events acked ok"

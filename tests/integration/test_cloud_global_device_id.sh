@@ -17,7 +17,8 @@ cloud_conf "[scale SCALE-02]
 device_type = retail"
 ct_start
 wait_for 10 "link up without a registration reply" link_is up
-[ "$(cloud_status registered)" = "no reply (streaming)" ] || fail "registered: $(cloud_status registered)"
+[ "$(cloud_status registered)" = "no reply (streaming)" ] ||
+	fail "registered: $(cloud_status registered)"
 
 acks() { awk '$1 == "ack" && $3 == "accepted"' "$T/pycloud.log" | wc -l; }
 acks_are() { [ "$(acks)" -ge "$1" ]; }

@@ -42,13 +42,15 @@ for msg in \
 done
 errors2() { [ "$(cloud_status cloud_errors)" = 2 ] && [ "$(cloud_status messages_unknown)" = 2 ]; }
 wait_for 10 "errors and unknown types counted" errors2
-[ "$(grep -c 'unknown type "firmware_update"' "$T/daemon.log")" = 1 ] || fail "unknown type logged twice"
+[ "$(grep -c 'unknown type "firmware_update"' "$T/daemon.log")" = 1 ] ||
+	fail "unknown type logged twice"
 [ "$(grep -c 'the cloud reports an error message 500: database down' "$T/daemon.log")" = 1 ] ||
 	fail "the same error logged twice (or not at all)"
 [ "$(cloud_status 'unknown_types[0]')" = firmware_update ] || fail "unknown_types in status"
 
 # a valid plu_updated between the garbage reaches the store
-simctl 'send {"type":"plu_updated","payload":{"pluCode":"00042","name":"KUSBASI","price":510}}' >/dev/null
+simctl 'send {"type":"plu_updated","payload":{"pluCode":"00042","name":"KUSBASI","price":510}}' \
+	>/dev/null
 
 scales run --records 5 --rate 20 --wait-ok
 wait_for 20 "scale done" scales_done
@@ -60,5 +62,6 @@ $PY -c 'print("send {\"type\":\"x\",\"pad\":\"" + "a" * 400000 + "\"}")' > "$T/b
 simctl -f "$T/big.cmd" >/dev/null
 recon() { [ "$(cloud_status connects)" -ge 2 ] && link_is up; }
 wait_for 20 "edge reconnected after the oversized message" recon
-grep -qi "cloud link lost: .*too big" "$T/daemon.log" || fail "the log does not name the size as the reason"
+grep -qi "cloud link lost: .*too big" "$T/daemon.log" ||
+	fail "the log does not name the size as the reason"
 echo "hostile cloud ok"

@@ -29,7 +29,8 @@ e2=$(cloud_status edge_id)
 grep -q "does not know this edge as $e1 (upgrade refused with HTTP 401)" "$T/daemon.log" ||
 	fail "1: the refusal is not logged"
 [ "$(simstat unknown_edge_refusals)" -ge 1 ] || fail "1: the cloud refused nothing"
-[ "$(cloud_status identity_source)" = edge_registered ] || fail "1: source $(cloud_status identity_source)"
+[ "$(cloud_status identity_source)" = edge_registered ] ||
+	fail "1: source $(cloud_status identity_source)"
 
 # 2. an error message on the open link: register again on the same link
 c0=$(cloud_status connects)
@@ -48,7 +49,8 @@ simctl drop >/dev/null
 wait_for 15 "3: the new edgeId of the registration reply taken" new_id "$e3"
 grep -q "cloud answered by edge_registered with edgeId .*, we were $e3" "$T/daemon.log" ||
 	fail "3: not logged"
-[ "$(cloud_status identity_resets)" -ge 3 ] || fail "identity_resets $(cloud_status identity_resets)"
+[ "$(cloud_status identity_resets)" -ge 3 ] ||
+	fail "identity_resets $(cloud_status identity_resets)"
 
 wait_for 60 "scales done" scales_done
 oks=$(wc -l <"$T/load.ok")

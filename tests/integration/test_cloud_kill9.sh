@@ -24,6 +24,7 @@ wait "$SCALES_PID" || fail "dp401-sim reported a failure: $(tail -n 2 "$T/run.lo
 wait_for 30 "store has nothing pending" pending_is 0
 
 stored=$(worker_status store events)
-[ "$(accepted_ids)" = "$stored" ] || fail "clouds accepted $(accepted_ids) distinct events, store has $stored"
+[ "$(accepted_ids)" = "$stored" ] ||
+	fail "clouds accepted $(accepted_ids) distinct events, store has $stored"
 [ "$(cloud_status connects)" -ge 2 ] || fail "the edge did not reconnect"
 echo "kill -9 ok: $stored events, all accepted"

@@ -33,11 +33,14 @@ wait "$SCALES_PID" || fail "dp401-sim reported a failure: $(tail -n 2 "$T/run.lo
 wait_for 30 "store has nothing pending" pending_is 0
 
 stored=$(worker_status store events)
-[ "$(simstat accepted)" = "$stored" ] || fail "cloud accepted $(simstat accepted), store has $stored"
-[ "$(accepted_ids)" = "$stored" ] || fail "event log has $(accepted_ids) distinct ids for $stored events"
+[ "$(simstat accepted)" = "$stored" ] ||
+	fail "cloud accepted $(simstat accepted), store has $stored"
+[ "$(accepted_ids)" = "$stored" ] ||
+	fail "event log has $(accepted_ids) distinct ids for $stored events"
 lines=$(awk '$2 == "accepted"' "$T/events.log" | wc -l)
 [ "$lines" = "$stored" ] || fail "an event was accepted twice ($lines accepted lines)"
-[ "$(simstat batches)" = 3 ] || fail "expected 3 offline batches reported, cloud has $(simstat batches)"
+[ "$(simstat batches)" = 3 ] ||
+	fail "expected 3 offline batches reported, cloud has $(simstat batches)"
 simctl batches > "$T/batches.json"
 $PY - "$T/batches.json" <<'PY' || fail "batch counts"
 import json, sys

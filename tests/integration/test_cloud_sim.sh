@@ -42,7 +42,8 @@ pids+=($!)
 wait_for 10 "cloudsim to listen" port_open
 ctl "start SCALE-01 A-7" | grep -q '^ok started SCALE-01' || fail "start command"
 
-$PY "$CT_TOP/tests/cloud_py/sim_probe.py" "ws://127.0.0.1:$PORT/edge" s3cret >"$tmp/probe.out" 2>&1 \
+$PY "$CT_TOP/tests/cloud_py/sim_probe.py" "ws://127.0.0.1:$PORT/edge" s3cret >"$tmp/probe.out" \
+	2>&1 \
 	|| { cat "$tmp/probe.out"; fail "probe"; }
 
 stats=$(ctl stats)
@@ -55,7 +56,8 @@ want = {"accepted": 3, "duplicates": 1, "rejected": 1, "batches": 1, "batch_even
 bad = {k: (s[k], v) for k, v in want.items() if s[k] != v}
 sys.exit("stats off (got, want): %r" % bad if bad else 0)' || fail "stats"
 ctl batches > "$tmp/batches.out"   # not piped: grep -q would SIGPIPE ctl under pipefail
-grep -q '"eventCount":2,"totalWeightGrams":3000,"received":2,"receivedWeightGrams":3000' "$tmp/batches.out" \
+grep -q '"eventCount":2,"totalWeightGrams":3000,"received":2,"receivedWeightGrams":3000' \
+	"$tmp/batches.out" \
 	|| fail "batch record"
 [ "$(grep -c ' accepted ' "$tmp/events.log")" -eq 3 ] || fail "event log"
 

@@ -49,7 +49,8 @@ grep -q "a scale this edge has not seen: held" "$T/daemon.log" || fail "held ses
 [ "$(ss state_refused)" -lt 1000000 ]
 
 # What LMDB itself says: pages of plu + sessions + devices within the share.
-pages() { mdb_stat -s "$1" "$T/data/store" | awk '/(Branch|Leaf|Overflow) pages/ { n += $3 } END { print n }'; }
+pages() { mdb_stat -s "$1" "$T/data/store" |
+	awk '/(Branch|Leaf|Overflow) pages/ { n += $3 } END { print n }'; }
 psize=$(mdb_stat -e "$T/data/store" | awk '/Page size/ { print $3 }')
 lmdb_bytes=$(( ($(pages plu) + $(pages sessions) + $(pages devices)) * psize ))
 echo "mdb_stat: plu+sessions+devices ${lmdb_bytes} B"

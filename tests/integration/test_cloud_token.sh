@@ -60,7 +60,8 @@ shows_401() { cloud_status last_error | grep -q "401"; }
 wait_for 15 "status shows the 401" shows_401
 # (status exits 1 while the link is down: degraded)
 { ct status || true; } > "$T/status.txt"
-grep -q "401 Unauthorized" "$T/status.txt" || { cat "$T/status.txt"; fail "carnitrackctl status does not show the refusal"; }
+grep -q "401 Unauthorized" "$T/status.txt" ||
+	{ cat "$T/status.txt"; fail "carnitrackctl status does not show the refusal"; }
 [ "$(cloud_status link_state)" != up ] || fail "link up with a wrong token"
 [ "$(simstat unauthorized)" -ge 1 ] || fail "cloud saw no unauthorized attempt"
 [ "$(simstat registers)" = 0 ] || fail "registered with a wrong token"

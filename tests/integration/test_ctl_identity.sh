@@ -18,7 +18,8 @@ e1=$(cloud_status edge_id)
 stored_is() { [ "$(ct identity --json | jq -r .edge_id)" = "$1" ]; }
 wait_for 10 "the store has it" stored_is "$e1"
 ct identity >"$T/id.txt"
-grep -q "^edge id:    $e1  (from edge_registered)$" "$T/id.txt" || { cat "$T/id.txt"; fail "identity text"; }
+grep -q "^edge id:    $e1  (from edge_registered)$" "$T/id.txt" ||
+	{ cat "$T/id.txt"; fail "identity text"; }
 grep -q "^site id:    SITE01  (from config (\[edge\] site_id))" "$T/id.txt" || fail "site id source"
 [ "$(ct identity --json | jq -r .cloud_site_id)" = SITE01 ] || fail "cloud_site_id"
 
@@ -35,11 +36,13 @@ new_edge() { local e; e=$(cloud_status edge_id); [ "$e" != null ] && [ "$e" != "
 wait_for 15 "a fresh identity" new_edge
 e2=$(cloud_status edge_id)
 [ "$(simstat connects)" -gt "$c0" ] || fail "the link was not remade"
-grep -q "connect conn=.* edge=- site=SITE01" "$T/cloudsim.log" || fail "no upgrade without X-Edge-Id"
+grep -q "connect conn=.* edge=- site=SITE01" "$T/cloudsim.log" ||
+	fail "no upgrade without X-Edge-Id"
 wait_for 20 "backlog delivered after the reset" pending_is 0
 [ "$(accepted_ids)" = 5 ] || fail "cloud accepted $(accepted_ids) of 5"
 wait_for 10 "the store has the new id" stored_is "$e2"
-grep -q "edge identity cleared (carnitrackctl identity --reset)" "$T/daemon.log" || fail "not logged"
+grep -q "edge identity cleared (carnitrackctl identity --reset)" "$T/daemon.log" ||
+	fail "not logged"
 
 # Stopped: ctl writes the store itself, and follows no link.
 ct_stop
@@ -56,7 +59,8 @@ mv "$T/store.real" "$T/data/store"
 mv "$T/data/store/lock.mdb" "$T/lock.real"
 ln -s "$T/lock.real" "$T/data/store/lock.mdb"
 if ct identity --reset 2>"$T/err"; then fail "followed a lock.mdb symlink"; fi
-grep -q "lock.mdb is not a regular file" "$T/err" || { cat "$T/err"; fail "lock.mdb link not named"; }
+grep -q "lock.mdb is not a regular file" "$T/err" ||
+	{ cat "$T/err"; fail "lock.mdb link not named"; }
 rm "$T/data/store/lock.mdb"
 mv "$T/lock.real" "$T/data/store/lock.mdb"
 mv "$T/data" "$T/data.real"
@@ -72,7 +76,8 @@ if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null; then
 	chown -R nobody "$T/data"
 	rm "$T/data/store/lock.mdb"
 	ct identity --reset | grep -q "carnitrackd not running" || fail "reset as the store's owner"
-	[ "$(stat -c %U "$T/data/store/lock.mdb")" = nobody ] || fail "lock.mdb made as $(stat -c %U "$T/data/store/lock.mdb")"
+	[ "$(stat -c %U "$T/data/store/lock.mdb")" = nobody ] ||
+		fail "lock.mdb made as $(stat -c %U "$T/data/store/lock.mdb")"
 	chown -R root "$T/data"
 fi
 

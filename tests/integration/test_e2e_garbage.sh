@@ -23,7 +23,8 @@ wait_for 45 "hostile cloud served two edge connections" grep -q "^served 2" "$T/
 cat "$T/hostile.log"
 # Both edge connections got every hostile message up to the 10 MB frame, and
 # each ended with the edge closing (1009: too big) or still talking after it.
-[ "$(grep -c 'sent deep nesting' "$T/hostile.log")" = 2 ] || fail "hostile cloud did not get through its list"
+[ "$(grep -c 'sent deep nesting' "$T/hostile.log")" = 2 ] ||
+	fail "hostile cloud did not get through its list"
 [ "$(grep -cE 'edge closed the link|edge still talking' "$T/hostile.log")" = 2 ] \
 	|| fail "hostile cloud: no outcome of the 10 MB frame for each connection"
 no_crashes 0

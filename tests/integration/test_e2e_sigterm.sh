@@ -19,8 +19,13 @@ cs "ack off" | grep -q '^ok ack off' || fail "cloudsim ack off"
 sim_start load --scales "$NSCALES" --records "$NREC" --rate 20 --controlled --reconnect \
 	--hb 2 --timeout 100
 wait_for 10 "all scales connected" grep -q "all $NSCALES connected" "$T/load.log"
-backlog_at_least() { local p; p=$(worker_status store pending); [ "$p" != null ] && [ "$p" -ge "$1" ]; }
-wait_for 30 "a backlog of $((NSCALES * 10)) unacknowledged events" backlog_at_least $((NSCALES * 10))
+backlog_at_least() {
+	local p
+	p=$(worker_status store pending)
+	[ "$p" != null ] && [ "$p" -ge "$1" ]
+}
+wait_for 30 "a backlog of $((NSCALES * 10)) unacknowledged events" backlog_at_least \
+	$((NSCALES * 10))
 
 pid=$(cat "$T/daemon.pid")
 oks_before=$(wc -l <"$T/load.ok")

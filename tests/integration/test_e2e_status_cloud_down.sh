@@ -9,7 +9,8 @@ status_rc() { local rc=0; ct status "$@" >"$T/st.out" 2>"$T/st.err" || rc=$?; ec
 expect_rc() {   # expect_rc WANT WHY [--json]
 	local want=$1 why=$2; shift 2
 	local rc; rc=$(status_rc "$@")
-	[ "$rc" = "$want" ] || { cat "$T/st.out" "$T/st.err" >&2; fail "status $* exit $rc, want $want ($why)"; }
+	[ "$rc" = "$want" ] ||
+		{ cat "$T/st.out" "$T/st.err" >&2; fail "status $* exit $rc, want $want ($why)"; }
 }
 rc_is() { [ "$(status_rc)" = "$1" ]; }
 

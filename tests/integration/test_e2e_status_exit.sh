@@ -14,7 +14,8 @@ status_rc() { local rc=0; ct status "$@" >"$T/st.out" 2>"$T/st.err" || rc=$?; ec
 expect_rc() {   # expect_rc WANT WHY [--json]
 	local want=$1 why=$2; shift 2
 	local rc; rc=$(status_rc "$@")
-	[ "$rc" = "$want" ] || { cat "$T/st.out" "$T/st.err" >&2; fail "status $* exit $rc, want $want ($why)"; }
+	[ "$rc" = "$want" ] ||
+		{ cat "$T/st.out" "$T/st.err" >&2; fail "status $* exit $rc, want $want ($why)"; }
 }
 rc_is() { [ "$(status_rc)" = "$1" ]; }
 
@@ -60,11 +61,13 @@ wait_for 10 "ingest up for 2 s" served
 dpid=$(cat "$T/daemon.pid")
 in_backoff() {
 	ct status --json >"$T/bo.json" 2>/dev/null; local rc=$?
-	[ "$(jq -r '.workers[] | select(.name=="ingest") | .state' "$T/bo.json")" = backoff ] && [ $rc = 1 ]
+	[ "$(jq -r '.workers[] | select(.name=="ingest") | .state' "$T/bo.json")" = backoff ] &&
+		[ $rc = 1 ]
 }
 seen=no
 for try in 1 2 3; do
-	$PY -I "$CT_TOP/tests/integration/e2e_rekill.py" "$dpid" ingest 10 || fail "re-kill of ingest"
+	$PY -I "$CT_TOP/tests/integration/e2e_rekill.py" "$dpid" ingest 10 ||
+		fail "re-kill of ingest"
 	if poll_until 3 in_backoff; then seen=yes; break; fi
 	wait_for 35 "status healthy before another try" rc_is 0
 done

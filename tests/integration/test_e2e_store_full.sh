@@ -17,7 +17,8 @@ map_size = ${E2E_MAP_SIZE:-1MiB}
 retention = 1s"
 ct_start 10
 
-sim_start load --scales "$NSCALES" --records "$NREC" --rate 0 --controlled --reconnect --hb 1 --timeout 110
+sim_start load --scales "$NSCALES" --records "$NREC" --rate 0 --controlled --reconnect --hb 1 \
+	--timeout 110
 oks() { wc -l <"$T/load.ok" 2>/dev/null || echo 0; }
 store_full() { [ "$(worker_status store state)" = store_full ]; }
 ingest_full() { [ "$(worker_status ingest store_full)" = true ]; }
@@ -27,7 +28,8 @@ rc=0; ct status >/dev/null 2>&1 || rc=$?
 [ "$rc" = 1 ] || fail "carnitrackctl status exit $rc with the store full, want 1 (degraded)"
 [ "$(sj .health)" = degraded ] || fail "status health $(sj .health) with the store full"
 # (the cloud is down too: the store's own health says it is the store)
-[ "$(worker_status store health)" = degraded ] || fail "store health $(worker_status store health) while full"
+[ "$(worker_status store health)" = degraded ] ||
+	fail "store health $(worker_status store health) while full"
 echo "full after $(oks) OKs; store: $(sj '.workers[1].status | {events, pending, map_use_pct}' | tr -d ' \n')"
 kill -0 "$SIM_PID" 2>/dev/null || fail "simulator finished before the store filled: raise NREC"
 

@@ -66,7 +66,8 @@ echo "ok: allowed after reload"
 # come in, IPv4 ones still do (dual stack).
 sed -i "s|^listen = .*|listen = [::]:$SCALE_PORT|; s|^allow = .*|allow = 127.0.0.0/8, ::1|" "$CONF"
 kill -HUP "$(cat "$T/daemon.pid")"
-wait_for 10 "ingest listens on [::]" grep -q "listening for scales on \[::\]:$SCALE_PORT" "$T/daemon.log"
+wait_for 10 "ingest listens on [::]" grep -q "listening for scales on \[::\]:$SCALE_PORT" \
+	"$T/daemon.log"
 "$B/dp401-sim" --first-id 34 --records 2 --rate 0 --wait-ok --timeout 20 "[::1]:$SCALE_PORT" \
 	> "$T/sim6.log" 2>&1 || fail "IPv6 scale: $(cat "$T/sim6.log")"
 "$B/dp401-sim" --first-id 35 --records 2 --rate 0 --wait-ok --timeout 20 127.0.0.1:$SCALE_PORT \

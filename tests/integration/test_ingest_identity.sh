@@ -21,7 +21,8 @@ scale_field() {   # scale_field ID FIELD: from ingest's status table
 # history kept.
 for round in 1 2; do
 	"$B/dp401-sim" --first-id 7 --records 5 --rate 0 --wait-ok --timeout 20 \
-		127.0.0.1:$SCALE_PORT > "$T/sim$round.log" 2>&1 || fail "sim round $round: $(cat "$T/sim$round.log")"
+		127.0.0.1:$SCALE_PORT > "$T/sim$round.log" 2>&1 ||
+		fail "sim round $round: $(cat "$T/sim$round.log")"
 done
 [ "$(stored_for SCALE-07)" -eq 10 ] || fail "SCALE-07 has $(stored_for SCALE-07) events, want 10"
 [ "$(scale_field SCALE-07 events_today)" -eq 10 ] || fail "ingest lost SCALE-07's history"
@@ -47,7 +48,8 @@ bg supersede $PY "$T/supersede.py" "$SCALE_PORT" "$T" >/dev/null
 wait_for 10 "supersede done" test -s "$T/superseded"
 [ "$(cat "$T/superseded")" = yes ] || fail "supersede: $(cat "$T/superseded")"
 [ "$(worker_status ingest counters.superseded)" -eq 1 ] || fail "superseded counter"
-[ "$(worker_status ingest connections)" -eq 1 ] || fail "connections: $(worker_status ingest connections)"
+[ "$(worker_status ingest connections)" -eq 1 ] ||
+	fail "connections: $(worker_status ingest connections)"
 [ "$(scale_field SCALE-08 status)" = online ] || fail "SCALE-08 not online after supersede"
 wait_for 5 "store has SCALE-08 connected" bash -c "[ \"\$($B/carnitrackctl -c $CONF devices | awk '\$1 == \"SCALE-08\" { print \$3 }')\" = connected ]"
 if grep "SCALE-08" "$T/daemon.log" | grep -q "disconnected"; then

@@ -12,8 +12,10 @@ wait_for 20 "1000 idle connections up" grep -q "all 1000 connected" "$T/idle.log
 wait_for 20 "ingest holds 1000 connections" bash -c "[ \"\$($B/carnitrackctl -c $CONF status --json | jq '.workers[] | select(.name==\"ingest\") | .status.connections')\" -ge 1000 ]"
 
 "$B/dp401-sim" --first-id 5 --records 200 --rate 0 --controlled --timeout 30 \
-	127.0.0.1:$SCALE_PORT > "$T/sim.log" 2>&1 || fail "scale among idle connections: $(cat "$T/sim.log")"
+	127.0.0.1:$SCALE_PORT > "$T/sim.log" 2>&1 ||
+	fail "scale among idle connections: $(cat "$T/sim.log")"
 grep -q "sent=200 oks=200 errors=0" "$T/sim.log" || fail "sim: $(cat "$T/sim.log")"
-[ "$(ct events --limit 0 | awk '$3 == "SCALE-05"' | wc -l)" -eq 200 ] || fail "SCALE-05 events missing"
+[ "$(ct events --limit 0 | awk '$3 == "SCALE-05"' | wc -l)" -eq 200 ] ||
+	fail "SCALE-05 events missing"
 [ "$(worker_status ingest connections)" -ge 1000 ] || fail "idle connections dropped"
 echo "ok: 200 controlled records stored and answered beside 1000 idle connections"

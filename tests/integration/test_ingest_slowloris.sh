@@ -64,7 +64,8 @@ print("flooded %d bytes" % sent)
 PY
 CT_PIDS+=($!)
 "$B/dp401-sim" -n 1 --first-id 41 --rate 0 --records 200 --controlled --timeout 30 \
-	"127.0.0.1:$SCALE_PORT" > "$T/sim.log" 2>&1 || { cat "$T/sim.log"; fail "scale lost OKs during a flood"; }
+	"127.0.0.1:$SCALE_PORT" > "$T/sim.log" 2>&1 ||
+	{ cat "$T/sim.log"; fail "scale lost OKs during a flood"; }
 grep -q "oks=200" "$T/sim.log" || fail "not all OKs: $(tail -n1 "$T/sim.log")"
 echo "ok: 200 OKs during a garbage flood"
 
@@ -79,5 +80,6 @@ extra.settimeout(3)
 assert extra.recv(10) == b"", "9th connection kept"
 print("9th connection refused")
 PY
-[ "$(worker_status ingest counters.refused_max_per_ip)" -ge 1 ] || fail "refused_max_per_ip not counted"
+[ "$(worker_status ingest counters.refused_max_per_ip)" -ge 1 ] ||
+	fail "refused_max_per_ip not counted"
 echo "slowloris/flood test passed"

@@ -27,7 +27,8 @@ grep -q "scales=20 sent=20000 oks=20 errors=0" "$T/sim1.log" || fail "sim: $(cat
 stored | sort > "$T/got1"
 expected 1 20 1000 | sort > "$T/want1"
 [ "$(wc -l < "$T/got1")" -eq 20000 ] || fail "stored $(wc -l < "$T/got1") events, want 20000"
-cmp -s "$T/got1" "$T/want1" || fail "stored events differ from sent: $(diff "$T/want1" "$T/got1" | head -5)"
+cmp -s "$T/got1" "$T/want1" ||
+	fail "stored events differ from sent: $(diff "$T/want1" "$T/got1" | head -5)"
 echo "ok: 20 x 1000 records stored exactly once"
 [ "$(worker_status ingest counters.garbage_bytes)" -gt 0 ] || fail "stray bytes not counted"
 [ "$(worker_status ingest counters.rejected_lines)" -eq 0 ] || fail "lines rejected"
@@ -39,7 +40,8 @@ grep -q "scales=5 sent=500 oks=500 errors=0 confirmed=500" "$T/sim2.log" ||
 	fail "controlled sim: $(cat "$T/sim2.log")"
 stored | grep -E '^SCALE-3[1-5] ' | sort > "$T/got2"
 expected 31 5 100 | sort > "$T/want2"
-cmp -s "$T/got2" "$T/want2" || fail "controlled: stored $(wc -l < "$T/got2") events, want 500 once each"
+cmp -s "$T/got2" "$T/want2" ||
+	fail "controlled: stored $(wc -l < "$T/got2") events, want 500 once each"
 [ "$(worker_status ingest counters.confirmations_skipped)" -eq 500 ] ||
 	fail "P\" copies skipped: $(worker_status ingest counters.confirmations_skipped), want 500"
 echo "ok: controlled transfer, 500 OKs, P\" copies not stored twice"

@@ -10,7 +10,8 @@ map_size = 256KiB"
 ct_start
 
 stored() { ct events --limit 0 | awk 'NR > 1 && $1 ~ /^[0-9]+$/ { print $3, $5 }' | sort -u; }
-oked() { awk '{ id = substr($2, 1, 2) + 0; n = substr($2, 3) + 0; print $1, id * 1000000 + n }' "$1" | sort -u; }
+oked() { awk '{ id = substr($2, 1, 2) + 0; n = substr($2, 3) + 0; print $1, id * 1000000 + n }' \
+	"$1" | sort -u; }
 
 # Controlled transfer until the store stops taking events; the simulator
 # gives up waiting for its OK after a few seconds.

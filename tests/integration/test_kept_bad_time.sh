@@ -35,7 +35,8 @@ done
 # Their time is the edge's receive time (the SCALE_TIME column, UTC).
 for iso in $(awk '/invalid scale time/ { print $6 }' "$T/events.txt"); do
 	t=$(date -u -d "$iso" +%s)
-	[ "$t" -ge "$before" ] && [ "$t" -le "$after" ] || fail "event time $iso is not the receive time"
+	[ "$t" -ge "$before" ] && [ "$t" -le "$after" ] ||
+		fail "event time $iso is not the receive time"
 done
 [ "$(worker_status ingest counters.invalid_scale_times)" = 2 ] || fail "invalid_scale_times not 2"
 [ "$(worker_status ingest counters.rejected_lines)" = 0 ] || fail "a line was rejected"

@@ -59,7 +59,8 @@ EOC
 	# anyone else: nothing
 	rc=0; as "$OUSER" "$T/bin/carnitrackctl" -c "$CONF" status >"$d/o-status.txt" 2>&1 || rc=$?
 	[ "$rc" = 2 ] || { cat "$d/o-status.txt"; fail "umask $um: outsider: status exit $rc"; }
-	grep -qi "permission denied" "$d/o-status.txt" || fail "umask $um: outsider: no clear refusal"
+	grep -qi "permission denied" "$d/o-status.txt" ||
+		fail "umask $um: outsider: no clear refusal"
 	if as "$OUSER" "$T/bin/carnitrackctl" -c "$CONF" events >"$d/o-events.txt" 2>&1; then
 		fail "umask $um: an outsider read the events"
 	fi

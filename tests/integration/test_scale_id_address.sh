@@ -39,7 +39,8 @@ ct events --json --limit 0 | jq -r '.events[] | "\(.net_g) \(.device_id) \(.sour
 	sort > "$T/events.txt"
 cat "$T/events.txt"
 printf '%s\n' "6001 SCALE-01 127.0.0.1" "6002 UNREGISTERED-127.0.0.2 127.0.0.2" \
-	"6003 SCALE-01 127.0.0.1" "7001 SCALE-02 127.0.0.1" "7002 SCALE-02 127.0.0.3" > "$T/want.txt"
+	"6003 SCALE-01 127.0.0.1" "7001 SCALE-02 127.0.0.1" "7002 SCALE-02 127.0.0.3" > \
+	"$T/want.txt"
 diff "$T/want.txt" "$T/events.txt" || fail "events not attributed to where they came from"
 
 refused='scale SCALE-01: registration from 127.0.0.2:[0-9]* refused: \[scale SCALE-01\] address'

@@ -14,7 +14,8 @@ ct_start
 # "DEVICE NET_G" of every stored event (duplicates kept).
 stored() { ct events --limit 0 | awk 'NR > 1 && $1 ~ /^[0-9]+$/ { print $3, $5 }'; }
 # ok-log "SCALE-31 310000000042" -> "SCALE-31 31000042" (net = id * 1e6 + n).
-oked() { awk '{ id = substr($2, 1, 2) + 0; n = substr($2, 3) + 0; print $1, id * 1000000 + n }' "$1" | sort -u; }
+oked() { awk '{ id = substr($2, 1, 2) + 0; n = substr($2, 3) + 0; print $1, id * 1000000 + n }' \
+	"$1" | sort -u; }
 oks_at_least() { [ -f "$T/oks" ] && [ "$(wc -l < "$T/oks")" -ge "$1" ]; }
 store_pid() { worker_field store pid; }
 
@@ -46,11 +47,13 @@ dups=$(uniq -d "$T/stored" | wc -l)
 [ "$dups" -eq 0 ] || fail "$dups records stored twice: $(uniq -d "$T/stored" | head -3)"
 oked "$T/oks" > "$T/oked"
 missing=$(comm -23 "$T/oked" "$T/stored" | wc -l)
-[ "$missing" -eq 0 ] || fail "$missing answered records not stored: $(comm -23 "$T/oked" "$T/stored" | head -3)"
+[ "$missing" -eq 0 ] ||
+	fail "$missing answered records not stored: $(comm -23 "$T/oked" "$T/stored" | head -3)"
 [ "$(wc -l < "$T/stored")" -eq $total ] || fail "stored $(wc -l < "$T/stored") events, want $total"
 
 # the store's own figures agree: all pending (no cloud), state ok, 4 restarts
-[ "$(worker_status store pending)" -eq $total ] || fail "pending $(worker_status store pending), want $total"
+[ "$(worker_status store pending)" -eq $total ] ||
+	fail "pending $(worker_status store pending), want $total"
 [ "$(worker_status store state)" = ok ] || fail "store state $(worker_status store state)"
 [ "$(worker_field store restarts)" -ge 4 ] || fail "store restarts $(worker_field store restarts)"
 echo "ok: $total records through 3 kill -9 and 1 clean restart of store: all stored once"

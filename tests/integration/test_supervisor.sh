@@ -23,7 +23,8 @@ for w in ingest store cloud; do
 	for o in ingest store cloud; do [ $o = $w ] || others[$o]=$(pid_of $o); done
 	before=$(worker_field $w restarts)
 	kill -9 "$old"
-	back() { p=$(pid_of $w); [ "$p" != "$old" ] && [ "$p" != null ] && [ "$(worker_field $w state)" = running ]; }
+	back() { p=$(pid_of $w); [ "$p" != "$old" ] && [ "$p" != null ] &&
+		[ "$(worker_field $w state)" = running ]; }
 	wait_for 2 "$w restarted after kill -9" back
 	[ "$(worker_field $w restarts)" -eq $((before + 1)) ] || fail "$w restarts not +1"
 	[ "$(worker_field $w last_exit)" = "signal 9" ] || fail "$w last_exit not signal 9"
@@ -60,7 +61,8 @@ cp "$CONF" "$T/good.conf"
 printf '[scales]\nlisten = 127.0.0.1:99999\n' >> "$CONF"
 kill -HUP "$(cat "$T/daemon.pid")"
 wait_for 3 "reload refused in log" grep -q "reload refused" "$T/daemon.log"
-grep "reload refused" "$T/daemon.log" | grep -q "edge.conf:[0-9]*:" || fail "reload error without file:line"
+grep "reload refused" "$T/daemon.log" | grep -q "edge.conf:[0-9]*:" ||
+	fail "reload error without file:line"
 cp "$T/good.conf" "$CONF"
 all_running || fail "workers not running after refused reload"
 kill -HUP "$(cat "$T/daemon.pid")"
@@ -82,7 +84,8 @@ wait_for 5 "all processes gone after SIGTERM" gone
 rm -f "$T/daemon.pid"
 [ ! -e "$T/run/control.sock" ] || fail "control socket left behind"
 if ct status >/dev/null 2>"$T/err"; then fail "status succeeded with no daemon"; fi
-ct status >/dev/null 2>&1 || rc=$?; [ "${rc:-0}" -eq 2 ] || fail "status exit code ${rc:-0} with no daemon, want 2"
+ct status >/dev/null 2>&1 || rc=$?; [ "${rc:-0}" -eq 2 ] ||
+	fail "status exit code ${rc:-0} with no daemon, want 2"
 grep -q "not running" "$T/err" || fail "no clear message when the daemon is down: $(cat "$T/err")"
 
 # kill -9 of the supervisor: the workers exit on their own.

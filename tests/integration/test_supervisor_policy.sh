@@ -7,12 +7,14 @@
 ct_write_conf
 printf '[scales]\nlisten = 127.0.0.1:0\n' >> "$CONF"
 if "$B/carnitrackd" -n -c "$CONF" 2>"$T/err"; then fail "-n accepted port 0"; fi
-grep -q "edge.conf:[0-9]*: listen" "$T/err" || fail "bad port error lacks file:line: $(cat "$T/err")"
+grep -q "edge.conf:[0-9]*: listen" "$T/err" ||
+	fail "bad port error lacks file:line: $(cat "$T/err")"
 ct_write_conf
 printf '[edge]\nfavourite_colour = red\n' >> "$CONF"
 rc=0; "$B/carnitrackd" -f -c "$CONF" 2>"$T/err" || rc=$?
 [ $rc -ne 0 ] || fail "daemon started with an unknown key"
-grep -q "edge.conf:[0-9]*: unknown key 'favourite_colour'" "$T/err" || fail "unknown key error: $(cat "$T/err")"
+grep -q "edge.conf:[0-9]*: unknown key 'favourite_colour'" "$T/err" ||
+	fail "unknown key error: $(cat "$T/err")"
 ct_write_conf
 "$B/carnitrackd" -n -c "$CONF" | grep -q "configuration OK" || fail "-n on a good config"
 
@@ -64,7 +66,8 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	done
 	u=$(ps -o user= -p "$(cat "$T/daemon.pid")")
 	[ "$u" = nobody ] || fail "supervisor runs as $u, not nobody"
-	[ "$(stat -c %a "$T/run/control.sock")" = 660 ] || fail "control socket mode $(stat -c %a "$T/run/control.sock")"
+	[ "$(stat -c %a "$T/run/control.sock")" = 660 ] ||
+		fail "control socket mode $(stat -c %a "$T/run/control.sock")"
 	echo "ok: privileges dropped to nobody"
 fi
 

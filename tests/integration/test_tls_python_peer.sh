@@ -25,7 +25,8 @@ pids+=($!)
 pids+=($!)
 for n in plain tls; do
 	for _ in $(seq 100); do [ -s "$tmp/$n.port" ] && break; sleep 0.05; done
-	[ -s "$tmp/$n.port" ] || { cat "$tmp/$n.log" >&2; fail "python $n server did not start within 5 s"; }
+	[ -s "$tmp/$n.port" ] ||
+		{ cat "$tmp/$n.log" >&2; fail "python $n server did not start within 5 s"; }
 done
 plain="ws://127.0.0.1:$(cat "$tmp/plain.port")/edge"
 tls="wss://127.0.0.1:$(cat "$tmp/tls.port")/edge"
@@ -61,9 +62,11 @@ sys.exit("headers wrong: %r" % bad if bad else 0)' || fail "headers: $hdr"
 	has "$tmp/out" "close: upgrade refused: HTTP/1.1 401 Unauthorized"
 
 	echo "== $url: message over max_msg closes with 1009"
-	run 1 "$tmp/out" --url "$url" "${extra[@]}" --token t0k --max-msg 1000 --send big:5000 --expect 1
+	run 1 "$tmp/out" --url "$url" "${extra[@]}" --token t0k --max-msg 1000 --send big:5000 \
+		--expect 1
 	has "$tmp/out" "close: message too big (over 1000 bytes), closed with 1009"
-	run 0 "$tmp/out" --url "$url" "${extra[@]}" --token t0k --max-msg 1000 --send big:1000 --expect 1
+	run 0 "$tmp/out" --url "$url" "${extra[@]}" --token t0k --max-msg 1000 --send big:1000 \
+		--expect 1
 
 	echo "== $url: close by the peer"
 	run 1 "$tmp/out" --url "$url" "${extra[@]}" --token t0k --send close --expect 1
@@ -71,6 +74,7 @@ sys.exit("headers wrong: %r" % bad if bad else 0)' || fail "headers: $hdr"
 
 	echo "== $url: TCP dropped without a close frame"
 	run 1 "$tmp/out" --url "$url" "${extra[@]}" --token t0k --send drop --expect 1
-	grep -q "^close: connection to 127.0.0.1:[0-9]* lost" "$tmp/out" || fail "drop: $(cat "$tmp/out")"
+	grep -q "^close: connection to 127.0.0.1:[0-9]* lost" "$tmp/out" ||
+		fail "drop: $(cat "$tmp/out")"
 done
 echo PASS

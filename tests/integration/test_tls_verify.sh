@@ -18,11 +18,13 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 cd "$tmp"
 ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
 openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.pem -days 3 -subj "/CN=CarniTrack Test CA" \
-	-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+	-addext "basicConstraints=critical,CA:TRUE" -addext \
+	"keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
 leaf() {   # name, subjectAltName, [extra openssl ca args...]: CA-signed leaf
 	local n=$1 san=$2; shift 2
 	openssl req -new "${ec[@]}" -keyout "$n.key" -out "$n.csr" -subj "/CN=$n" 2>/dev/null
-	printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$san" > "$n.ext"
+	printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+		"$san" > "$n.ext"
 	if [ $# -eq 0 ]; then
 		openssl x509 -req -in "$n.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
 			-extfile "$n.ext" -out "$n.pem" 2>/dev/null
@@ -68,7 +70,8 @@ start() {   # name: a server with <name>.pem, its port lands in $tmp/<name>.port
 for n in good wronghost expired self; do start $n; done
 for n in good wronghost expired self; do
 	for _ in $(seq 100); do [ -s "$tmp/$n.port" ] && break; sleep 0.05; done
-	[ -s "$tmp/$n.port" ] || { cat "$tmp/$n.log" >&2; fail "server $n did not start within 5 s"; }
+	[ -s "$tmp/$n.port" ] ||
+		{ cat "$tmp/$n.log" >&2; fail "server $n did not start within 5 s"; }
 	port[$n]=$(cat "$tmp/$n.port")
 done
 
@@ -109,7 +112,8 @@ probe 1 "close: certificate verify failed: certificate has expired" \
 	--url "wss://localhost:${port[expired]}/" --ca-file "$tmp/ca.pem"
 echo "== pin mismatch refused (pin of another key)"
 probe 1 "close: pin mismatch: server key is sha256//$(spki_b64 "$tmp/good.pem")" \
-	--url "wss://localhost:${port[good]}/" --ca-file "$tmp/ca.pem" --pin "$(spki_b64 "$tmp/self.pem")"
+	--url "wss://localhost:${port[good]}/" --ca-file "$tmp/ca.pem" --pin \
+	"$(spki_b64 "$tmp/self.pem")"
 echo "== pin match accepted (base64, and hex with colons)"
 probe 0 "close: closed locally: 1000 done" --url "wss://localhost:${port[good]}/" \
 	--ca-file "$tmp/ca.pem" --pin "$(spki_b64 "$tmp/good.pem")" --send hi --expect 1

@@ -28,7 +28,8 @@ sed -i "s|^data_dir = .*|data_dir = $LZ/data|" "$CONF"
 
 # "SCALE-nn BARCODE" of every stored event, and how often
 stored() {
-	ct events --json --limit 0 | jq -r '.events[] | "\(.device_id) \(.barcode)"' | sort | uniq -c
+	ct events --json --limit 0 | jq -r '.events[] | "\(.device_id) \(.barcode)"' | sort |
+		uniq -c
 }
 
 # one round: scales weigh until the cut; prints the OK log's path
@@ -46,7 +47,8 @@ round() {   # round N
 	pkill -KILL -f "carnitrackd.*$T" || true
 	kill -KILL "$sim" 2>/dev/null || true
 	{ wait "$sim"; } 2>/dev/null || true
-	wait_for 10 "round $n: every carnitrackd process gone" bash -c "! pgrep -f '[c]arnitrackd.*$T'"
+	wait_for 10 "round $n: every carnitrackd process gone" bash -c \
+		"! pgrep -f '[c]arnitrackd.*$T'"
 	wait "$sim" 2>/dev/null || true
 	wait "$(cat "$T/daemon.pid")" 2>/dev/null || true
 	rm -f "$T/daemon.pid"
@@ -62,7 +64,8 @@ for n in $(seq 1 "$CUTS"); do
 	grep -q "lost [0-9]* writes not synced to data/store/data.mdb" "$T/lazyfs.log" &&
 		midcommit=$((midcommit + 1))
 	stored > "$T/stored"
-	awk '$1 > 1 { print "stored twice:", $2, $3 }' "$T/stored" | head -3 | grep . && fail "round $n"
+	awk '$1 > 1 { print "stored twice:", $2, $3 }' "$T/stored" | head -3 | grep . &&
+		fail "round $n"
 	awk '{ print $2, $3 }' "$T/stored" | sort > "$T/stored.keys"
 	sort -u "$T/ok.$n" > "$T/ok.keys"
 	missing=$(comm -23 "$T/ok.keys" "$T/stored.keys" | wc -l)

@@ -86,13 +86,15 @@ cleanup() {
 	done
 	# Give the daemon its drain time, then make sure nothing of it is left.
 	local end=$((SECONDS + 10))
-	while [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null && [ "$SECONDS" -lt "$end" ]; do
+	while [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null &&
+		[ "$SECONDS" -lt "$end" ]; do
 		sleep 0.1
 	done
 	for p in $daemon_pid $workers; do
 		kill -KILL "$p" 2>/dev/null
 	done
-	if dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null | grep -q 'installed\|config-files\|half'; then
+	if dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null |
+		grep -q 'installed\|config-files\|half'; then
 		dpkg_run /dev/null --purge "$PKG"
 	fi
 	rm -rf "$DATA"
@@ -141,7 +143,8 @@ check "$CONF is a conffile" \
 check "copyright file installed" test -f /usr/share/doc/$PKG/copyright
 depends_ok() {
 	local dep p; dep=$(dpkg-query -W -f='${Depends}' "$PKG")
-	for p in libevent-2.1-7 libevent-openssl-2.1-7 libssl3 liblmdb0 libjansson4 libinih1 libwslay1 systemd; do
+	for p in libevent-2.1-7 libevent-openssl-2.1-7 libssl3 liblmdb0 libjansson4 libinih1 \
+		libwslay1 systemd; do
 		grep -q "\b$p\b" <<<"$dep" || { echo "  Depends lacks $p: $dep" >&2; return 1; }
 	done
 }
@@ -257,9 +260,11 @@ find "$DATA" -mindepth 1 -type f -exec sha256sum {} + | sort >"$tmp/data.before"
 # through systemctl and records what it saw. This is the unit with its whole
 # sandbox (seccomp filter, address families, PrivateDevices...) and Type=notify.
 if ! command -v systemd-nspawn >/dev/null; then
-	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 \
+	{ apt-get update -qq &&
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 \
 		--no-install-recommends systemd-container; } >"$tmp/apt.log" 2>&1 \
-		|| { cat "$tmp/apt.log" >&2; fail "install systemd-container (for systemd-nspawn)"; }
+		|| { cat "$tmp/apt.log" >&2; fail "install systemd-container (for systemd-nspawn)";
+		}
 fi
 ns=$tmp/nspawn; mkdir -p "$ns/units/multi-user.target.wants" "$ns/out"
 ln -s /dev/null "$ns/units/systemd-firstboot.service"    # no questions on first boot
@@ -286,7 +291,8 @@ expect_probe() {   # key, expected value
 	local got; got=$(probe "$1")
 	[ "$got" = "$2" ] && return 0
 	echo "  $1: got '$got', want '$2'" >&2
-	[ -f "$ns/out/journal.txt" ] && tail -n 20 "$ns/out/journal.txt" | sed 's/^/    journal: /' >&2
+	[ -f "$ns/out/journal.txt" ] &&
+		tail -n 20 "$ns/out/journal.txt" | sed 's/^/    journal: /' >&2
 	return 1
 }
 check "probe ran to the end" expect_probe done 1
@@ -298,10 +304,13 @@ check "workers run as carnitrack" expect_probe workers_user "carnitrack "
 check "NoNewPrivileges applies" expect_probe nonewprivs 1
 check "system-call filter applies (Seccomp: 2)" expect_probe seccomp 2
 check "no capabilities in the bounding set" expect_probe capbnd 0000000000000000
-check "RuntimeDirectory /run/carnitrack 0750 carnitrack" expect_probe rundir "750 carnitrack carnitrack"
-check "StateDirectory /var/lib/carnitrack 0750 carnitrack" expect_probe statedir "750 carnitrack carnitrack"
+check "RuntimeDirectory /run/carnitrack 0750 carnitrack" expect_probe rundir \
+	"750 carnitrack carnitrack"
+check "StateDirectory /var/lib/carnitrack 0750 carnitrack" expect_probe statedir \
+	"750 carnitrack carnitrack"
 check "control socket 0660 carnitrack" expect_probe socket "660 carnitrack carnitrack"
-ctl_ok() { local rc; rc=$(probe ctl_rc); [ "$rc" = 0 ] || [ "$rc" = 1 ] || { cat "$ns/out/ctl.txt" >&2; return 1; }; }
+ctl_ok() { local rc; rc=$(probe ctl_rc); [ "$rc" = 0 ] || [ "$rc" = 1 ] ||
+	{ cat "$ns/out/ctl.txt" >&2; return 1; }; }
 check "carnitrackctl status under systemd" ctl_ok
 check "systemctl reload (SIGHUP) succeeds" expect_probe reload_rc 0
 check "after reload: still running, same main pid" expect_probe after_reload active/running/same-pid

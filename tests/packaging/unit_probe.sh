@@ -38,7 +38,8 @@ say socket "$(stat -c '%a %U %G' /run/carnitrack/control.sock)"
 timeout 10 carnitrackctl status >/opt/out/ctl.txt 2>&1; say ctl_rc $?
 
 timeout 30 systemctl reload "$u"; say reload_rc $?
-say after_reload "$(show ActiveState)/$(show SubState)/$([ "$(show MainPID)" = "$pid" ] && echo same-pid)"
+say after_reload \
+	"$(show ActiveState)/$(show SubState)/$([ "$(show MainPID)" = "$pid" ] && echo same-pid)"
 
 # Restart=on-failure: a killed supervisor comes back (RestartSec=2s).
 kill -KILL "$pid"
