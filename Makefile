@@ -15,6 +15,7 @@ BUILD   ?= build
 SAN     ?=
 VERSION := 0.1.0
 PREFIX  ?= /usr
+MANDIR  ?= $(PREFIX)/share/man
 DESTDIR ?=
 
 PKGS    := libevent libevent_openssl openssl jansson lmdb inih
@@ -27,7 +28,8 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 ifeq ($(findstring clang,$(shell $(CC) --version 2>/dev/null | head -n1)),)
 CFLAGS  += -Wno-format-truncation
 endif
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -levent -levent_openssl -lssl -lcrypto -ljansson -llmdb -linih) -lwslay
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
+	     echo -levent -levent_openssl -lssl -lcrypto -ljansson -llmdb -linih) -lwslay
 LDFLAGS += -Wl,--as-needed
 
 ifeq ($(SAN),1)
@@ -87,7 +89,8 @@ $(foreach c,$(CMDS),$(eval $(call cmd_rule,$(c))))
 
 $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check 2>/dev/null || \
+	    echo -lcheck -lsubunit -lm -lrt -lpthread)
 
 $(BUILD)/tests/replay_%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay_main.o $(LIBA)
 	@mkdir -p $(dir $@)
@@ -158,9 +161,11 @@ demo: deps all
 install: all
 	install -D -m 0755 $(BUILD)/carnitrackd $(DESTDIR)$(PREFIX)/sbin/carnitrackd
 	install -D -m 0755 $(BUILD)/carnitrackctl $(DESTDIR)$(PREFIX)/bin/carnitrackctl
-	install -D -m 0644 cmd/carnitrackd/carnitrackd.8 $(DESTDIR)$(PREFIX)/share/man/man8/carnitrackd.8
-	install -D -m 0644 cmd/carnitrackctl/carnitrackctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/carnitrackctl.8
-	install -D -m 0644 etc/carnitrack-edge.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/carnitrack-edge.conf.5
+	install -D -m 0644 cmd/carnitrackd/carnitrackd.8 $(DESTDIR)$(MANDIR)/man8/carnitrackd.8
+	install -D -m 0644 cmd/carnitrackctl/carnitrackctl.8 \
+	    $(DESTDIR)$(MANDIR)/man8/carnitrackctl.8
+	install -D -m 0644 etc/carnitrack-edge.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/carnitrack-edge.conf.5
 	install -D -m 0644 etc/edge.conf $(DESTDIR)/etc/carnitrack/edge.conf
 
 clean:

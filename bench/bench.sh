@@ -58,7 +58,8 @@ MAP_SIZE=4GiB; MAP_BYTES=$((4 << 30))
 # 5,000 idle scales plus the real ones, the probes and our own files.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((IDLE_N + 500)) ]; then
-	echo "bench: ulimit -n is $(ulimit -n) (hard $(ulimit -Hn)); the connections figure needs $((IDLE_N + 500))" >&2
+	echo "bench: ulimit -n is $(ulimit -n) (hard $(ulimit -Hn));" \
+	    "the connections figure needs $((IDLE_N + 500))" >&2
 fi
 
 # BENCH_NICE=-10 (root): run everything of the benchmark at that priority, a
@@ -89,14 +90,15 @@ trap 'exit 130' INT TERM
 now_ns() { local t=$EPOCHREALTIME; echo "${t/./}000"; }
 log() { printf '[bench %s] %s\n' "$(date -u +%T)" "$*" >&2; }
 free_port() {
-	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0))
+print(s.getsockname()[1])'
 }
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
 # kv LINE KEY: the value of KEY=... in a helper's output line
 kv() { sed -n "s/.*[ ^]$2=\([^ ]*\).*/\1/p" <<<" $1"; }
 
-# The build must define a worker for its figures to mean anything: the
-# daemon links weak placeholders (worker_defaults.c) for workers not written yet.
+# The build must define a worker for its figures to mean anything: a worker
+# of the daemon's process table has its NAME_worker_ops.
 NM_OUT=$(nm "$B/carnitrackd" 2>/dev/null || true)
 have_worker() { grep -Eq " [BDRT] ${1}_worker_ops\$" <<<"$NM_OUT"; }
 need() {   # need WORKER...: prints the missing ones
@@ -135,6 +137,15 @@ sj() { { ct status --json 2>/dev/null || true; } | jq -r "$1" 2>/dev/null; }
 all_running() { [ "$(sj '[.workers[] | .state == "running"] | all')" = true ]; }
 worker_pid() { sj ".workers[] | select(.name==\"$1\") | .pid"; }
 ingest_conns() { sj '.workers[] | select(.name=="ingest") | .status.connections // 0'; }
+ingest_conns_ge() { [ "$(ingest_conns)" -ge "$1" ]; }
+worker_up_2s() {   # worker_up_2s NAME: running for 2 s at least
+	[ "$(sj ".workers[] | select(.name==\"$1\") |
+	    (.state == \"running\" and .uptime_s >= 2)")" = true ]
+}
+worker_replaced() {   # worker_replaced NAME OLDPID: running again, another pid
+	[ "$(sj ".workers[] | select(.name==\"$1\") | (.state == \"running\" and .pid != $2)")" \
+	    = true ]
+}
 
 cloud_cmd() {   # cloud_cmd COMMAND: one line from the reference cloud
 	local fd line
@@ -144,7 +155,8 @@ cloud_cmd() {   # cloud_cmd COMMAND: one line from the reference cloud
 	exec {fd}>&-
 	printf '%s\n' "$line"
 }
-cloud_registered() { [ "$(cloud_cmd stats 2>/dev/null | jq -r '.registers // 0' 2>/dev/null)" -ge 1 ] 2>/dev/null; }
+cloud_registered() { [ "$(cloud_cmd stats 2>/dev/null | jq -r '.registers // 0' 2>/dev/null)" \
+	-ge 1 ] 2>/dev/null; }
 
 wait_for() {    # wait_for SECONDS WHAT COMMAND...
 	local t=$1 what=$2; shift 2
@@ -168,7 +180,8 @@ edge_up() {
 	fi
 	CSPID=
 	if [ "${NOCLOUD:-0}" != 1 ]; then
-		"${RUN[@]}" "$B/carnitrack-cloudsim" --quiet -p "$WP" --control "$CP" < /dev/null > "$D/cloud.log" 2>&1 &
+		"${RUN[@]}" "$B/carnitrack-cloudsim" --quiet -p "$WP" --control "$CP" \
+			< /dev/null > "$D/cloud.log" 2>&1 &
 		CSPID=$!
 		PIDS+=("$CSPID")
 		wait_for 10 "reference cloud control port" cloud_cmd stats || return 1
@@ -178,7 +191,8 @@ edge_up() {
 	if [ -n "${EARLY_WATCH:-}" ]; then
 		# started before the daemon, so the edge's registration at the cloud
 		# is seen when it happens, not when edge_up returns
-		"${RUN[@]}" "$B/bench/bench_watch" --cloud-port "$CP" --since-ns "$DSTART_NS" --timeout 120 \
+		"${RUN[@]}" "$B/bench/bench_watch" --cloud-port "$CP" --since-ns "$DSTART_NS" \
+			--timeout 120 \
 		    "$D/data" > "$EARLY_WATCH" 2>&1 &
 		EWPID=$!
 		PIDS+=("$EWPID")
@@ -210,7 +224,8 @@ edge_down() {
 }
 
 edge_pids() { echo "$SUPPID,$INGPID,$STOPID,$CLDPID"; }
-edge_cpu() { echo "sup=$SUPPID,ingest=$INGPID,store=$STOPID,cloud=$CLDPID${CSPID:+,cloudsim=$CSPID}"; }
+edge_cpu() { echo \
+	"sup=$SUPPID,ingest=$INGPID,store=$STOPID,cloud=$CLDPID${CSPID:+,cloudsim=$CSPID}"; }
 rss_sum_kb() {
 	local sum=0 kb p
 	for p in $SUPPID $INGPID $STOPID $CLDPID; do
@@ -225,12 +240,15 @@ ROWS=()
 NOTES=()
 LOADS_ALL=()
 # stats V...: "median min max" (numeric; values may be fractional)
-stats() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%s %s %s\n", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
+stats() { printf '%s\n' "$@" | sort -g |
+	awk '{ v[NR] = $1 } END { printf "%s %s %s\n", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
 fmt() {         # fmt VALUE DECIMALS: thousands separators
 	LC_ALL=C awk -v v="$1" -v d="$2" 'BEGIN {
 		s = sprintf("%." d "f", v); split(s, p, "."); i = p[1]; o = "";
 		neg = (substr(i, 1, 1) == "-"); if (neg) i = substr(i, 2);
-		while (length(i) > 3) { o = "," substr(i, length(i) - 2) o; i = substr(i, 1, length(i) - 3) }
+		while (length(i) > 3) {
+			o = "," substr(i, length(i) - 2) o; i = substr(i, 1, length(i) - 3)
+		}
 		o = (neg ? "-" : "") i o; if (d > 0) o = o "." p[2]; print o }'
 }
 # row FIGURE UNIT GOAL_OP GOAL DECIMALS LOADS VALUES...  (GOAL_OP ge|le|none)
@@ -247,8 +265,10 @@ row() {
 	fi
 	read -r med min max < <(stats "$@")
 	ok=$(awk -v m="$med" -v g="$goal" -v op="$op" 'BEGIN {
-		if (op == "none") print "-"; else print ((op == "ge" ? m >= g : m <= g) ? "yes" : "**no**") }')
-	ROWS+=("| $fig | $(fmt "$med" "$dec") $unit | $(fmt "$min" "$dec") | $(fmt "$max" "$dec") | $g | $ok | $loads |")
+		if (op == "none") print "-"
+		else print ((op == "ge" ? m >= g : m <= g) ? "yes" : "**no**") }')
+	ROWS+=("| $fig | $(fmt "$med" "$dec") $unit | $(fmt "$min" "$dec") |\
+ $(fmt "$max" "$dec") | $g | $ok | $loads |")
 }
 na_row() {      # na_row FIGURE GOAL WHY
 	ROWS+=("| $1 | n/a ($3) | | | $2 | - | |")
@@ -257,11 +277,14 @@ na_row() {      # na_row FIGURE GOAL WHY
 # cpu_per_record WATCH_LINE N: CPU microseconds the four edge processes
 # spent per record over the watched window (load-independent, unlike rates)
 cpu_per_record() {
-	awk -v w="$(kv "$1" wall_s)" -v n="$2" -v a="$(kv "$1" cpu_sup)" -v b="$(kv "$1" cpu_ingest)" \
-	    -v c="$(kv "$1" cpu_store)" -v d="$(kv "$1" cpu_cloud)" 'BEGIN { print (a + b + c + d) * w / n * 1e6 }'
+	awk -v w="$(kv "$1" wall_s)" -v n="$2" -v a="$(kv "$1" cpu_sup)" \
+		-v b="$(kv "$1" cpu_ingest)" \
+	    -v c="$(kv "$1" cpu_store)" -v d="$(kv "$1" cpu_cloud)" \
+	    'BEGIN { print (a + b + c + d) * w / n * 1e6 }'
 }
 cloudsim_per_record() {
-	awk -v w="$(kv "$1" wall_s)" -v n="$2" -v a="$(kv "$1" cpu_cloudsim)" 'BEGIN { print a * w / n * 1e6 }'
+	awk -v w="$(kv "$1" wall_s)" -v n="$2" -v a="$(kv "$1" cpu_cloudsim)" \
+		'BEGIN { print a * w / n * 1e6 }'
 }
 
 # ------------------------------------------------------------ figures
@@ -283,11 +306,12 @@ open_idle() {
 	local n=$1 k=0 b
 	while [ $k -lt "$n" ]; do
 		b=$(( n - k < 100 ? n - k : 100 ))
-		"${RUN[@]}" "$B/dp401-sim" --idle -n "$b" --records 0 "127.0.0.1:$SP" >> "$D/idle.log" 2>&1 &
+		"${RUN[@]}" "$B/dp401-sim" --idle -n "$b" --records 0 \
+			"127.0.0.1:$SP" >> "$D/idle.log" 2>&1 &
 		IDLEPIDS+=($!)
 		PIDS+=($!)
 		k=$((k + b))
-		wait_for 30 "$k idle connections" bash -c "[ \"\$($B/carnitrackctl -c $D/edge.conf status --json | jq '.workers[] | select(.name==\"ingest\") | .status.connections')\" -ge $k ]" || return 1
+		wait_for 30 "$k idle connections" ingest_conns_ge "$k" || return 1
 	done
 }
 
@@ -305,10 +329,12 @@ ingest_once() {
 	n=$((ING_SCALES * per))
 	RUN_LOAD=$(loadavg)
 	t0=$(now_ns)
-	"${RUN[@]}" "$B/dp401-sim" -n $ING_SCALES --rate 0 --records "$per" --hb 0 --timeout 600 "127.0.0.1:$SP" > "$D/sim.log" 2>&1 &
+	"${RUN[@]}" "$B/dp401-sim" -n $ING_SCALES --rate 0 --records "$per" --hb 0 --timeout 600 \
+		"127.0.0.1:$SP" > "$D/sim.log" 2>&1 &
 	simpid=$!
 	PIDS+=("$simpid")
-	out=$("${RUN[@]}" "$B/bench/bench_watch" --events "$n" --pending0 --since-ns "$t0" --rss "$(edge_pids)" \
+	out=$("${RUN[@]}" "$B/bench/bench_watch" --events "$n" --pending0 --since-ns "$t0" \
+	    --rss "$(edge_pids)" \
 	    --cpu "$(edge_cpu)" --timeout $((n / 2000 + 60)) "$D/data") || true
 	wait "$simpid" 2>/dev/null || true
 	HELD=
@@ -325,7 +351,8 @@ ingest_once() {
 fig_ingest() {
 	local miss v=() loads=() rss=() cpus=() cpr=() cspr=() i out
 	miss=$(need ingest store cloud)
-	if [ -n "$miss" ]; then na_row "ingest throughput (50 scales, stored + acked)" "≥ 25,000 records/s" "worker missing: $miss"; return; fi
+	if [ -n "$miss" ]; then na_row "ingest throughput (50 scales, stored + acked)" \
+		"≥ 25,000 records/s" "worker missing: $miss"; return; fi
 	for i in $(seq 1 "$RUNS"); do
 		ingest_once "ingest$i" 0 "$ING_PER" || { log "ingest run $i failed"; continue; }
 		out=$ING_OUT
@@ -337,13 +364,15 @@ fig_ingest() {
 		fi
 		loads+=("$RUN_LOAD")
 		rss+=("$(kv "$out" rss_peak_kb)")
-		RSS_SPLIT+=("$(kv "$out" rss_at_peak_kb | awk -F/ '{ printf "%.1f/%.1f/%.1f/%.1f", $1/1024, $2/1024, $3/1024, $4/1024 }')")
+		RSS_SPLIT+=("$(kv "$out" rss_at_peak_kb | awk -F/ '{
+		    printf "%.1f/%.1f/%.1f/%.1f", $1/1024, $2/1024, $3/1024, $4/1024 }')")
 		cpus+=("$out")
 		cpr+=("$(cpu_per_record "$out" "$(kv "$out" n)")")
 		cspr+=("$(cloudsim_per_record "$out" "$(kv "$out" n)")")
 		log "ingest run $i: $out load=$RUN_LOAD"
 	done
-	row "ingest throughput (50 scales, stored + acked)" "records/s" ge 25000 0 "$(IFS=/; echo "${loads[*]}")" "${v[@]}"
+	row "ingest throughput (50 scales, stored + acked)" "records/s" ge 25000 0 \
+		"$(IFS=/; echo "${loads[*]}")" "${v[@]}"
 	[ ${#cpr[@]} -gt 0 ] && row "  edge CPU per record (4 processes)" us none 0 1 "" "${cpr[@]}"
 	[ ${#cspr[@]} -gt 0 ] && row "  reference cloud CPU per record" us none 0 1 "" "${cspr[@]}"
 	LOAD_RSS_KB=("${rss[@]}")
@@ -353,31 +382,45 @@ fig_ingest() {
 fig_controlled() {
 	local miss v=() loads=() i t0 t1 out oks
 	miss=$(need ingest store)
-	if [ -n "$miss" ]; then na_row "controlled transfer (20 scales, record+prompt+OK)" "≥ 10,000 OKs/s" "worker missing: $miss"; return; fi
+	if [ -n "$miss" ]; then na_row "controlled transfer (20 scales, record+prompt+OK)" \
+		"≥ 10,000 OKs/s" "worker missing: $miss"; return; fi
 	for i in $(seq 1 "$RUNS"); do
 		edge_up "ctl$i" || { log "controlled run $i: edge did not start"; continue; }
 		loads+=("$(loadavg)")
 		t0=$(now_ns)
-		out=$("${RUN[@]}" "$B/dp401-sim" -n $CTL_SCALES --controlled --rate 0 --records "$CTL_PER" --hb 0 --timeout 300 "127.0.0.1:$SP" 2>"$D/sim.err" | tail -n 1) || true
+		out=$("${RUN[@]}" "$B/dp401-sim" -n $CTL_SCALES --controlled --rate 0 \
+		    --records "$CTL_PER" --hb 0 --timeout 300 "127.0.0.1:$SP" 2>"$D/sim.err" |
+		    tail -n 1) || true
 		t1=$(now_ns)
 		oks=$(kv "$out" oks)
-		local commits; commits=$(sj '.workers[] | select(.name=="store") | .status.commits // 0')
+		local commits; \
+			commits=$(sj '.workers[] | select(.name=="store") | .status.commits // 0')
 		edge_down
-		log "controlled run $i: $out in $(( (t1 - t0) / 1000000 )) ms; store commits $commits ($(awk -v c="$commits" -v a="$t0" -v b="$t1" 'BEGIN { if (c > 0) printf "%.2f ms wall per commit", (b - a) / 1e6 / c }'))"
-		CTL_COMMITS+=("$(awk -v c="$commits" -v a="$t0" -v b="$t1" 'BEGIN { if (c > 0) print (b - a) / 1e6 / c }')")
-		[ -n "$oks" ] && [ "$oks" -gt 0 ] && v+=("$(awk -v k="$oks" -v a="$t0" -v b="$t1" 'BEGIN { print k / ((b - a) / 1e9) }')")
-		[ "${oks:-0}" -eq $((CTL_SCALES * CTL_PER)) ] || log "controlled run $i: $oks of $((CTL_SCALES * CTL_PER)) OKs"
+		local per_commit
+		per_commit=$(awk -v c="$commits" -v a="$t0" -v b="$t1" \
+		    'BEGIN { if (c > 0) print (b - a) / 1e6 / c }')
+		log "controlled run $i: $out in $(( (t1 - t0) / 1000000 )) ms; store commits" \
+		    "$commits (${per_commit:+$(printf '%.2f' "$per_commit") ms wall per commit})"
+		CTL_COMMITS+=("$per_commit")
+		[ -n "$oks" ] && [ "$oks" -gt 0 ] &&
+			v+=("$(awk -v k="$oks" -v a="$t0" -v b="$t1" \
+			    'BEGIN { print k / ((b - a) / 1e9) }')")
+		[ "${oks:-0}" -eq $((CTL_SCALES * CTL_PER)) ] ||
+			log "controlled run $i: $oks of $((CTL_SCALES * CTL_PER)) OKs"
 	done
-	row "controlled transfer (20 scales, record+prompt+OK)" "OKs/s" ge 10000 0 "$(IFS=/; echo "${loads[*]}")" "${v[@]}"
+	row "controlled transfer (20 scales, record+prompt+OK)" "OKs/s" ge 10000 0 \
+		"$(IFS=/; echo "${loads[*]}")" "${v[@]}"
 	# an OK waits for a synced commit: 20 scales give at most 20 OKs per commit
-	[ ${#CTL_COMMITS[@]} -gt 0 ] && row "  wall time per store commit in those runs" ms none 0 2 "" "${CTL_COMMITS[@]}"
+	[ ${#CTL_COMMITS[@]} -gt 0 ] &&
+		row "  wall time per store commit in those runs" ms none 0 2 "" "${CTL_COMMITS[@]}"
 }
 
 fig_latency() {
 	local miss p50=() p99=() pmax=() s50=() loads=() i out
 	miss=$(need ingest store cloud)
 	if [ -n "$miss" ]; then
-		na_row "latency p50, send -> ack committed (250/s, 50 scales)" "≤ 0.5 ms" "worker missing: $miss"
+		na_row "latency p50, send -> ack committed (250/s, 50 scales)" "≤ 0.5 ms" \
+			"worker missing: $miss"
 		na_row "latency p99" "≤ 2 ms" "worker missing: $miss"
 		na_row "latency max" "-" "worker missing: $miss"
 		return
@@ -385,8 +428,10 @@ fig_latency() {
 	for i in $(seq 1 "$RUNS"); do
 		edge_up "lat$i" || { log "latency run $i: edge did not start"; continue; }
 		loads+=("$(loadavg)")
-		out=$("${RUN[@]}" "$B/bench/bench_probe" --scales 50 --rate $LAT_RATE --duration "$LAT_S" --warmup 1 \
-		    --timeout 30 "127.0.0.1:$SP" "$D/data" 2>"$D/probe.err") || log "latency run $i: probe reports a problem"
+		out=$("${RUN[@]}" "$B/bench/bench_probe" --scales 50 --rate $LAT_RATE \
+		    --duration "$LAT_S" --warmup 1 \
+		    --timeout 30 "127.0.0.1:$SP" "$D/data" 2>"$D/probe.err") ||
+		    log "latency run $i: probe reports a problem"
 		edge_down
 		log "latency run $i: $out"
 		[ -n "$(kv "$out" acked_p50_us)" ] || continue
@@ -407,26 +452,34 @@ fig_latency() {
 fig_drain() {
 	local miss v=() loads=() reg=() cpu=() i out t_reg t_done t0 tpl=$W/backlog
 	miss=$(need store cloud)
-	if [ -n "$miss" ]; then na_row "backlog drain ($(fmt $DRAIN_N 0) events)" "≥ 50,000 events/s" "worker missing: $miss"; return; fi
+	if [ -n "$miss" ]; then na_row "backlog drain ($(fmt $DRAIN_N 0) events)" \
+		"≥ 50,000 events/s" "worker missing: $miss"; return; fi
 	t0=$(now_ns)
 	mkdir -p "$tpl"
-	if ! "$B/bench/bench_fill" "$tpl/data" "$DRAIN_N" 50 "$MAP_BYTES" > "$tpl/fill.log" 2>&1; then
+	if ! "$B/bench/bench_fill" "$tpl/data" "$DRAIN_N" 50 "$MAP_BYTES" > "$tpl/fill.log" \
+		2>&1; then
 		log "bench_fill failed: $(tail -n 3 "$tpl/fill.log")"
-		na_row "backlog drain ($(fmt $DRAIN_N 0) events)" "≥ 50,000 events/s" "bench_fill failed"
+		na_row "backlog drain ($(fmt $DRAIN_N 0) events)" "≥ 50,000 events/s" \
+			"bench_fill failed"
 		return
 	fi
-	log "backlog of $DRAIN_N offline events written in $(awk -v a="$t0" -v b="$(now_ns)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }') s"
+	log "backlog of $DRAIN_N offline events written in" \
+	    "$(awk -v a="$t0" -v b="$(now_ns)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }') s"
 	for i in $(seq 1 "$RUNS"); do
 		loads+=("$(loadavg)")
 		if ! EARLY_WATCH=$W/drain$i.reg PREFILL=$tpl/data edge_up "drain$i"; then
 			log "drain run $i: edge did not start"; edge_down; continue
 		fi
-		out=$("${RUN[@]}" "$B/bench/bench_watch" --events "$DRAIN_N" --pending0 --since-ns "$DSTART_NS" \
-		    --rss "$(edge_pids)" --cpu "$(edge_cpu)" --timeout $((DRAIN_N / 5000 + 60)) "$D/data") || true
+		out=$("${RUN[@]}" "$B/bench/bench_watch" --events "$DRAIN_N" --pending0 \
+		    --since-ns "$DSTART_NS" \
+		    --rss "$(edge_pids)" --cpu "$(edge_cpu)" --timeout $((DRAIN_N / 5000 + 60)) \
+		    "$D/data") || true
 		# the workers were born with the daemon: their whole CPU time is the drain's
 		local edge_cpu_s=0 p
 		for p in $SUPPID $INGPID $STOPID $CLDPID; do
-			edge_cpu_s=$(awk -v a="$edge_cpu_s" -v t="$(getconf CLK_TCK)" '{ print a + ($14 + $15) / t }' "/proc/$p/stat" 2>/dev/null || echo "$edge_cpu_s")
+			edge_cpu_s=$(awk -v a="$edge_cpu_s" -v t="$(getconf CLK_TCK)" \
+			    '{ print a + ($14 + $15) / t }' "/proc/$p/stat" 2>/dev/null ||
+			    echo "$edge_cpu_s")
 		done
 		wait "$EWPID" 2>/dev/null || true
 		t_reg=$(kv "$(cat "$W/drain$i.reg" 2>/dev/null)" registered_s)
@@ -434,16 +487,22 @@ fig_drain() {
 		log "drain run $i: registered_s=$t_reg edge_cpu_s=$edge_cpu_s $out"
 		t_done=$(kv "$out" done_s)
 		if awk -v a="${t_reg:--1}" -v b="$t_done" 'BEGIN { exit !(a >= 0 && b > a) }'; then
-			v+=("$(awk -v n="$DRAIN_N" -v a="$t_reg" -v b="$t_done" 'BEGIN { print n / (b - a) }')")
+			v+=("$(awk -v n="$DRAIN_N" -v a="$t_reg" -v b="$t_done" \
+			    'BEGIN { print n / (b - a) }')")
 			reg+=("$t_reg")
-			cpu+=("$(awk -v c="$edge_cpu_s" -v n="$DRAIN_N" 'BEGIN { print c / n * 1e6 }')")
+			cpu+=("$(awk -v c="$edge_cpu_s" -v n="$DRAIN_N" \
+			    'BEGIN { print c / n * 1e6 }')")
 		fi
 		DRAIN_CPU=$out
 	done
 	rm -rf "$tpl"
-	row "backlog drain ($(fmt $DRAIN_N 0) events, from registration)" "events/s" ge 50000 0 "$(IFS=/; echo "${loads[*]}")" "${v[@]}"
-	[ ${#reg[@]} -gt 0 ] && row "  (daemon start -> registered at the cloud)" s none 0 2 "" "${reg[@]}"
-	[ ${#cpu[@]} -gt 0 ] && row "  edge CPU per drained event (4 processes, start-up included)" us none 0 1 "" "${cpu[@]}"
+	row "backlog drain ($(fmt $DRAIN_N 0) events, from registration)" "events/s" ge 50000 0 \
+		"$(IFS=/; echo "${loads[*]}")" "${v[@]}"
+	[ ${#reg[@]} -gt 0 ] &&
+		row "  (daemon start -> registered at the cloud)" s none 0 2 "" "${reg[@]}"
+	[ ${#cpu[@]} -gt 0 ] &&
+		row "  edge CPU per drained event (4 processes, start-up included)" us none 0 1 "" \
+		"${cpu[@]}"
 	return 0
 }
 
@@ -453,13 +512,15 @@ fig_memory() {
 		edge_up "mem$i" || { log "memory run $i: edge did not start"; continue; }
 		loads+=("$(loadavg)")
 		# 50 registered scales, heartbeats on, first record due in ~3 h
-		"${RUN[@]}" "$B/dp401-sim" -n 50 --rate 0.0001 --records 0 --hb 30 "127.0.0.1:$SP" > "$D/sim.log" 2>&1 &
+		"${RUN[@]}" "$B/dp401-sim" -n 50 --rate 0.0001 --records 0 --hb 30 \
+			"127.0.0.1:$SP" > "$D/sim.log" 2>&1 &
 		simpid=$!
 		PIDS+=("$simpid")
 		if have_worker ingest; then
-			wait_for 20 "50 scales connected" bash -c "[ \"\$($B/carnitrackctl -c $D/edge.conf status --json | jq '.workers[] | select(.name==\"ingest\") | .status.connections')\" -ge 50 ]" || true
+			wait_for 20 "50 scales connected" ingest_conns_ge 50 || true
 		else
-			wait_for 10 "50 scales connected" grep -q "all 50 connected" "$D/sim.log" || true
+			wait_for 10 "50 scales connected" grep -q "all 50 connected" "$D/sim.log" ||
+				true
 		fi
 		sleep 0.5    # let every process settle after the connection burst
 		idle+=("$(awk -v k="$(rss_sum_kb)" 'BEGIN { print k / 1024 }')")
@@ -467,10 +528,12 @@ fig_memory() {
 		edge_down
 	done
 	local miss; miss=$(need ingest store cloud)
-	row "memory, idle (50 scales connected; RssAnon of 4 processes)${miss:+ [missing: $miss]}" MiB le 16 1 "$(IFS=/; echo "${loads[*]}")" "${idle[@]}"
+	row "memory, idle (50 scales connected; RssAnon of 4 processes)${miss:+ [missing: $miss]}" \
+		MiB le 16 1 "$(IFS=/; echo "${loads[*]}")" "${idle[@]}"
 	if [ ${#LOAD_RSS_KB[@]} -gt 0 ]; then
 		local mib=()
-		for k in "${LOAD_RSS_KB[@]}"; do mib+=("$(awk -v k="$k" 'BEGIN { print k / 1024 }')"); done
+		for k in "${LOAD_RSS_KB[@]}"; do \
+			mib+=("$(awk -v k="$k" 'BEGIN { print k / 1024 }')"); done
 		row "memory, peak under load (ingest runs)" MiB le 16 1 "" "${mib[@]}"
 	else
 		na_row "memory, peak under load" "≤ 16 MiB" "needs the ingest figure"
@@ -490,27 +553,33 @@ fig_recovery() {
 	declare -A rec=()
 	miss=$(need ingest store cloud)
 	if [ -n "$miss" ]; then
-		for w in ingest store cloud; do na_row "recovery after kill -9 of $w" "≤ 1 s" "worker missing: $miss"; done
+		for w in ingest store cloud; do na_row "recovery after kill -9 of $w" "≤ 1 s" \
+			"worker missing: $miss"; done
 		return
 	fi
 	# info: the supervisor's "WORKER ready (pid N)" lines time the restarts
-	LOGLEVEL=info edge_up recovery "" || { for w in ingest store cloud; do na_row "recovery after kill -9 of $w" "≤ 1 s" "edge did not start"; done; return; }
+	LOGLEVEL=info edge_up recovery "" ||
+		{ for w in ingest store cloud; do na_row "recovery after kill -9 of $w" "≤ 1 s" \
+		"edge did not start"; done; return; }
 	for i in $(seq 1 "$RUNS"); do
 		loads+=("$(loadavg)")
 		for w in ingest store cloud; do
-			# a worker that dies within 1 s of READY is restarted with backoff: stay outside that window
-			wait_for 10 "$w up for 2 s" bash -c "[ \"\$($B/carnitrackctl -c $D/edge.conf status --json | jq '.workers[] | select(.name==\"$w\") | (.state == \"running\" and .uptime_s >= 2)')\" = true ]" || true
+			# a worker that dies within 1 s of READY is restarted with backoff: stay
+			# outside that window
+			wait_for 10 "$w up for 2 s" worker_up_2s "$w" || true
 			old=$(worker_pid "$w")
 			t0=$(now_ns)
 			kill -KILL "$old"
-			out=$("${RUN[@]}" "$B/bench/bench_probe" --once --scales 1 --first-id 99 --timeout 20 "127.0.0.1:$SP" "$D/data" 2>>"$D/probe.err") || true
+			out=$("${RUN[@]}" "$B/bench/bench_probe" --once --scales 1 --first-id 99 \
+			    --timeout 20 "127.0.0.1:$SP" "$D/data" 2>>"$D/probe.err") || true
 			acked=$(kv "$out" acked_real_ns)
-			wait_for 10 "$w running again" bash -c "[ \"\$($B/carnitrackctl -c $D/edge.conf status --json | jq -r '.workers[] | select(.name==\"$w\") | (.state == \"running\" and .pid != $old)')\" = true ]" || true
+			wait_for 10 "$w running again" worker_replaced "$w" "$old" || true
 			new=$(worker_pid "$w")
 			rdy=$(ready_ns "$w" "$new" || now_ns)
 			log "recovery $w run $i: pid $old -> $new; $out"
 			if [ -n "$acked" ]; then
-				rec[$w]+=" $(awk -v a="$acked" -v r="$rdy" -v t="$t0" 'BEGIN { m = a > r ? a : r; print (m - t) / 1e6 }')"
+				rec[$w]+=" $(awk -v a="$acked" -v r="$rdy" -v t="$t0" \
+				    'BEGIN { m = a > r ? a : r; print (m - t) / 1e6 }')"
 			fi
 		done
 	done
@@ -518,32 +587,39 @@ fig_recovery() {
 	local l; l=$(IFS=/; echo "${loads[*]}")
 	for w in ingest store cloud; do
 		# shellcheck disable=SC2086
-		row "recovery after kill -9 of $w (ready + next event acked)" ms le 1000 0 "$l" ${rec[$w]:-}
+		row "recovery after kill -9 of $w (ready + next event acked)" ms le 1000 0 "$l" \
+			${rec[$w]:-}
 	done
 }
 
 fig_connections() {
 	local miss v=() held=() loads=() i out
 	miss=$(need ingest store cloud)
-	if [ -n "$miss" ]; then na_row "connections held idle while 50 scales send" "≥ 5,000" "worker missing: $miss"; return; fi
+	if [ -n "$miss" ]; then na_row "connections held idle while 50 scales send" "≥ 5,000" \
+		"worker missing: $miss"; return; fi
 	for i in $(seq 1 "$RUNS"); do
-		ingest_once "conn$i" "$IDLE_N" "$CONN_PER" || { log "connections run $i failed"; continue; }
+		ingest_once "conn$i" "$IDLE_N" "$CONN_PER" ||
+			{ log "connections run $i failed"; continue; }
 		out=$ING_OUT
 		loads+=("$RUN_LOAD")
 		log "connections run $i: held=$HELD $out"
 		local done_s; done_s=$(kv "$out" done_s)
-		awk -v d="$done_s" 'BEGIN { exit !(d > 0) }' && v+=("$(awk -v n="$(kv "$out" n)" -v d="$done_s" 'BEGIN { print n / d }')")
+		awk -v d="$done_s" 'BEGIN { exit !(d > 0) }' &&
+			v+=("$(awk -v n="$(kv "$out" n)" -v d="$done_s" 'BEGIN { print n / d }')")
 		[ -n "$HELD" ] && held+=("$HELD")
 	done
 	local l; l=$(IFS=/; echo "${loads[*]}")
 	# quick mode opens fewer and checks that many
-	row "connections held idle (after the run below)" conns ge "$( [ "$MODE" = quick ] && echo "$IDLE_N" || echo 5000)" 0 "$l" "${held[@]}"
+	row "connections held idle (after the run below)" conns ge \
+		"$( [ "$MODE" = quick ] && echo "$IDLE_N" || echo 5000)" 0 "$l" "${held[@]}"
 	row "  ingest throughput with them held" "records/s" ge 25000 0 "$l" "${v[@]}"
 }
 
 # ------------------------------------------------------------ main
-for t in carnitrackd carnitrackctl carnitrack-cloudsim dp401-sim bench/bench_probe bench/bench_watch bench/bench_fsync bench/bench_fill; do
-	[ -x "$B/$t" ] || { echo "bench: $B/$t missing (make all and the bench helpers first)" >&2; exit 1; }
+for t in carnitrackd carnitrackctl carnitrack-cloudsim dp401-sim bench/bench_probe \
+	bench/bench_watch bench/bench_fsync bench/bench_fill; do
+	[ -x "$B/$t" ] ||
+		{ echo "bench: $B/$t missing (make all and the bench helpers first)" >&2; exit 1; }
 done
 START=$SECONDS
 CORES=$(nproc)
@@ -554,7 +630,8 @@ FS=$(df -T "$W" | awk 'NR == 2 { print $2 " on " $1 }')
 COMMIT=${BENCH_COMMIT:-$(git -C "$CT_TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)}
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 log "mode $MODE, $RUNS runs per figure, work dir $W"
-log "workers in this build: $(for w in ingest store cloud; do have_worker $w && printf '%s ' $w || printf '(%s missing) ' $w; done)"
+log "workers in this build: $(for w in ingest store cloud; do
+	have_worker $w && printf '%s ' $w || printf '(%s missing) ' $w; done)"
 
 bench_fsync
 LOAD_RSS_KB=(); ING_CPU=(); LAT_LAST=; DRAIN_CPU=; CTL_COMMITS=(); RSS_SPLIT=()
@@ -574,7 +651,8 @@ cpu_line() {
 		c=$(kv "$o" "cpu_$k"); q=$(kv "$o" "runq_$k")
 		[ -n "$c" ] && [ "${c#-}" = "$c" ] || continue
 		s+="$k $(awk -v c="$c" 'BEGIN { printf "%.0f%%", c * 100 }')"
-		[ -n "$q" ] && [ "${q#-}" = "$q" ] && s+=" ($(awk -v c="$q" 'BEGIN { printf "%.0f%%", c * 100 }') waiting)"
+		[ -n "$q" ] && [ "${q#-}" = "$q" ] &&
+			s+=" ($(awk -v c="$q" 'BEGIN { printf "%.0f%%", c * 100 }') waiting)"
 		s+=", "
 	done
 	echo "${s%, }"
@@ -587,24 +665,32 @@ TABLE=$(
 )
 {
 	echo
-	echo "CarniTrack Edge benchmark ($MODE, $RUNS runs per figure, median with min and max), commit $COMMIT, $(date -u '+%F %H:%M UTC')"
+	echo "CarniTrack Edge benchmark ($MODE, $RUNS runs per figure, median with min and max)," \
+	    "commit $COMMIT, $(date -u '+%F %H:%M UTC')"
 	echo
 	echo "- Machine: $CORES cores ($CPU), $MEM RAM, Linux $KERNEL; data dir on $FS"
-	echo "- Storage: write+fdatasync of 4 KiB in the data dir: median $(fmt "$FSYNC_MED" 0) us (min $(fmt "$FSYNC_MIN" 0), max $(fmt "$FSYNC_MAX" 0), 200 samples)"
+	echo "- Storage: write+fdatasync of 4 KiB in the data dir:" \
+	    "median $(fmt "$FSYNC_MED" 0) us (min $(fmt "$FSYNC_MIN" 0)," \
+	    "max $(fmt "$FSYNC_MAX" 0), 200 samples)"
 	echo "- Load average at start: $LOAD0 (other work on this machine shares the cores)"
-	[ -n "${BENCH_NICE:-}" ] && echo "- Diagnostic run: every benchmark process at nice $BENCH_NICE (BENCH_NICE), ahead of the machine's other work"
+	[ -n "${BENCH_NICE:-}" ] && echo "- Diagnostic run: every benchmark process at nice" \
+	    "$BENCH_NICE (BENCH_NICE), ahead of the machine's other work"
 	echo
 	echo "$TABLE"
 	echo
 	if [ ${#ING_CPU[@]} -gt 0 ]; then
-		echo "CPU share (CPU s / wall s; 100% = one core; in brackets: share of the run spent runnable, waiting for a CPU) during each ingest run:"
+		echo "CPU share (CPU s / wall s; 100% = one core; in brackets: share of the run" \
+		    "spent runnable, waiting for a CPU) during each ingest run:"
 		echo
 		for o in "${ING_CPU[@]}"; do echo "- $(cpu_line "$o")"; done
 		echo
 	fi
-	[ ${#RSS_SPLIT[@]} -gt 0 ] && echo "- RssAnon at the peak of each ingest run, supervisor/ingest/store/cloud (MiB): ${RSS_SPLIT[*]}"
-	[ -n "$DRAIN_CPU" ] && echo "- CPU share during the last drain run (from all workers running to the last ack): $(cpu_line "$DRAIN_CPU")"
-	echo "- The reference cloud is 'cloudsim' above: it must stay well below one core for the edge to be what is measured."
+	[ ${#RSS_SPLIT[@]} -gt 0 ] && echo "- RssAnon at the peak of each ingest run," \
+	    "supervisor/ingest/store/cloud (MiB): ${RSS_SPLIT[*]}"
+	[ -n "$DRAIN_CPU" ] && echo "- CPU share during the last drain run (from all workers" \
+	    "running to the last ack): $(cpu_line "$DRAIN_CPU")"
+	echo "- The reference cloud is 'cloudsim' above: it must stay well below one core for the" \
+	    "edge to be what is measured."
 	[ -n "$LAT_LAST" ] && echo "- Last latency run: \`$LAT_LAST\`"
 	echo "- Total time $((SECONDS - START)) s."
 } | tee "$W/table.txt"

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
 N=${BENCH_REST_EVENTS:-200000}
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(/usr/bin/python3 -c \
+    'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$B/carnitrack-cloudsim" --rest --quiet --listen "127.0.0.1:$port" --batch-limit 1000 \
 	</dev/null >/dev/null 2>&1 &
 sim=$!

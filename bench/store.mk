@@ -6,6 +6,7 @@ BENCH_STORE_SECS ?= 2
 
 .PHONY: bench-store
 bench-store: $(BUILD)/bench/bench_commit
-	$(BUILD)/bench/bench_commit $(if $(BENCH_STORE_DIR),$(BENCH_STORE_DIR),) $(if $(BENCH_STORE_DIR),$(BENCH_STORE_SECS),)
+	$(BUILD)/bench/bench_commit $(if $(BENCH_STORE_DIR),$(BENCH_STORE_DIR),) \
+	    $(if $(BENCH_STORE_DIR),$(BENCH_STORE_SECS),)
 
 bench: bench-store

@@ -16,10 +16,11 @@ deb: deb-deps
 	rm -rf debian
 	cp -R packaging/debian debian
 	mkdir -p build
+	name=build/$$(dpkg-parsechangelog -l debian/changelog -S Source)_$$(dpkg-parsechangelog \
+	  -l debian/changelog -S Version)_$$(dpkg-architecture -qDEB_HOST_ARCH) && \
 	CT_DEB_OUT=$(CURDIR)/build dpkg-buildpackage -us -uc -b --jobs=auto \
 	  --buildinfo-option=-u$(CURDIR)/build --changes-option=-u$(CURDIR)/build \
-	  --buildinfo-file=build/$$(dpkg-parsechangelog -l debian/changelog -S Source)_$$(dpkg-parsechangelog -l debian/changelog -S Version)_$$(dpkg-architecture -qDEB_HOST_ARCH).buildinfo \
-	  --changes-file=build/$$(dpkg-parsechangelog -l debian/changelog -S Source)_$$(dpkg-parsechangelog -l debian/changelog -S Version)_$$(dpkg-architecture -qDEB_HOST_ARCH).changes
+	  --buildinfo-file=$$name.buildinfo --changes-file=$$name.changes
 	$(MAKE) --no-print-directory deb-lintian
 
 # Errors fail the build; every warning is either fixed or overridden with a

@@ -94,7 +94,8 @@ while :; do
 	fi
 	{
 		printf '\033[H\033[2J'
-		echo "CarniTrack Edge demo  t=${t}s  phase: $phase   (Ctrl-C to stop; files in var/demo)"
+		echo "CarniTrack Edge demo  t=${t}s  phase: $phase" \
+		    "  (Ctrl-C to stop; files in var/demo)"
 		echo
 		"$B/carnitrackctl" -c "$D/edge.conf" status 2>&1 | head -n 60 || true
 		echo

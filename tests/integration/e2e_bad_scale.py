@@ -20,7 +20,8 @@ PORT, OKLOG = int(sys.argv[1]), sys.argv[2]
 def record(net, barcode, date=None):
     t = time.localtime()
     date = date or time.strftime("%d.%m.%Y", t)
-    return ("00001,%s,%s,KIYMA           ,%s,0000,%-48s,%010d,%010d,%010d,2,0,2,1,N,KORKUT KAAN BALTA"
+    return ("00001,%s,%s,KIYMA           ,%s,0000,%-48s,%010d,%010d,%010d,2,0,2,1,N,"
+            "KORKUT KAAN BALTA"
             % (time.strftime("%H:%M:%S", t), date, barcode, "KAAN", net + 1000, 1000, net)).encode()
 
 
@@ -32,7 +33,8 @@ def conn():
 
 # 1: garbage, a half registration, half a record, then gone.
 s = conn()
-s.sendall(b"\x00\xff\xfe#~" + os.urandom(512).replace(b"\n", b"?").replace(b"\r", b"?") + b"SCALE-9")
+s.sendall(b"\x00\xff\xfe#~" + os.urandom(512).replace(b"\n", b"?").replace(b"\r", b"?")
+          + b"SCALE-9")
 s.sendall(record(91000001, "910000000001")[:70])
 s.close()
 

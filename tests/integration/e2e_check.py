@@ -79,7 +79,8 @@ def delivery(a):
             fail(errs, "localEventId %s accepted %d times" % (lid, n))
     for lid, outs in seen.items():
         if "accepted" not in outs:
-            fail(errs, "localEventId %s seen (%s) but never accepted" % (lid, ",".join(sorted(outs))))
+            fail(errs, "localEventId %s seen (%s) but never accepted"
+                 % (lid, ",".join(sorted(outs))))
 
     copies = collections.Counter()
     byrec = {}
@@ -91,7 +92,8 @@ def delivery(a):
             fail(errs, "event %s (%s weight %d) names no simulated record" % (lid, dev, w))
             continue
         if a.records and r[1] > a.records:
-            fail(errs, "event %s names record %d of %s, beyond the %d sent" % (lid, r[1], dev, a.records))
+            fail(errs, "event %s names record %d of %s, beyond the %d sent"
+                 % (lid, r[1], dev, a.records))
         copies[r] += 1
         byrec.setdefault(r, []).append(lid)
 
@@ -115,13 +117,16 @@ def delivery(a):
                 for rec in range(1, a.records + 1)}
         nok = sorted(want - oks)
         if nok:
-            fail(errs, "%d records never got OK (first: SCALE-%02d #%d)" % (len(nok), nok[0][0], nok[0][1]))
+            fail(errs, "%d records never got OK (first: SCALE-%02d #%d)"
+                 % (len(nok), nok[0][0], nok[0][1]))
 
     extra = sum(c - 1 for c in copies.values() if c > 1)
     if a.max_extra is not None and extra > a.max_extra:
         dup = [(r, byrec[r]) for r, c in copies.items() if c > 1][:5]
-        fail(errs, "%d extra copies of records, more than the %d re-sent (e.g. %r)" % (extra, a.max_extra, dup))
-    print("delivery: events_logged=%d accepted_ids=%d records=%d ok_records=%d extra_copies=%d%s" % (
+        fail(errs, "%d extra copies of records, more than the %d re-sent (e.g. %r)"
+             % (extra, a.max_extra, dup))
+    print("delivery: events_logged=%d accepted_ids=%d records=%d ok_records=%d "
+          "extra_copies=%d%s" % (
         len(evs), len(accepted), len(copies), len(oks), extra,
         "" if a.max_extra is None else " (allowed %d)" % a.max_extra))
     return 1 if errs else 0
@@ -153,20 +158,24 @@ def batches(a):
         if not b["end"]:
             fail(errs, "batch %s (%s): no offline_batch_end received" % (bid, dev))
         if b["eventCount"] != b["received"] or b["totalWeightGrams"] != b["receivedWeightGrams"]:
-            fail(errs, "batch %s (%s): offline_batch_end says %d events / %d g, cloud accepted %d / %d g" % (
-                bid, dev, b["eventCount"], b["totalWeightGrams"], b["received"], b["receivedWeightGrams"]))
+            fail(errs, "batch %s (%s): offline_batch_end says %d events / %d g, "
+                 "cloud accepted %d / %d g" % (bid, dev, b["eventCount"], b["totalWeightGrams"],
+                                               b["received"], b["receivedWeightGrams"]))
         if b["eventCount"] != g[0] or b["totalWeightGrams"] != g[1]:
-            fail(errs, "batch %s (%s): offline_batch_end says %d events / %d g, event log has %d / %d g" % (
+            fail(errs, "batch %s (%s): offline_batch_end says %d events / %d g, "
+                 "event log has %d / %d g" % (
                 bid, dev, b["eventCount"], b["totalWeightGrams"], g[0], g[1]))
         if g[2] - {dev}:
-            fail(errs, "batch %s of %s holds events of %s" % (bid, dev, ",".join(sorted(g[2] - {dev}))))
+            fail(errs, "batch %s of %s holds events of %s"
+                 % (bid, dev, ",".join(sorted(g[2] - {dev}))))
     for bid in set(got) - listed:
         fail(errs, "events carry offlineBatchId %s that the cloud has no batch record for" % bid)
     if a.scales:
         for sid in range(a.first_id, a.first_id + a.scales):
             dev = "SCALE-%02d" % sid
             if a.per_scale is not None and per_dev[dev] != a.per_scale:
-                fail(errs, "%s has %d offline batches, expected %d" % (dev, per_dev[dev], a.per_scale))
+                fail(errs, "%s has %d offline batches, expected %d"
+                     % (dev, per_dev[dev], a.per_scale))
     if len(recs) < a.min_batches:
         fail(errs, "%d offline batches, expected at least %d" % (len(recs), a.min_batches))
     print("batches: %d batches, %d batch events, per scale %s" % (

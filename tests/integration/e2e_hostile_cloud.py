@@ -24,8 +24,10 @@ SMALL = [
     ("truncated JSON", '{"type":"event_ack","payload":{"localEventId":"'),
     ("JSON array", "[1,2,3]"),
     ("JSON without type", '{"payload":{}}'),
-    ("wrong field types", '{"type":"event_ack","payload":{"localEventId":42,"cloudEventId":[],"status":7}}'),
-    ("ack for an unknown id", '{"type":"event_ack","payload":{"localEventId":"00000000-0000-4000-8000-000000000000",'
+    ("wrong field types", '{"type":"event_ack","payload":{"localEventId":42,'
+                          '"cloudEventId":[],"status":7}}'),
+    ("ack for an unknown id", '{"type":"event_ack","payload":{"localEventId":'
+                              '"00000000-0000-4000-8000-000000000000",'
                               '"cloudEventId":"x","status":"accepted"}}'),
     ("bad session", '{"type":"session_started","payload":{"deviceId":123,"cloudSessionId":null}}'),
     ("unknown type", '{"type":"no_such_message","payload":{"x":1}}'),

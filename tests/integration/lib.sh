@@ -107,6 +107,11 @@ worker_field() {   # worker_field NAME FIELD
 worker_status() {  # worker_status NAME PATH  (inside the worker's own figures)
 	sj ".workers[] | select(.name==\"$1\") | .status.$2"
 }
+# ingest_connections OP N: ingest's live connection count OP ("=", "-ge") N.
+ingest_connections() {
+	local n; n=$(worker_status ingest connections)
+	[ "$n" != null ] && [ "$n" "$1" "$2" ]
+}
 all_running() {
 	[ "$(sj '[.workers[] | .state == "running"] | all')" = true ]
 }

@@ -26,6 +26,7 @@ wait_for 20 "second weighing done" scales_done
 wait_for 10 "3 events accepted" simstat_is accepted 3
 # the two weighed after the session was stored carry it (the first one may
 # too: the session can arrive before the scale's first record)
-tagged=$(awk -v s="$S" '$2 == "accepted" { n++; t[n] = ($5 == s) } END { print t[n-1] + t[n] }' "$T/events.log")
+tagged=$(awk -v s="$S" '$2 == "accepted" { n++; t[n] = ($5 == s) }
+	END { print t[n-1] + t[n] }' "$T/events.log")
 [ "$tagged" = 2 ] || fail "the 2 events after the session was stored were not both tagged with it"
 echo "auto session ok"

@@ -28,7 +28,8 @@ DIALECTS=(
 	"foreign_wire|--numeric-ids --epoch-timestamps --binary-frames|edge_registered|"
 	"alias_nodedupe|--session-id-alias --no-dedupe|edge_registered|"
 	"http_numeric|--register-reply http --numeric-ids --binary-frames|http|$REG_URL"
-	"all|--register-reply config_update --numeric-ids --epoch-timestamps --binary-frames --session-id-alias --no-dedupe|config_update|"
+	"all|--register-reply config_update --numeric-ids --epoch-timestamps --binary-frames\
+ --session-id-alias --no-dedupe|config_update|"
 )
 # Per scale, at 8/s: enough to outlast every phase below even on a loaded
 # machine (the phases need ~20 OKs plus the waits for the edge's state).
@@ -112,7 +113,8 @@ name = session started before it connects"
 	e2e_check batches --events "$T/events.log" --batches "$T/batches.json" --scales 2 \
 		--per-scale 1 || fail "$name: offline batches"
 	check_tags "$name"
-	echo "$name: ok ($(wc -l <"$T/load.ok") records, $(cs_stat duplicates) re-sent answered duplicate)"
+	echo "$name: ok ($(wc -l <"$T/load.ok") records," \
+	    "$(cs_stat duplicates) re-sent answered duplicate)"
 }
 
 oks() { wc -l <"$T/load.ok" 2>/dev/null || echo 0; }

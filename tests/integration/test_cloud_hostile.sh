@@ -18,7 +18,8 @@ for msg in \
 	'{not json' \
 	"{\"type\":\"ping\",\"payload\":$deep}" \
 	'{"type":"event_ack","payload":{"localEventId":"not-a-uuid","status":"accepted"}}' \
-	'{"type":"event_ack","payload":{"localEventId":"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b","status":"maybe"}}' \
+	'{"type":"event_ack","payload":{"localEventId":"0b6f7a1e-3c2d-4e5f-8a9b-0c1d2e3f4a5b",'\
+'"status":"maybe"}}' \
 	'{"type":"session_started","payload":{"cloudSessionId":"s-1"}}' \
 	'{"type":"session_started","payload":{"cloudSessionId":7.5,"deviceId":"SCALE-01"}}' \
 	'{"type":"edge_registered","payload":"me"}' \

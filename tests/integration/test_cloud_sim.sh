@@ -23,7 +23,9 @@ wait_for() {   # deadline_s, description, command...
 	local end=$((SECONDS + $1)) what=$2; shift 2
 	until "$@"; do [ $SECONDS -lt $end ] || fail "timed out waiting for $what"; sleep 0.05; done
 }
-ctl() {   # sends one command on the control port, prints the answer lines up to "ok"/"error"/"end"/JSON
+# sends one command on the control port, prints the answer lines up to
+# "ok"/"error"/"end"/JSON
+ctl() {
 	exec 5<>/dev/tcp/127.0.0.1/"$CTL"
 	printf '%s\n' "$1" >&5
 	local line

@@ -40,7 +40,8 @@ $PY -I "$CT_TOP/tests/integration/e2e_bad_scale.py" "$SCALE_PORT" "$T/bad.ok" >"
 cat "$T/bad.log"
 for msg in 'not json at all' '{"type":"event_ack","payload":{"localEventId":"' \
 	'{"type":"session_started","payload":{"deviceId":7}}' \
-	'{"type":"event_ack","payload":{"localEventId":"zz","cloudEventId":"q","status":"accepted"}}' \
+	'{"type":"event_ack","payload":{"localEventId":"zz","cloudEventId":"q",'\
+'"status":"accepted"}}' \
 	'{"type":"event_rejected","payload":{}}' '[]' '{"type":"ping"'; do
 	cs "send $msg" | grep -q '^ok sent to 1' || fail "cloudsim send $msg"
 done
@@ -58,8 +59,10 @@ counter() { worker_status ingest "counters.$1"; }
 [ "$(counter rejected_lines)" -gt 0 ] || fail "ingest counted no rejected lines"
 [ "$(counter overflow_lines)" -gt 0 ] || fail "ingest counted no overflowing line"
 [ "$(worker_status cloud messages_bad)" -gt 0 ] || fail "cloud counted no bad message"
-echo "ingest: garbage=$(counter garbage_bytes) rejected=$(counter rejected_lines) overflow=$(counter overflow_lines);" \
-	"cloud: bad=$(worker_status cloud messages_bad) unknown=$(worker_status cloud messages_unknown)"
+echo "ingest: garbage=$(counter garbage_bytes) rejected=$(counter rejected_lines)" \
+	"overflow=$(counter overflow_lines);" \
+	"cloud: bad=$(worker_status cloud messages_bad)" \
+	"unknown=$(worker_status cloud messages_unknown)"
 e2e_check delivery --events "$T/events.log" --ok "$T/load.ok" --ok "$T/bad.ok" --records "$NREC" \
 	--expect-all-scales "$NSCALES" --max-extra "$resent" || fail "delivery check"
 echo "ok: garbage from cloud and scales, daemon up, good data delivered"

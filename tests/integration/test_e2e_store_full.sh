@@ -30,7 +30,8 @@ rc=0; ct status >/dev/null 2>&1 || rc=$?
 # (the cloud is down too: the store's own health says it is the store)
 [ "$(worker_status store health)" = degraded ] ||
 	fail "store health $(worker_status store health) while full"
-echo "full after $(oks) OKs; store: $(sj '.workers[1].status | {events, pending, map_use_pct}' | tr -d ' \n')"
+echo "full after $(oks) OKs; store:" \
+	"$(sj '.workers[1].status | {events, pending, map_use_pct}' | tr -d ' \n')"
 kill -0 "$SIM_PID" 2>/dev/null || fail "simulator finished before the store filled: raise NREC"
 
 # The scales are alive (heartbeats counted) yet get no OK.
@@ -58,4 +59,5 @@ wait_for "$(left 60)" "backlog drained (pending 0)" pending_zero
 no_crashes 0
 e2e_check delivery --events "$T/events.log" --ok "$T/load.ok" --records "$NREC" \
 	--expect-all-scales "$NSCALES" --max-extra "$resent" || fail "delivery check"
-echo "ok: store full withheld OKs; ack + retention freed it; ingest resumed ($(worker_status store pruned) pruned)"
+echo "ok: store full withheld OKs; ack + retention freed it;" \
+	"ingest resumed ($(worker_status store pruned) pruned)"

@@ -49,12 +49,12 @@ while not os.path.exists(t + "/release") and time.time() < end:
     time.sleep(0.2)
 PY
 bg hold $PY "$T/hold.py" "$SCALE_PORT" "$T" >/dev/null
-wait_for 5 "3 connections held" bash -c "[ \"\$($B/carnitrackctl -c $CONF status --json | jq '.workers[] | select(.name==\"ingest\") | .status.connections')\" = 3 ]"
+wait_for 5 "3 connections held" ingest_connections = 3
 closed_at_once || fail "fourth connection not refused"
 [ "$(worker_status ingest counters.refused_max_connections)" -ge 1 ] || fail "refusal not counted"
 [ "$(worker_status ingest connections)" -eq 3 ] || fail "held connections disturbed"
 touch "$T/release"
-wait_for 5 "held connections gone" bash -c "[ \"\$($B/carnitrackctl -c $CONF status --json | jq '.workers[] | select(.name==\"ingest\") | .status.connections')\" = 0 ]"
+wait_for 5 "held connections gone" ingest_connections = 0
 echo "ok: max_connections"
 
 "$B/dp401-sim" --first-id 33 --records 3 --rate 0 --wait-ok --timeout 20 127.0.0.1:$SCALE_PORT \

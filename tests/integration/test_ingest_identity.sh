@@ -51,7 +51,8 @@ wait_for 10 "supersede done" test -s "$T/superseded"
 [ "$(worker_status ingest connections)" -eq 1 ] ||
 	fail "connections: $(worker_status ingest connections)"
 [ "$(scale_field SCALE-08 status)" = online ] || fail "SCALE-08 not online after supersede"
-wait_for 5 "store has SCALE-08 connected" bash -c "[ \"\$($B/carnitrackctl -c $CONF devices | awk '\$1 == \"SCALE-08\" { print \$3 }')\" = connected ]"
+scale_08_connected() { [ "$(ct devices | awk '$1 == "SCALE-08" { print $3 }')" = connected ]; }
+wait_for 5 "store has SCALE-08 connected" scale_08_connected
 if grep "SCALE-08" "$T/daemon.log" | grep -q "disconnected"; then
 	fail "supersede announced a disconnect: $(grep SCALE-08 "$T/daemon.log")"
 fi

@@ -9,7 +9,7 @@ ct_start
 
 bg idle "$B/dp401-sim" -n 1000 --idle --duration 50 127.0.0.1:$SCALE_PORT >/dev/null
 wait_for 20 "1000 idle connections up" grep -q "all 1000 connected" "$T/idle.log"
-wait_for 20 "ingest holds 1000 connections" bash -c "[ \"\$($B/carnitrackctl -c $CONF status --json | jq '.workers[] | select(.name==\"ingest\") | .status.connections')\" -ge 1000 ]"
+wait_for 20 "ingest holds 1000 connections" ingest_connections -ge 1000
 
 "$B/dp401-sim" --first-id 5 --records 200 --rate 0 --controlled --timeout 30 \
 	127.0.0.1:$SCALE_PORT > "$T/sim.log" 2>&1 ||

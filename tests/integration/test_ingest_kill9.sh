@@ -32,7 +32,8 @@ kill_under_load() {   # kill_under_load WORKER FIRST_ID
 	stored > "$T/stored_$w"
 	oked "$T/oks_$w" > "$T/oked_$w"
 	missing=$(comm -23 "$T/oked_$w" "$T/stored_$w" | wc -l)
-	[ "$missing" -eq 0 ] || fail "$missing records got an OK but are not stored (kill -9 $w): $(comm -23 "$T/oked_$w" "$T/stored_$w" | head -3)"
+	[ "$missing" -eq 0 ] || fail "$missing records got an OK but are not stored" \
+	    "(kill -9 $w): $(comm -23 "$T/oked_$w" "$T/stored_$w" | head -3)"
 	echo "ok: kill -9 $w under load: all $(wc -l < "$T/oked_$w") answered records stored"
 }
 

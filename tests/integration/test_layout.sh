@@ -35,8 +35,7 @@ web_open              the web worker serves lib/web (issue 16)
 web_port              the web worker serves lib/web (issue 16)
 web_status            the web worker serves lib/web (issue 16)
 store_event_get_by_id read-back: the store tests check what was written by id
-store_plu_get         read-back: the store tests check PLU rows \
-	(no reader: printing is out of scope)
+store_plu_get         read-back: the store tests check PLU rows (printing is out of scope)
 dp401_ack_waiting     the OK ledger count its unit test checks
 ws_client_close       a graceful close, tested; the transport frees the link instead
 ws_client_state       the client state, tested; the transport keeps its own

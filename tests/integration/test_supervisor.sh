@@ -46,7 +46,8 @@ grep -q "unknown worker" "$T/err" || fail "no clear error for unknown worker"
 $PY - "$T/run/control.sock" <<'PY'
 import socket, sys, os
 for payload in [b"\x00\xff\xfe garbage\n", b"{\"version\":1}\n", b"[1,2,3]\n",
-                os.urandom(3000) + b"\n", b"x" * 10000, b"{\"version\":1,\"cmd\":\"restart\",\"worker\":\"../../x\"}\n"]:
+                os.urandom(3000) + b"\n", b"x" * 10000,
+                b"{\"version\":1,\"cmd\":\"restart\",\"worker\":\"../../x\"}\n"]:
     s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(payload)
     s.settimeout(2)
     try: s.recv(4096)

@@ -75,7 +75,8 @@ fi
 # backoff (not failed for good) and runs once the port is free.
 ct_stop
 rm -rf "$T/data" "$T/run"; sed -i 's/^user =.*/user =/' "$CONF"
-$PY -c "import socket,time,sys; s=socket.socket(); s.bind(('127.0.0.1', $SCALE_PORT)); s.listen(1); open(sys.argv[1],'w').close(); time.sleep(3)" "$T/held" &
+$PY -c "import socket,time,sys; s=socket.socket(); s.bind(('127.0.0.1', $SCALE_PORT));
+s.listen(1); open(sys.argv[1],'w').close(); time.sleep(3)" "$T/held" &
 CT_PIDS+=($!)
 wait_for 5 "port held" test -e "$T/held"
 "$B/carnitrackd" -f -c "$CONF" >>"$T/daemon.log" 2>&1 &

@@ -7,7 +7,8 @@
 u=carnitrack-edge.service
 out=/opt/out/result
 : >"$out"
-trap 'journalctl --no-pager -o short-precise -u $u >/opt/out/journal.txt 2>&1; echo done=1 >>"$out"; systemctl --no-block poweroff' EXIT
+trap 'journalctl --no-pager -o short-precise -u $u >/opt/out/journal.txt 2>&1
+	echo done=1 >>"$out"; systemctl --no-block poweroff' EXIT
 
 say() { echo "$1=$2" >>"$out"; }
 show() { systemctl show -P "$1" "$u"; }
