@@ -7,6 +7,15 @@
  * is a PROC line and its routes in messages.def, its worker_ops, and an
  * entry here; the supervisor spawns, routes, restarts and reports every
  * process of this table.
+ *
+ * The folder, part by part (each part's header maps its own files):
+ *   supervisor.h    supervisor.c, sup_*.c, control*.c: processes, routing,
+ *                   status, set-up, the control socket
+ *   worker.h        worker.c: the frame every worker runs in
+ *   ingest.h        ingest_*.c: the scale port
+ *   store_worker.h  store_*.c: the one LMDB writer
+ *   cloud_worker.h  cloud_*.c: the outbox, over cloud_transport.h's seam;
+ *   cloud_ws.h      cloud_ws*.c: its WebSocket transport
  */
 #include <getopt.h>
 #include <limits.h>

@@ -10,6 +10,12 @@
  * checks every field it copies: a message that passes cm_decode() has every
  * required field present, of the right type, and fitting its buffer. On
  * failure the error text names the field at fault ("payload.status: ...").
+ *
+ * Files: cm_build.c (the envelope and the payload builders, cm_jstr),
+ * cm_fast.c (events straight into text), cm_decode.c (the decoder),
+ * cm_ack_fast.c (the plain event_ack without a tree), cm_field.c and
+ * cm_reply.c (field readers, the registration reply; cm_int.h), cm_scan.c
+ * (the receiving side's event scanner, cm_scan.h).
  */
 #ifndef CT_CLOUDMSG_H
 #define CT_CLOUDMSG_H

@@ -3,6 +3,8 @@
  * etc/edge.conf); unknown sections/keys and bad values are errors that name
  * file:line. Workers get the same text from the supervisor and parse it with
  * conf_parse_text, so all processes agree on one validated config.
+ * conf.c reads and checks the file; conf_value.c parses durations, sizes and
+ * address ranges and looks a scale up.
  */
 #ifndef CT_CONF_H
 #define CT_CONF_H

@@ -1,6 +1,9 @@
 /*
  * One weighing as the edge keeps it: what the DP-401 parser found, what ingest
  * added (identity, time of arrival), and what store added (sequence, tags).
+ * Beside it: event_util.c (UUIDs, ISO times), event_codec.c (the record's
+ * binary form, event_codec.h), event_window.c (events sent and not yet
+ * answered, event_window.h).
  * Fixed-size fields keep every copy bounded; the sizes are the largest a valid
  * record can produce after Windows-1254 -> UTF-8 conversion (at most 3 bytes
  * per input byte for this code page).

@@ -4,7 +4,8 @@
  * TLS 1.2 minimum, peer and host name verification against the system store
  * or ca_file, optional SPKI SHA-256 pin checked inside the handshake, before
  * any request byte is sent). Used by the REST transport and by one-shot JSON
- * posts such as [cloud] register_url.
+ * posts such as [cloud] register_url. Its files: http_int.h maps them; the
+ * retry rules are http_retry.c's.
  *
  * One struct http_client talks to one origin (scheme, host, port) over up to
  * max_conns persistent keep-alive connections, one request on each at a

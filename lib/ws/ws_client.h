@@ -1,5 +1,7 @@
 /*
- * WebSocket client on libevent + wslay (+ OpenSSL for wss://).
+ * WebSocket client on libevent + wslay (+ OpenSSL for wss://). Its files:
+ * ws_int.h; beside it ws_url.c (URLs), ws_tls.c (TLS rules and the pin),
+ * ws_upgrade.c (the upgrade request and its answer).
  *
  * One struct ws_client is one connection attempt and, if it succeeds, one
  * open link. Life cycle:
