@@ -55,6 +55,9 @@ LAZYFS   := $(BUILD)/tests/lazyfs
 	bench-quick deb demo check-browser
 all: $(BINS)
 
+# Objects stay: tests/integration/test_layout.sh reads every one with nm.
+.PRECIOUS: $(BUILD)/obj/%.o
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<

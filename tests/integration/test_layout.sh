@@ -77,7 +77,9 @@ mapfile -t objsrc < <(ls lib/*/*.c cmd/*/*.c)
 for s in "${objsrc[@]}" gen/web_page.c; do
 	o=$B/obj/${s%.c}.o
 	[ -f "$o" ] || { echo "LAYOUT: $o missing: run make test-build first"; exit 1; }
-	nm -g --defined-only "$o" | awk -v f="$s" 'NF == 3 { print f, $3, $2 }' >> "$T/def"
+	# (names the compiler makes, e.g. ASan's __odr_asan.*, are not ours)
+	nm -g --defined-only "$o" | awk -v f="$s" 'NF == 3 && $3 !~ /^__/ { print f, $3, $2 }' \
+	    >> "$T/def"
 	nm -u "$o" | awk -v f="$s" '{ print f, $NF }' >> "$T/undef"
 done
 
@@ -117,11 +119,11 @@ if [ -s "$T/gone" ]; then cat "$T/gone"; bad=1; fi
 while read -r f sym type; do
 	[ -f "$f" ] || continue
 	case $type in T) re="\\<$sym *(" ;; *) re="\\<$sym\\>" ;; esac
-	[ "$(grep -c -- "$re" "$f")" -gt 1 ] && echo "$f $sym"
+	if [ "$(grep -c -- "$re" "$f")" -gt 1 ]; then echo "$f $sym"; fi
 done < "$T/def" > "$T/ownuse"
 # ... and used by tests (unit tests, fuzz targets, test helpers, benchmarks).
 for o in "$B"/obj/tests/*/*.o "$B"/obj/bench/*.o; do
-	[ -f "$o" ] && nm -u "$o" | awk '{ print $NF }'
+	if [ -f "$o" ]; then nm -u "$o" | awk '{ print $NF }'; fi
 done | sort -u > "$T/testuse"
 awk 'FILENAME == ARGV[1] { allow[$1] = 1; next }
      FILENAME == ARGV[2] { allowf[$1] = 1; next }
