@@ -18,6 +18,16 @@
  * printed. The schedule is open-loop (record k is due at start + k/rate
  * whatever happened to earlier ones), so a slow edge cannot hide its delay.
  *
+ * --controlled plays scales in controlled transfer (KONTROLLU AKTAR): each
+ * record goes out with the prompt in one write, and what is measured is
+ * t0 -> the OK for it read on that connection (OKs answer a connection's
+ * prompts in order); the store is not read then, so the probe adds no read
+ * transactions to what it measures.
+ *
+ * With CARNITRACKD_TRACE=DIR (util/trace.h) the probe writes its stamps
+ * (probe.send, probe.committed, probe.acked, probe.ok, each with the scale
+ * and barcode) beside the daemon's, for bench_stages.
+ *
  * Usage: bench_probe [options] HOST:PORT DATA_DIR
  *   --scales N      connections, registering SCALE-<first>.. [50]
  *   --first-id K    first scale id [1]
@@ -27,8 +37,10 @@
  *   --once          recovery mode: one scale; (re)connect until the port
  *                   answers, send a record, resend on a dropped connection,
  *                   until one record's ack is committed
+ *   --controlled    record + prompt, measure send -> OK read
  *   --timeout S     give up after S seconds [30]
- * Prints one line of key=value; exit 0 when every counted record was acked.
+ * Prints one line of key=value; exit 0 when every counted record was acked
+ * (or, --controlled, answered with its OK).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,7 +61,9 @@
 
 #include "dp401/dp401.h"
 #include "event/event.h"
+#include "log/log.h"
 #include "store/store.h"
+#include "util/trace.h"
 
 #define MAX_SCALES 100
 #define MAX_OUT    4096     /* records sent, not yet acked; beyond: skipped */
@@ -57,7 +71,7 @@
 struct rec {
 	int      scale;
 	char     barcode[CT_BARCODE_MAX];
-	int64_t  t0, stored, acked;       /* ns, monotonic; 0 = not yet */
+	int64_t  t0, stored, acked, ok;   /* ns, monotonic; 0 = not yet */
 	uint64_t seq;
 	bool     counted;                 /* sent after the warm-up */
 };
@@ -66,19 +80,22 @@ struct probe {
 	struct sockaddr_in addr;
 	int      nscales, first_id;
 	double   rate, duration, warmup, timeout;
-	bool     once;
+	bool     once, controlled;
 	const char *data_dir;
 	int      fd[MAX_SCALES];
+	int      ok_match[MAX_SCALES];    /* bytes of "OK\n" matched so far */
 	struct store *st;
 	int      ino;
 	struct rec out[MAX_OUT];
 	int      nout;
 	uint64_t hi_seq;                  /* newest seq already scanned */
 	long     rec_no;                  /* record number, unique per run */
-	double  *lat_stored, *lat_acked;  /* us */
+	double  *lat_stored, *lat_acked, *lat_ok;  /* us */
 	size_t   nlat, caplat;
-	uint64_t sent, skipped, fallback, errors;
+	uint64_t sent, skipped, fallback, errors, unexpected;
 };
+
+static const uint8_t zero_id[16];
 
 static int64_t
 now_ns(void)
@@ -116,6 +133,24 @@ pct(const double *s, size_t n, double p)
 	return s[i == 0 ? 0 : i - 1];
 }
 
+static void
+dev_name(const struct probe *p, int i, char out[16])
+{
+	snprintf(out, 16, "SCALE-%02d", (p->first_id + i) % 100);
+}
+
+/* A stamp for bench_stages: the probe knows records by scale and barcode. */
+static void
+stamp(const struct probe *p, const struct rec *r, int64_t ns, enum ct_stage st)
+{
+	char dev[16];
+
+	if (!ct_trace_on())
+		return;
+	dev_name(p, r->scale, dev);
+	ct_trace_at(ns, st, zero_id, dev, r->barcode);
+}
+
 static int
 scale_connect(struct probe *p, int i)
 {
@@ -130,7 +165,8 @@ scale_connect(struct probe *p, int i)
 	}
 	/* a bridge sends each packet as it comes; so do we */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	snprintf(reg, sizeof(reg), "SCALE-%02d", (p->first_id + i) % 100);
+	dev_name(p, i, reg);
+	p->ok_match[i] = 0;
 	if (write(fd, reg, strlen(reg)) != (ssize_t)strlen(reg)) {
 		close(fd);
 		return -1;
@@ -184,6 +220,14 @@ send_record(struct probe *p, int i, bool counted)
 	}
 	memcpy(line + n, "\r\n", 2);
 	n += 2;
+	if (p->controlled) {
+		if (n + strlen(DP401_ACK_TOKEN) > sizeof(line)) {
+			p->errors++;
+			return -1;
+		}
+		memcpy(line + n, DP401_ACK_TOKEN, strlen(DP401_ACK_TOKEN));
+		n += strlen(DP401_ACK_TOKEN);
+	}
 	r->t0 = now_ns();
 	if (write(p->fd[i], line, n) != (ssize_t)n) {
 		p->errors++;
@@ -192,6 +236,7 @@ send_record(struct probe *p, int i, bool counted)
 	}
 	p->nout++;
 	p->sent++;
+	stamp(p, r, r->t0, CT_ST_PROBE_SEND);
 	return 0;
 }
 
@@ -221,8 +266,11 @@ scan_cb(const struct ct_event *ev, const struct store_sync *sy, void *arg)
 			continue;
 		r->seq = ev->seq;
 		r->stored = s->now;
-		if (sy->status != SYNC_PENDING)
+		stamp(p, r, s->now, CT_ST_PROBE_COMMITTED);
+		if (sy->status != SYNC_PENDING) {
 			r->acked = s->now;
+			stamp(p, r, s->now, CT_ST_PROBE_ACKED);
+		}
 		break;
 	}
 	return 0;
@@ -235,7 +283,46 @@ record_sample(struct probe *p, const struct rec *r)
 		return;
 	p->lat_stored[p->nlat] = (double)(r->stored - r->t0) / 1e3;
 	p->lat_acked[p->nlat] = (double)(r->acked - r->t0) / 1e3;
+	p->lat_ok[p->nlat] = (double)(r->ok - r->t0) / 1e3;
 	p->nlat++;
+}
+
+/* One OK read on scale i: it answers that scale's oldest record. */
+static void
+on_ok(struct probe *p, int i, int64_t now)
+{
+	int oldest = -1;
+
+	for (int j = 0; j < p->nout; j++)
+		if (p->out[j].scale == i && (oldest < 0 || p->out[j].t0 < p->out[oldest].t0))
+			oldest = j;
+	if (oldest < 0) {
+		p->unexpected++;      /* an OK for nothing we asked */
+		return;
+	}
+	p->out[oldest].ok = now;
+	stamp(p, &p->out[oldest], now, CT_ST_PROBE_OK);
+	record_sample(p, &p->out[oldest]);
+	p->out[oldest] = p->out[--p->nout];
+}
+
+/* Bytes from scale i: counts "OK\n" (a match may span reads). */
+static void
+scan_oks(struct probe *p, int i, const char *buf, size_t n, int64_t now)
+{
+	static const char ok[] = DP401_OK_REPLY;
+
+	for (size_t k = 0; k < n; k++) {
+		if (buf[k] == ok[p->ok_match[i]]) {
+			if (++p->ok_match[i] == 3) {
+				p->ok_match[i] = 0;
+				on_ok(p, i, now);
+			}
+		} else {
+			p->unexpected++;
+			p->ok_match[i] = buf[k] == 'O' ? 1 : 0;
+		}
+	}
 }
 
 /* Looks at the store once; returns how many records completed. */
@@ -260,8 +347,10 @@ check_store(struct probe *p)
 			struct ct_event ev;
 			struct store_sync sy;
 			if (store_event_get(p->st, r->seq, &ev, &sy) == STORE_OK &&
-			    sy.status != SYNC_PENDING)
+			    sy.status != SYNC_PENDING) {
 				r->acked = s.now;
+				stamp(p, r, s.now, CT_ST_PROBE_ACKED);
+			}
 		}
 		if (r->acked != 0) {
 			record_sample(p, r);
@@ -329,7 +418,7 @@ wait_io(struct probe *p, int64_t wait_ns, bool *fallback)
 		}
 	if (wait_ns < 0)
 		wait_ns = 0;
-	if (p->nout > 0 && wait_ns > 1000000)
+	if (p->nout > 0 && p->st != NULL && wait_ns > 1000000)
 		wait_ns = 1000000;
 	ts.tv_sec = wait_ns / 1000000000;
 	ts.tv_nsec = wait_ns % 1000000000;
@@ -339,8 +428,8 @@ wait_io(struct probe *p, int64_t wait_ns, bool *fallback)
 		return false;
 	}
 	if (rc == 0) {
-		*fallback = p->nout > 0;
-		return p->nout > 0;
+		*fallback = p->nout > 0 && p->st != NULL;
+		return *fallback;
 	}
 	for (int k = 0; k < n && rc > 0; k++) {
 		if (pf[k].revents == 0)
@@ -350,10 +439,12 @@ wait_io(struct probe *p, int64_t wait_ns, bool *fallback)
 				;
 			look = true;
 		} else {
-			/* OK\n in every_record mode; EOF: the edge closed us */
+			/* OKs (controlled, or every_record mode); EOF: the edge closed us */
 			ssize_t r = read(pf[k].fd, buf, sizeof(buf));
 			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
 				scale_drop(p, map[k]);
+			else if (r > 0 && p->controlled)
+				scan_oks(p, map[k], buf, (size_t)r, now_ns());
 		}
 	}
 	return look;
@@ -422,7 +513,7 @@ run_rate(struct probe *p)
 			break;
 		if (now >= deadline)
 			break;
-		if (wait_io(p, (now < end ? next : deadline) - now, &fb)) {
+		if (wait_io(p, (now < end ? next : deadline) - now, &fb) && p->st != NULL) {
 			if (check_store(p) > 0 && fb)
 				p->fallback++;
 		}
@@ -430,9 +521,19 @@ run_rate(struct probe *p)
 	size_t n = p->nlat;
 	qsort(p->lat_stored, n, sizeof(double), cmp_double);
 	qsort(p->lat_acked, n, sizeof(double), cmp_double);
+	qsort(p->lat_ok, n, sizeof(double), cmp_double);
 	int64_t lost = 0;
 	for (int j = 0; j < p->nout; j++)
 		lost += p->out[j].counted;
+	if (p->controlled) {
+		printf("controlled n=%zu ok_p50_us=%.0f ok_p99_us=%.0f ok_max_us=%.0f sent=%llu "
+		    "unanswered=%lld unexpected=%llu skipped=%llu errors=%llu\n", n,
+		    pct(p->lat_ok, n, 0.5), pct(p->lat_ok, n, 0.99), pct(p->lat_ok, n, 1),
+		    (unsigned long long)p->sent, (long long)lost,
+		    (unsigned long long)p->unexpected, (unsigned long long)p->skipped,
+		    (unsigned long long)p->errors);
+		return lost == 0 && p->errors == 0 && p->unexpected == 0 && n > 0 ? 0 : 1;
+	}
 	printf("latency n=%zu stored_p50_us=%.0f stored_p99_us=%.0f stored_max_us=%.0f "
 	    "acked_p50_us=%.0f acked_p99_us=%.0f acked_max_us=%.0f sent=%llu unacked=%lld "
 	    "skipped=%llu errors=%llu fallback=%llu\n", n,
@@ -474,7 +575,8 @@ main(int argc, char **argv)
 		{ "rate", required_argument, NULL, 'r' },
 		    { "duration", required_argument, NULL, 'd' },
 		{ "warmup", required_argument, NULL, 'w' }, { "once", no_argument, NULL, 'o' },
-		{ "timeout", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "controlled", no_argument, NULL, 'c' }, { NULL, 0, NULL, 0 },
 	};
 	int c;
 
@@ -487,17 +589,21 @@ main(int argc, char **argv)
 		case 'w': p.warmup = atof(optarg); break;
 		case 'o': p.once = true; break;
 		case 't': p.timeout = atof(optarg); break;
+		case 'c': p.controlled = true; break;
 		default: return 2;
 		}
 	}
-	if (argc - optind != 2 || parse_addr(argv[optind], &p.addr) != 0 || p.nscales < 1 ||
-	    p.nscales > MAX_SCALES || p.rate <= 0 || p.duration <= 0 || p.timeout <= 0) {
+	/* controlled: the OKs are the measure, the store is not read */
+	if (argc - optind != (p.controlled ? 1 : 2) || parse_addr(argv[optind], &p.addr) != 0 ||
+	    p.nscales < 1 || p.nscales > MAX_SCALES || p.rate <= 0 || p.duration <= 0 ||
+	    p.timeout <= 0 || (p.controlled && p.once)) {
 		fprintf(stderr, "usage: bench_probe [--scales N<=%d] [--first-id K] [--rate R] "
-		    "[--duration S] [--warmup S] [--once] [--timeout S] HOST:PORT DATA_DIR\n",
-		    MAX_SCALES);
+		    "[--duration S] [--warmup S] [--once] [--timeout S] HOST:PORT DATA_DIR\n"
+		    "       bench_probe --controlled [--scales N] [--rate R] [--duration S] "
+		    "[--warmup S] [--timeout S] HOST:PORT\n", MAX_SCALES);
 		return 2;
 	}
-	p.data_dir = argv[optind + 1];
+	p.data_dir = p.controlled ? NULL : argv[optind + 1];
 	signal(SIGPIPE, SIG_IGN);
 	for (int i = 0; i < MAX_SCALES; i++)
 		p.fd[i] = -1;
@@ -505,13 +611,19 @@ main(int argc, char **argv)
 	p.rec_no = (long)((real_ns() / 1000) % 1000000000L) * 10;
 	p.caplat = (size_t)(p.rate * p.duration) + 16;
 	if ((p.lat_stored = calloc(p.caplat, sizeof(double))) == NULL ||
-	    (p.lat_acked = calloc(p.caplat, sizeof(double))) == NULL) {
+	    (p.lat_acked = calloc(p.caplat, sizeof(double))) == NULL ||
+	    (p.lat_ok = calloc(p.caplat, sizeof(double))) == NULL) {
 		fprintf(stderr, "bench_probe: out of memory\n");
 		return 1;
 	}
-	if (open_store(&p, now_ns() + (int64_t)(p.timeout * 1e9)) != 0)
+	p.ino = -1;
+	log_init("bench_probe", true, LOG_LVL_WARN);
+	if (!p.controlled && open_store(&p, now_ns() + (int64_t)(p.timeout * 1e9)) != 0)
 		return 1;
+	ct_trace_open("probe");
 	int rc = p.once ? run_once(&p) : run_rate(&p);
-	store_close(p.st);
+	ct_trace_close();
+	if (p.st != NULL)
+		store_close(p.st);
 	return rc;
 }

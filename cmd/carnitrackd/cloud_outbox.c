@@ -50,6 +50,8 @@ result(struct cw *c, const struct cw_result *r)
 	char id[CT_UUID_STR];
 	uint64_t seq;
 
+	if (r->outcome != CW_RETRY)
+		ct_trace(CT_ST_CLOUD_ACKED, r->id);
 	switch (r->outcome) {
 	case CW_DELIVERED:
 		evw_remove(&c->fl, r->id, NULL);
@@ -145,8 +147,10 @@ send_slice(struct cw *c, struct slice *s)
 	if (s->n == 0)
 		return 0;
 	sent = c->tp_ops->events_send(c->tp, 0);
-	for (unsigned i = 0; i < sent; i++)
+	for (unsigned i = 0; i < sent; i++) {
 		evw_add(&c->fl, s->ids[i], s->seqs[i], now);
+		ct_trace(CT_ST_CLOUD_SENT, s->ids[i]);
+	}
 	c->events_sent += sent;
 	return sent;
 }

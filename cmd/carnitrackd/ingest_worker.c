@@ -141,10 +141,12 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		in->c.frames_sent++;
 		for (unsigned i = 0; i < n; i++) {
-			if (batch[i]->sends++ > 0)
+			if (batch[i]->sends++ > 0) {
 				in->c.events_resent++;
-			else
+			} else {
 				in->c.events_sent++;
+				ct_trace(CT_ST_INGEST_SENT, batch[i]->id);
+			}
 			batch[i]->sent_ms = now;
 		}
 	}
@@ -181,6 +183,9 @@ iw_event(struct iw *in, struct iw_conn *c, struct ct_event *ev)
 		return;
 	}
 	e->conn = c;
+	if (ct_trace_on())
+		ct_trace_at(ct_now_ns_mono(), CT_ST_INGEST_READ, ev->local_id, ev->device_id,
+		    ev->barcode);
 	/* a quarantined line is counted like a record: the OK covers it */
 	e->rec_no = dp401_ack_record(&c->ack);
 	TAILQ_INSERT_TAIL(&c->evs, e, of_conn);
@@ -218,14 +223,17 @@ on_stored(struct iw *in, const struct frame *f)
 			continue;   /* a resend's second confirmation */
 		struct iw_conn *c = e->conn;
 		uint64_t no = e->rec_no;
+		ct_trace(CT_ST_INGEST_STORED, id);
 		iw_queue_remove(&in->q, e);
 		in->c.events_stored++;
 		if (c != NULL) {
 			unsigned due = dp401_ack_stored(&c->ack, no);
 			if (conf != NULL && conf->ack_mode == CT_ACK_EVERY_RECORD)
 				due++;
-			if (due > 0)
+			if (due > 0) {
 				iw_conn_send_oks(c, due);
+				ct_trace(CT_ST_INGEST_OK, id);
+			}
 		}
 	}
 	if (!unpack_done(&u))

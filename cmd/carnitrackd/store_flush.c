@@ -163,6 +163,22 @@ apply(struct sw *s, struct sw_op *op, bool with_events)
 	return 0;
 }
 
+/* Stage stamps of the events and acks in this pass (util/trace.h). */
+static void
+stamp(struct sw *s, bool committed)
+{
+	for (size_t i = 0; i < s->nops; i++) {
+		const struct sw_op *op = s->ops[i];
+
+		if (op->kind == OP_EVENT)
+			ct_trace(committed ? CT_ST_STORE_COMMITTED : CT_ST_STORE_BEGIN,
+			    op->u.ev.local_id);
+		else if (op->kind == OP_ACK || op->kind == OP_REJECT)
+			ct_trace(committed ? CT_ST_STORE_ACK_COMMITTED : CT_ST_STORE_ACK_BEGIN,
+			    op->kind == OP_ACK ? op->u.ack.id : op->u.rej.id);
+	}
+}
+
 /* One pass over the queue in a fresh txn. */
 static int
 pass(struct sw *s, bool with_events, uint8_t *flags)
@@ -176,6 +192,8 @@ pass(struct sw *s, bool with_events, uint8_t *flags)
 			log_err("store: %s", store_errmsg(s->st));
 		return e;
 	}
+	if (ct_trace_on())
+		stamp(s, false);
 	for (size_t i = 0; i < s->nops; i++)
 		*flags |= apply(s, s->ops[i], with_events);
 	e = store_commit(s->st);
@@ -192,6 +210,8 @@ pass(struct sw *s, bool with_events, uint8_t *flags)
 		return e;
 	}
 	s->commits++;
+	if (ct_trace_on())
+		stamp(s, true);
 	return STORE_OK;
 }
 

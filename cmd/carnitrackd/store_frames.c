@@ -100,6 +100,7 @@ on_event(struct sw *s, const struct frame *f)
 			    i + 1,
 			    n, len);
 		}
+		ct_trace(CT_ST_STORE_RECV, op->u.ev.local_id);
 		sw_queue(s, op);
 	}
 	if (!unpack_done(&u))
@@ -132,6 +133,7 @@ on_acked(struct sw *s, const struct frame *f, bool rejected)
 			bad_frame(s, f, "truncated or oversized item");
 			return;
 		}
+		ct_trace(CT_ST_STORE_ACK_RECV, rejected ? op->u.rej.id : op->u.ack.id);
 		sw_queue(s, op);
 	}
 }

@@ -249,6 +249,7 @@ worker_main(enum ct_proc proc, const struct worker_ops *ops)
 		return CT_EXIT_FAIL;
 	}
 	w.started_ms = ct_now_ms_mono();
+	ct_trace_open(ct_proc_name(proc));
 	/* The supervisor dying must take us with it, even if fd 3 is stuck. */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
 		log_errno("prctl(PR_SET_PDEATHSIG)");
@@ -288,6 +289,7 @@ worker_main(enum ct_proc proc, const struct worker_ops *ops)
 	event_free(w.ev_hup);
 	event_base_free(w.base);
 	free(w.conf);
+	ct_trace_close();
 	log_debug("exit %d", w.exit_code);
 	return w.exit_code;
 }

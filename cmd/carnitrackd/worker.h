@@ -14,6 +14,7 @@
 #include "conf/conf.h"
 #include "ipc/frame.h"
 #include "ipc_proto.h"
+#include "util/trace.h"
 
 struct worker;
 
