@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <event2/bufferevent_ssl.h>
@@ -390,7 +391,7 @@ accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, i
 	struct conn *c;
 	int slot = -1;
 	char host[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
+	int port = 0, one = 1;
 
 	for (int i = 0; i < SIM_MAX_CONNS; i++)
 		if (s->conns[i] == NULL) {
@@ -414,6 +415,9 @@ accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, i
 	c->sim = s;
 	c->id = ++s->next_conn_id;
 	c->state = CONN_HTTP;
+	/* one event_ack per event: small writes answering small writes, which
+	 * Nagle and the edge's delayed ACKs would hold up to 40 ms */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (s->ssl != NULL) {
 		SSL *ssl = SSL_new(s->ssl);
 		if (ssl == NULL) {

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	socklen_t len = (socklen_t)salen;
 	char ip[CT_IP_MAX], addr[CT_IP_MAX + 8];
 	struct iw_conn *c;
+	int one = 1;
 
 	(void)l;
 	memset(&ss, 0, sizeof(ss));
@@ -143,6 +145,10 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	c->last_valid_mono = c->last_rx_mono;
 	dp401_init(&c->parser, conf->weight_unit_grams, iw_scale_item, c);
 	dp401_ack_init(&c->ack);
+	/* "OK" is a 4-byte write the scale waits for: never held by Nagle
+	 * behind an earlier one the scale's bridge has not acknowledged yet
+	 * (delayed ACKs: 40 ms on Linux, more on embedded stacks). */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if ((c->bev = bufferevent_socket_new(in->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		log_err("cannot set up connection from %s", addr);
 		close(fd);

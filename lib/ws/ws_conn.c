@@ -6,6 +6,8 @@
  */
 #include "ws/ws_int.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +137,13 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 
 	wsc_enter(c);
 	if (what & BEV_EVENT_CONNECTED) {
+		int one = 1;
+		/* Events, acks and pings are small frames in a request-answer
+		 * rhythm: behind one not yet acknowledged, Nagle would hold the
+		 * next until the peer's delayed ACK (40 ms on Linux). Failing
+		 * to set it costs only latency. */
+		(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
 		if (c->state == WS_STATE_CONNECTING)
 			send_upgrade(c);
 		goto out;
