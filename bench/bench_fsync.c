@@ -16,18 +16,12 @@
 
 #include "event/event.h"
 
+#include "bench_stats.h"
+
 static double
 now_us(void)
 {
 	return (double)ct_now_ns_mono() / 1e3;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 int
@@ -74,7 +68,7 @@ main(int argc, char **argv)
 	}
 	close(fd);
 	unlink(path);
-	qsort(lat, (size_t)n, sizeof(*lat), cmp_double);
+	qsort(lat, (size_t)n, sizeof(*lat), bench_cmp_double);
 	printf("fsync_us median=%.0f min=%.0f max=%.0f n=%ld\n", lat[n / 2], lat[0], lat[n - 1], n);
 	free(lat);
 	return 0;

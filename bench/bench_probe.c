@@ -65,6 +65,8 @@
 #include "store/store.h"
 #include "util/trace.h"
 
+#include "bench_stats.h"
+
 #define MAX_SCALES 100
 #define MAX_OUT    4096     /* records sent, not yet acked; beyond: skipped */
 
@@ -96,42 +98,6 @@ struct probe {
 };
 
 static const uint8_t zero_id[16];
-
-static int64_t
-now_ns(void)
-{
-	return ct_now_ns_mono();
-}
-
-static int64_t
-real_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-pct(const double *s, size_t n, double p)
-{
-	double x = p * (double)n;
-	size_t i = (size_t)x;
-
-	if (n == 0)
-		return -1;
-	if ((double)i < x)
-		i++;          /* nearest rank: ceil(p n), without libm */
-	return s[i == 0 ? 0 : i - 1];
-}
 
 static void
 dev_name(const struct probe *p, int i, char out[16])
@@ -228,7 +194,7 @@ send_record(struct probe *p, int i, bool counted)
 		memcpy(line + n, DP401_ACK_TOKEN, strlen(DP401_ACK_TOKEN));
 		n += strlen(DP401_ACK_TOKEN);
 	}
-	r->t0 = now_ns();
+	r->t0 = ct_now_ns_mono();
 	if (write(p->fd[i], line, n) != (ssize_t)n) {
 		p->errors++;
 		scale_drop(p, i);
@@ -329,7 +295,7 @@ scan_oks(struct probe *p, int i, const char *buf, size_t n, int64_t now)
 static int
 check_store(struct probe *p)
 {
-	struct scan s = { .p = p, .now = now_ns() };
+	struct scan s = { .p = p, .now = ct_now_ns_mono() };
 	int done = 0, e;
 
 	if (p->nout == 0)
@@ -370,7 +336,7 @@ open_store(struct probe *p, int64_t deadline)
 	for (;;) {
 		if (store_open(&p->st, p->data_dir, &o, err, sizeof(err)) == STORE_OK)
 			break;
-		if (now_ns() > deadline) {
+		if (ct_now_ns_mono() > deadline) {
 			fprintf(stderr, "bench_probe: cannot open the store in %s: %s\n",
 			    p->data_dir, err);
 			return -1;
@@ -444,7 +410,7 @@ wait_io(struct probe *p, int64_t wait_ns, bool *fallback)
 			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
 				scale_drop(p, map[k]);
 			else if (r > 0 && p->controlled)
-				scan_oks(p, map[k], buf, (size_t)r, now_ns());
+				scan_oks(p, map[k], buf, (size_t)r, ct_now_ns_mono());
 		}
 	}
 	return look;
@@ -453,11 +419,11 @@ wait_io(struct probe *p, int64_t wait_ns, bool *fallback)
 static int
 run_once(struct probe *p)
 {
-	int64_t start = now_ns(), deadline = start + (int64_t)(p->timeout * 1e9);
+	int64_t start = ct_now_ns_mono(), deadline = start + (int64_t)(p->timeout * 1e9);
 	bool fb;
 
 	p->nscales = 1;
-	while (now_ns() < deadline) {
+	while (ct_now_ns_mono() < deadline) {
 		if (p->fd[0] < 0) {
 			if (scale_connect(p, 0) != 0) {
 				usleep(2000);
@@ -468,14 +434,15 @@ run_once(struct probe *p)
 		if (wait_io(p, 1000000, &fb) || p->nout > 0) {
 			if (check_store(p) > 0) {
 				printf("once acked_real_ns=%lld elapsed_ms=%.1f sent=%llu\n",
-				    (long long)real_ns(), (double)(now_ns() - start) / 1e6,
+				    (long long)ct_now_ms() * 1000000,
+				    (double)(ct_now_ns_mono() - start) / 1e6,
 				    (unsigned long long)p->sent);
 				return 0;
 			}
 		}
 	}
 	printf("once timeout elapsed_ms=%.1f sent=%llu outstanding=%d\n",
-	    (double)(now_ns() - start) / 1e6, (unsigned long long)p->sent, p->nout);
+	    (double)(ct_now_ns_mono() - start) / 1e6, (unsigned long long)p->sent, p->nout);
 	return 1;
 }
 
@@ -493,12 +460,12 @@ run_rate(struct probe *p)
 		}
 	/* let ingest see the registrations before the clock starts */
 	usleep(200000);
-	start = next = now_ns();
+	start = next = ct_now_ns_mono();
 	end = start + (int64_t)(p->duration * 1e9);
 	warm = start + (int64_t)(p->warmup * 1e9);
 	deadline = end + (int64_t)(p->timeout * 1e9);
 	for (;;) {
-		int64_t now = now_ns();
+		int64_t now = ct_now_ns_mono();
 		if (now >= next && now < end) {
 			int i = (int)(k % p->nscales);
 			k++;
@@ -519,16 +486,17 @@ run_rate(struct probe *p)
 		}
 	}
 	size_t n = p->nlat;
-	qsort(p->lat_stored, n, sizeof(double), cmp_double);
-	qsort(p->lat_acked, n, sizeof(double), cmp_double);
-	qsort(p->lat_ok, n, sizeof(double), cmp_double);
+	qsort(p->lat_stored, n, sizeof(double), bench_cmp_double);
+	qsort(p->lat_acked, n, sizeof(double), bench_cmp_double);
+	qsort(p->lat_ok, n, sizeof(double), bench_cmp_double);
 	int64_t lost = 0;
 	for (int j = 0; j < p->nout; j++)
 		lost += p->out[j].counted;
 	if (p->controlled) {
 		printf("controlled n=%zu ok_p50_us=%.0f ok_p99_us=%.0f ok_max_us=%.0f sent=%llu "
 		    "unanswered=%lld unexpected=%llu skipped=%llu errors=%llu\n", n,
-		    pct(p->lat_ok, n, 0.5), pct(p->lat_ok, n, 0.99), pct(p->lat_ok, n, 1),
+		    bench_pct(p->lat_ok, n, 0.5), bench_pct(p->lat_ok, n, 0.99),
+		    bench_pct(p->lat_ok, n, 1),
 		    (unsigned long long)p->sent, (long long)lost,
 		    (unsigned long long)p->unexpected, (unsigned long long)p->skipped,
 		    (unsigned long long)p->errors);
@@ -537,8 +505,9 @@ run_rate(struct probe *p)
 	printf("latency n=%zu stored_p50_us=%.0f stored_p99_us=%.0f stored_max_us=%.0f "
 	    "acked_p50_us=%.0f acked_p99_us=%.0f acked_max_us=%.0f sent=%llu unacked=%lld "
 	    "skipped=%llu errors=%llu fallback=%llu\n", n,
-	    pct(p->lat_stored, n, 0.5), pct(p->lat_stored, n, 0.99), pct(p->lat_stored, n, 1),
-	    pct(p->lat_acked, n, 0.5), pct(p->lat_acked, n, 0.99), pct(p->lat_acked, n, 1),
+	    bench_pct(p->lat_stored, n, 0.5), bench_pct(p->lat_stored, n, 0.99),
+	    bench_pct(p->lat_stored, n, 1), bench_pct(p->lat_acked, n, 0.5),
+	    bench_pct(p->lat_acked, n, 0.99), bench_pct(p->lat_acked, n, 1),
 	    (unsigned long long)p->sent, (long long)lost, (unsigned long long)p->skipped,
 	    (unsigned long long)p->errors, (unsigned long long)p->fallback);
 	return lost == 0 && p->errors == 0 && n > 0 ? 0 : 1;
@@ -608,7 +577,7 @@ main(int argc, char **argv)
 	for (int i = 0; i < MAX_SCALES; i++)
 		p.fd[i] = -1;
 	/* record numbers unique across probes run on one store */
-	p.rec_no = (long)((real_ns() / 1000) % 1000000000L) * 10;
+	p.rec_no = (long)((ct_now_ms() * 1000000 / 1000) % 1000000000L) * 10;
 	p.caplat = (size_t)(p.rate * p.duration) + 16;
 	if ((p.lat_stored = calloc(p.caplat, sizeof(double))) == NULL ||
 	    (p.lat_acked = calloc(p.caplat, sizeof(double))) == NULL ||
@@ -618,7 +587,7 @@ main(int argc, char **argv)
 	}
 	p.ino = -1;
 	log_init("bench_probe", true, LOG_LVL_WARN);
-	if (!p.controlled && open_store(&p, now_ns() + (int64_t)(p.timeout * 1e9)) != 0)
+	if (!p.controlled && open_store(&p, ct_now_ns_mono() + (int64_t)(p.timeout * 1e9)) != 0)
 		return 1;
 	ct_trace_open("probe");
 	int rc = p.once ? run_once(&p) : run_rate(&p);

@@ -22,6 +22,8 @@
 
 #include "util/trace.h"
 
+#include "bench_stats.h"
+
 #define MAX_RECS   (1u << 16)          /* records joined; more are left out */
 #define KEY_MAX    64
 
@@ -35,6 +37,21 @@ static struct rec *recs;
 static unsigned nrecs, dropped;
 static unsigned *by_id, *by_key;       /* open addressing, 0 = empty, else index + 1 */
 #define HASH_CAP (MAX_RECS * 2)
+
+static const char *const stage_names[CT_ST_COUNT] = {
+#define CT_STAGE_NAME(name, text) [CT_ST_##name] = text,
+	CT_STAGES(CT_STAGE_NAME)
+#undef CT_STAGE_NAME
+};
+
+static int
+stage_parse(const char *name)
+{
+	for (int i = 0; i < CT_ST_COUNT; i++)
+		if (strcmp(stage_names[i], name) == 0)
+			return i;
+	return -1;
+}
 
 static uint64_t
 hash(const char *s)
@@ -101,7 +118,7 @@ read_file(const char *path)
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
 		int k = sscanf(line, "%lld %31s %39s %23s %31s", &ns, stage, id, dev, bc);
-		int st = k >= 3 ? ct_stage_parse(stage) : -1;
+		int st = k >= 3 ? stage_parse(stage) : -1;
 		char key[KEY_MAX];
 
 		if (st < 0 || strlen(id) != 32)
@@ -140,24 +157,6 @@ read_file(const char *path)
 	fclose(f);
 }
 
-static int
-cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int64_t
-pct(const int64_t *v, size_t n, double p)
-{
-	size_t i = (size_t)(p * (double)n);
-
-	if ((double)i < p * (double)n)
-		i++;
-	return v[i == 0 ? 0 : i - 1];
-}
-
 struct stage_def {
 	const char *name;
 	enum ct_stage from, to;
@@ -191,7 +190,7 @@ main(int argc, char **argv)
 	int64_t since = argc > 2 ? strtoll(argv[2], NULL, 10) : 0;
 	DIR *d;
 	struct dirent *de;
-	int64_t *v;
+	double *v;
 
 	if (argc < 2 || argc > 3) {
 		fprintf(stderr, "usage: bench_stages DIR [SINCE_NS]\n");
@@ -232,13 +231,13 @@ main(int argc, char **argv)
 			if (since > 0 && (r->at[CT_ST_PROBE_SEND] != 0 ?
 			    r->at[CT_ST_PROBE_SEND] : r->at[stages[s].from]) < since)
 				continue;
-			v[n++] = r->at[stages[s].to] - r->at[stages[s].from];
+			v[n++] = (double)(r->at[stages[s].to] - r->at[stages[s].from]) / 1e3;
 		}
 		if (n == 0)
 			continue;
-		qsort(v, n, sizeof(v[0]), cmp_i64);
+		qsort(v, n, sizeof(v[0]), bench_cmp_double);
 		printf("stage %s n=%zu p50_us=%.0f p99_us=%.0f\n", stages[s].name, n,
-		    (double)pct(v, n, 0.5) / 1e3, (double)pct(v, n, 0.99) / 1e3);
+		    bench_pct(v, n, 0.5), bench_pct(v, n, 0.99));
 	}
 	if (dropped > 0)
 		fprintf(stderr, "bench_stages: %u records beyond %u left out\n", dropped, MAX_RECS);

@@ -26,6 +26,7 @@
 #include "dp401/dp401_ack.h"
 #include "event/event.h"
 #include "log/log_flap.h"
+#include "metrics/hist.h"
 #include "worker.h"
 
 /* Unconfirmed events: at this many, scale sockets stop being read (TCP
@@ -175,6 +176,7 @@ struct iw {
 	char                   site_id[64];
 	int64_t                budget_reset_ms;
 	struct iw_counters     c;
+	struct hist            ok_latency;     /* prompt read -> its OK written, seconds */
 	uint8_t                frame_buf[CT_FRAME_MAX_PAYLOAD];   /* EVENT frames are packed here */
 };
 
@@ -189,6 +191,8 @@ int  iw_listen(struct iw *in, const char *listen, char *err, size_t errlen);
 void iw_listen_close(struct iw *in);
 
 /* ingest_conn.c */
+/* dp401_ack's observer: a group of prompts answered (ok_latency). */
+void iw_conn_answered(void *arg, int64_t asked_ns, uint32_t count);
 void iw_conn_read_cb(struct bufferevent *bev, void *arg);
 void iw_conn_event_cb(struct bufferevent *bev, short what, void *arg);
 void iw_conn_close(struct iw_conn *c, const char *reason, bool announce);

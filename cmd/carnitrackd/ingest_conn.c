@@ -94,6 +94,17 @@ iw_conn_event_cb(struct bufferevent *bev, short what, void *arg)
 }
 
 void
+iw_conn_answered(void *arg, int64_t asked_ns, uint32_t count)
+{
+	struct iw_conn *c = arg;
+	double wait = (double)(ct_now_ns_mono() - asked_ns) / 1e9;
+
+	/* the OKs go out right after (iw_conn_send_oks), in this turn */
+	for (uint32_t i = 0; i < count; i++)
+		hist_observe(&c->in->ok_latency, wait);
+}
+
+void
 iw_conn_send_oks(struct iw_conn *c, unsigned n)
 {
 	struct evbuffer *out;

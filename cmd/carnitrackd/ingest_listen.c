@@ -145,6 +145,8 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	c->last_valid_mono = c->last_rx_mono;
 	dp401_init(&c->parser, conf->weight_unit_grams, iw_scale_item, c);
 	dp401_ack_init(&c->ack);
+	c->ack.answered = iw_conn_answered;
+	c->ack.answered_arg = c;
 	/* "OK" is a 4-byte write the scale waits for: never held by Nagle
 	 * behind an earlier one the scale's bridge has not acknowledged yet
 	 * (delayed ACKs: 40 ms on Linux, more on embedded stacks). */

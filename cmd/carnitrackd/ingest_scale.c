@@ -325,7 +325,7 @@ iw_scale_item(void *arg, const struct dp401_item *it)
 			iw_device_frame(in, CT_DEV_HEARTBEAT, c->device_id, c, "");
 		break;
 	case DP401_ACK_REQUEST:
-		if ((due = dp401_ack_request(&c->ack)) > 0)
+		if ((due = dp401_ack_request(&c->ack, ct_now_ns_mono())) > 0)
 			iw_conn_send_oks(c, due);
 		break;
 	case DP401_RECORD:

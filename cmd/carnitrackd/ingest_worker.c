@@ -388,6 +388,8 @@ iw_configure(struct worker *w, const struct ct_conf *conf, bool first)
 			return -1;
 		}
 		in->budget_reset_ms = ct_now_ms_mono();
+		if (hist_init(&in->ok_latency, hist_latency_bounds, hist_latency_nbounds) != 0)
+			fatalx("the latency histogram's bounds are not ascending");
 		in->pause_log = (struct log_flap){
 			.on_text = "no longer reading from scales", .on_level = LOG_LVL_WARN,
 			.off_text = "reading from scales", .off_level = LOG_LVL_INFO,
@@ -472,6 +474,7 @@ iw_status(struct worker *w, json_t *obj)
 	json_object_set_new(obj, "queued_unsent", json_integer((json_int_t)unsent));
 	json_object_set_new(obj, "reading_paused", json_boolean(in->paused));
 	json_object_set_new(obj, "store_full", json_boolean(in->store_full));
+	json_object_set_new(obj, "ok_latency_seconds", hist_to_json(&in->ok_latency));
 }
 
 static void

@@ -163,6 +163,16 @@ apply(struct sw *s, struct sw_op *op, bool with_events)
 	return 0;
 }
 
+int
+sw_commit(struct sw *s)
+{
+	int e = store_commit(s->st);
+
+	if (e == STORE_OK)
+		hist_observe(&s->commit_hist, store_last_commit_ms(s->st) / 1000);
+	return e;
+}
+
 /* Stage stamps of the events and acks in this pass (util/trace.h). */
 static void
 stamp(struct sw *s, bool committed)
@@ -196,7 +206,7 @@ pass(struct sw *s, bool with_events, uint8_t *flags)
 		stamp(s, false);
 	for (size_t i = 0; i < s->nops; i++)
 		*flags |= apply(s, s->ops[i], with_events);
-	e = store_commit(s->st);
+	e = sw_commit(s);
 	sw_held_settle(s, e == STORE_OK);
 	if (e != STORE_OK) {
 		s->commit_failures++;

@@ -49,7 +49,7 @@ housekeeping(struct sw *s, bool prune, bool expire)
 			    &qmore);
 		if (e == STORE_OK && expire && (e = store_sessions_expire(s->st, &expired)) != 0)
 			log_warn("session expiry: %s", store_errmsg(s->st));
-		if (e == STORE_OK && (e = store_commit(s->st)) == STORE_OK)
+		if (e == STORE_OK && (e = sw_commit(s)) == STORE_OK)
 			break;
 		store_abort(s->st);
 		if (e != STORE_FULL && e != STORE_OK) {
@@ -120,7 +120,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	if (store_is_full(s->st) && s->full_since_ms != 0) {
 		/* re-measure: a prune may have made room without any new event
 		 * (the commit tells readers too) */
-		if (store_begin(s->st, ct_now_ms()) == STORE_OK && store_commit(s->st) != STORE_OK)
+		if (store_begin(s->st, ct_now_ms()) == STORE_OK && sw_commit(s) != STORE_OK)
 			log_warn("store: %s", store_errmsg(s->st));
 		if (!store_is_full(s->st)) {
 			s->full_since_ms = 0;
@@ -192,6 +192,8 @@ sw_configure(struct worker *w, const struct ct_conf *conf, bool first)
 	s->w = w;
 	s->retention_ms = conf->retention * 1000;
 	s->prune_slice = SW_PRUNE_SLICE;
+	if (hist_init(&s->commit_hist, hist_latency_bounds, hist_latency_nbounds) != 0)
+		fatalx("the latency histogram's bounds are not ascending");
 	if (open_store(s, conf) != 0) {
 		free(s->ops);
 		free(s);
@@ -271,6 +273,7 @@ sw_status(struct worker *w, json_t *o)
 	json_object_set_new(o, "quarantined", json_integer((json_int_t)st.quarantined));
 	json_object_set_new(o, "last_seq", json_integer((json_int_t)st.last_seq));
 	json_object_set_new(o, "last_commit_ms", json_real(store_last_commit_ms(s->st)));
+	json_object_set_new(o, "commit_seconds", hist_to_json(&s->commit_hist));
 	json_object_set_new(o, "events_stored", json_integer((json_int_t)s->events_stored));
 	json_object_set_new(o, "lines_quarantined", json_integer((json_int_t)s->lines_quarantined));
 	json_object_set_new(o, "events_duplicate", json_integer((json_int_t)s->events_dup));

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "event/event.h"
+#include "metrics/hist.h"
 #include "store/store.h"
 #include "worker.h"
 
@@ -81,6 +82,7 @@ struct sw {
 	uint64_t        acks, rejects, acks_unknown, pruned, sessions_expired;
 	uint64_t        frames_bad, send_failures;
 	int64_t         full_since_ms;   /* 0 = not full */
+	struct hist     commit_hist;     /* wall time of each synced commit, seconds */
 	/* cloud-driven state: quota refusals, sessions of unknown scales */
 	uint64_t        state_refused, sessions_dropped, held_seq;
 	int64_t         quota_logged_ms, held_logged_ms;
@@ -112,6 +114,8 @@ int  sw_held_apply(struct sw *s, const char *device_id);
 void sw_held_settle(struct sw *s, bool committed);
 
 /* store_flush.c: commits what is queued and sends the replies. */
+/* store_commit, and its time into commit_seconds when it worked. */
+int  sw_commit(struct sw *s);
 void sw_flush(struct sw *s);
 void sw_send_work_ready(struct sw *s, uint8_t flags);
 /* A commit failed for a reason other than the map limit / one succeeded:

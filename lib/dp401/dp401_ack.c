@@ -25,8 +25,11 @@ pop_ready(struct dp401_ack *a)
 	unsigned due = 0;
 	int k = 0;
 
-	while (k < a->npending && a->pending[k].remaining == 0)
+	while (k < a->npending && a->pending[k].remaining == 0) {
+		if (a->answered != NULL)
+			a->answered(a->answered_arg, a->pending[k].asked, a->pending[k].count);
 		due += a->pending[k++].count;
+	}
 	if (k > 0) {
 		memmove(&a->pending[0], &a->pending[k],
 		    (size_t)(a->npending - k) * sizeof(a->pending[0]));
@@ -36,7 +39,7 @@ pop_ready(struct dp401_ack *a)
 }
 
 unsigned
-dp401_ack_request(struct dp401_ack *a)
+dp401_ack_request(struct dp401_ack *a, int64_t now)
 {
 	int last = a->npending - 1;
 
@@ -51,6 +54,7 @@ dp401_ack_request(struct dp401_ack *a)
 		a->pending[a->npending].upto = a->received;
 		a->pending[a->npending].remaining = a->unconfirmed;
 		a->pending[a->npending].count = 1;
+		a->pending[a->npending].asked = now;
 		a->npending++;
 	}
 	return pop_ready(a);

@@ -16,38 +16,10 @@ static FILE *trace_f;
 static char *trace_buf;
 
 static const char *const names[CT_ST_COUNT] = {
-	[CT_ST_INGEST_READ] = "ingest.read",
-	[CT_ST_INGEST_SENT] = "ingest.sent",
-	[CT_ST_STORE_RECV] = "store.recv",
-	[CT_ST_STORE_BEGIN] = "store.begin",
-	[CT_ST_STORE_COMMITTED] = "store.committed",
-	[CT_ST_INGEST_STORED] = "ingest.stored",
-	[CT_ST_INGEST_OK] = "ingest.ok",
-	[CT_ST_CLOUD_SENT] = "cloud.sent",
-	[CT_ST_CLOUD_ACKED] = "cloud.acked",
-	[CT_ST_STORE_ACK_RECV] = "store.ack_recv",
-	[CT_ST_STORE_ACK_BEGIN] = "store.ack_begin",
-	[CT_ST_STORE_ACK_COMMITTED] = "store.ack_committed",
-	[CT_ST_PROBE_SEND] = "probe.send",
-	[CT_ST_PROBE_COMMITTED] = "probe.committed",
-	[CT_ST_PROBE_ACKED] = "probe.acked",
-	[CT_ST_PROBE_OK] = "probe.ok",
+#define CT_STAGE_NAME(name, text) [CT_ST_##name] = text,
+	CT_STAGES(CT_STAGE_NAME)
+#undef CT_STAGE_NAME
 };
-
-const char *
-ct_stage_name(enum ct_stage st)
-{
-	return (unsigned)st < CT_ST_COUNT ? names[st] : NULL;
-}
-
-int
-ct_stage_parse(const char *name)
-{
-	for (int i = 0; i < CT_ST_COUNT; i++)
-		if (strcmp(names[i], name) == 0)
-			return i;
-	return -1;
-}
 
 void
 ct_trace_open(const char *name)

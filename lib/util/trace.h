@@ -22,33 +22,32 @@
 
 #define CT_TRACE_ENV "CARNITRACKD_TRACE"
 
+/* The stages, in the order of a record's way: X(NAME, "text"). */
+#define CT_STAGES(X) \
+	X(INGEST_READ, "ingest.read")       /* ingest: record parsed, event queued */ \
+	X(INGEST_SENT, "ingest.sent")       /* ingest: EVENT frame handed to its channel */ \
+	X(STORE_RECV, "store.recv")         /* store: EVENT frame read and decoded */ \
+	X(STORE_BEGIN, "store.begin")       /* store: the transaction holding it begins */ \
+	X(STORE_COMMITTED, "store.committed")   /* store: that commit returned (on disk) */ \
+	X(INGEST_STORED, "ingest.stored")   /* ingest: EVENT_STORED read */ \
+	X(INGEST_OK, "ingest.ok")           /* ingest: the OK covering it written */ \
+	X(CLOUD_SENT, "cloud.sent")         /* cloud: event handed to the transport */ \
+	X(CLOUD_ACKED, "cloud.acked")       /* cloud: the cloud's answer read */ \
+	X(STORE_ACK_RECV, "store.ack_recv") /* store: ACKED read and decoded */ \
+	X(STORE_ACK_BEGIN, "store.ack_begin")   /* store: its transaction begins */ \
+	X(STORE_ACK_COMMITTED, "store.ack_committed")   /* store: that commit returned */ \
+	X(PROBE_SEND, "probe.send")         /* bench_probe: just before write() */ \
+	X(PROBE_COMMITTED, "probe.committed")   /* bench_probe: saw it in the store */ \
+	X(PROBE_ACKED, "probe.acked")       /* bench_probe: saw its ack committed */ \
+	X(PROBE_OK, "probe.ok")             /* bench_probe: read the OK for it */
+
 enum ct_stage {
-	CT_ST_INGEST_READ,          /* ingest: record parsed, event queued */
-	CT_ST_INGEST_SENT,          /* ingest: EVENT frame handed to its channel */
-	CT_ST_STORE_RECV,           /* store: EVENT frame read and decoded */
-	CT_ST_STORE_BEGIN,          /* store: the write transaction holding it begins */
-	CT_ST_STORE_COMMITTED,      /* store: that commit returned (on disk) */
-	CT_ST_INGEST_STORED,        /* ingest: EVENT_STORED read */
-	CT_ST_INGEST_OK,            /* ingest: the OK covering it written to the scale */
-	CT_ST_CLOUD_SENT,           /* cloud: event handed to the transport */
-	CT_ST_CLOUD_ACKED,          /* cloud: the cloud's answer read */
-	CT_ST_STORE_ACK_RECV,       /* store: ACKED read and decoded */
-	CT_ST_STORE_ACK_BEGIN,      /* store: the transaction holding the ack begins */
-	CT_ST_STORE_ACK_COMMITTED,  /* store: that commit returned */
-	CT_ST_PROBE_SEND,           /* bench_probe: just before write() of the record */
-	CT_ST_PROBE_COMMITTED,      /* bench_probe: saw the record in the store */
-	CT_ST_PROBE_ACKED,          /* bench_probe: saw its ack committed */
-	CT_ST_PROBE_OK,             /* bench_probe: read the OK for it */
+#define CT_STAGE_ENUM(name, text) CT_ST_##name,
+	CT_STAGES(CT_STAGE_ENUM)
+#undef CT_STAGE_ENUM
 	CT_ST_COUNT
 };
 
-/* "ingest.read", ...; NULL for a number out of range. */
-const char *ct_stage_name(enum ct_stage st);
-/* -1 for an unknown name. */
-int ct_stage_parse(const char *name);
-
-/* Opens DIR/NAME.PID.trace when CARNITRACKD_TRACE is set; logs and carries
- * on without stamps when it cannot. */
 void ct_trace_open(const char *name);
 bool ct_trace_on(void);
 /* One stamp now / at ns; dev and barcode may be NULL. */

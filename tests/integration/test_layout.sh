@@ -28,9 +28,6 @@ channel_send_fd       fd passing, kept for direct worker-to-worker channels (iss
 channel_stats         the channel counters: test_frame sees bad frames counted; not shown yet
 http_client_stats     the REST transport shows requests in flight (issue 13)
 http_post_once        carnitrackctl activate, a one-shot POST (issue 13)
-hist_latency_nbounds  latency histograms of README Metrics, kept by ingest/store (issue 14)
-hist_observe          latency histograms of README Metrics, kept by ingest/store (issue 14)
-hist_to_json          latency histograms of README Metrics, kept by ingest/store (issue 14)
 web_open              the web worker serves lib/web (issue 16)
 web_port              the web worker serves lib/web (issue 16)
 web_status            the web worker serves lib/web (issue 16)

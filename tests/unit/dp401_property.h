@@ -357,7 +357,7 @@ on_item(void *arg, const struct dp401_item *it)
 		break;
 	case DP401_ACK_REQUEST:
 		E.upto[E.prompts++] = E.ack.received;
-		send_oks(dp401_ack_request(&E.ack));
+		send_oks(dp401_ack_request(&E.ack, 0));
 		break;
 	default:
 		break;

@@ -15,9 +15,52 @@ setup(void)
 	dp401_ack_init(&a);
 }
 
+/* What the observer heard: (asked, count) per answered group. */
+static int64_t heard_asked[8];
+static uint32_t heard_count[8];
+static int nheard;
+
+static void
+heard(void *arg, int64_t asked, uint32_t count)
+{
+	(void)arg;
+	if (nheard < 8) {
+		heard_asked[nheard] = asked;
+		heard_count[nheard] = count;
+	}
+	nheard++;
+}
+
+START_TEST(test_observer_hears_each_answered_group_with_its_first_time)
+{
+	uint64_t r1, r2;
+
+	nheard = 0;
+	a.answered = heard;
+	r1 = dp401_ack_record(&a);
+	ck_assert_uint_eq(dp401_ack_request(&a, 100), 0);
+	ck_assert_uint_eq(dp401_ack_request(&a, 150), 0);      /* same group: no record between */
+	r2 = dp401_ack_record(&a);
+	ck_assert_uint_eq(dp401_ack_request(&a, 200), 0);
+	ck_assert_int_eq(nheard, 0);
+	ck_assert_uint_eq(dp401_ack_stored(&a, r1), 2);
+	ck_assert_int_eq(nheard, 1);
+	ck_assert_int_eq(heard_asked[0], 100);
+	ck_assert_uint_eq(heard_count[0], 2);
+	ck_assert_uint_eq(dp401_ack_stored(&a, r2), 1);
+	ck_assert_int_eq(nheard, 2);
+	ck_assert_int_eq(heard_asked[1], 200);
+	ck_assert_uint_eq(heard_count[1], 1);
+	/* nothing outstanding: answered at once, and heard */
+	ck_assert_uint_eq(dp401_ack_request(&a, 300), 1);
+	ck_assert_int_eq(nheard, 3);
+	ck_assert_int_eq(heard_asked[2], 300);
+}
+END_TEST
+
 START_TEST(test_request_with_nothing_outstanding_answered_at_once)
 {
-	ck_assert_uint_eq(dp401_ack_request(&a), 1);
+	ck_assert_uint_eq(dp401_ack_request(&a, 0), 1);
 	ck_assert_uint_eq(dp401_ack_waiting(&a), 0);
 }
 END_TEST
@@ -26,7 +69,7 @@ START_TEST(test_request_waits_for_its_record)
 {
 	uint64_t r = dp401_ack_record(&a);
 
-	ck_assert_uint_eq(dp401_ack_request(&a), 0);
+	ck_assert_uint_eq(dp401_ack_request(&a, 0), 0);
 	ck_assert_uint_eq(dp401_ack_waiting(&a), 1);
 	ck_assert_uint_eq(dp401_ack_stored(&a, r), 1);
 	ck_assert_uint_eq(dp401_ack_waiting(&a), 0);
@@ -37,7 +80,7 @@ START_TEST(test_out_of_order_confirmations)
 {
 	uint64_t r1 = dp401_ack_record(&a), r2 = dp401_ack_record(&a);
 
-	ck_assert_uint_eq(dp401_ack_request(&a), 0);
+	ck_assert_uint_eq(dp401_ack_request(&a, 0), 0);
 	ck_assert_uint_eq(dp401_ack_stored(&a, r2), 0);
 	ck_assert_uint_eq(dp401_ack_stored(&a, r1), 1);
 }
@@ -46,9 +89,9 @@ END_TEST
 START_TEST(test_later_request_not_answered_before_earlier_records)
 {
 	uint64_t r1 = dp401_ack_record(&a);
-	ck_assert_uint_eq(dp401_ack_request(&a), 0);
+	ck_assert_uint_eq(dp401_ack_request(&a, 0), 0);
 	uint64_t r2 = dp401_ack_record(&a);
-	ck_assert_uint_eq(dp401_ack_request(&a), 0);
+	ck_assert_uint_eq(dp401_ack_request(&a, 0), 0);
 
 	ck_assert_uint_eq(dp401_ack_stored(&a, r2), 0);
 	ck_assert_uint_eq(dp401_ack_stored(&a, r1), 2);
@@ -58,9 +101,9 @@ END_TEST
 START_TEST(test_earlier_request_answered_first)
 {
 	uint64_t r1 = dp401_ack_record(&a);
-	ck_assert_uint_eq(dp401_ack_request(&a), 0);
+	ck_assert_uint_eq(dp401_ack_request(&a, 0), 0);
 	uint64_t r2 = dp401_ack_record(&a);
-	ck_assert_uint_eq(dp401_ack_request(&a), 0);
+	ck_assert_uint_eq(dp401_ack_request(&a, 0), 0);
 
 	ck_assert_uint_eq(dp401_ack_stored(&a, r1), 1);
 	ck_assert_uint_eq(dp401_ack_stored(&a, r2), 1);
@@ -71,9 +114,9 @@ START_TEST(test_repeated_requests_each_get_an_ok)
 {
 	uint64_t r = dp401_ack_record(&a);
 
-	ck_assert_uint_eq(dp401_ack_request(&a), 0);
-	ck_assert_uint_eq(dp401_ack_request(&a), 0);
-	ck_assert_uint_eq(dp401_ack_request(&a), 0);
+	ck_assert_uint_eq(dp401_ack_request(&a, 0), 0);
+	ck_assert_uint_eq(dp401_ack_request(&a, 0), 0);
+	ck_assert_uint_eq(dp401_ack_request(&a, 0), 0);
 	ck_assert_uint_eq(dp401_ack_waiting(&a), 3);
 	ck_assert_uint_eq(dp401_ack_stored(&a, r), 3);
 }
@@ -86,7 +129,7 @@ START_TEST(test_full_table_never_answers_early)
 	/* 40 groups (more than the table holds), nothing stored yet. */
 	for (int i = 0; i < 40; i++) {
 		no[i] = dp401_ack_record(&a);
-		ck_assert_uint_eq(dp401_ack_request(&a), 0);
+		ck_assert_uint_eq(dp401_ack_request(&a, 0), 0);
 	}
 	ck_assert_uint_eq(dp401_ack_waiting(&a), 40);
 	/* Store all but the last: the last request must still wait. */
@@ -103,7 +146,7 @@ START_TEST(test_unknown_record_numbers_ignored)
 {
 	uint64_t r = dp401_ack_record(&a);
 
-	ck_assert_uint_eq(dp401_ack_request(&a), 0);
+	ck_assert_uint_eq(dp401_ack_request(&a, 0), 0);
 	ck_assert_uint_eq(dp401_ack_stored(&a, 0), 0);
 	ck_assert_uint_eq(dp401_ack_stored(&a, r + 1), 0);
 	ck_assert_uint_eq(dp401_ack_waiting(&a), 1);
@@ -115,7 +158,7 @@ START_TEST(test_records_after_request_do_not_delay_it)
 {
 	uint64_t r1 = dp401_ack_record(&a);
 
-	ck_assert_uint_eq(dp401_ack_request(&a), 0);
+	ck_assert_uint_eq(dp401_ack_request(&a, 0), 0);
 	(void)dp401_ack_record(&a);
 	(void)dp401_ack_record(&a);
 	ck_assert_uint_eq(dp401_ack_stored(&a, r1), 1);
@@ -132,6 +175,7 @@ main(void)
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_request_with_nothing_outstanding_answered_at_once);
+	tcase_add_test(tc, test_observer_hears_each_answered_group_with_its_first_time);
 	tcase_add_test(tc, test_request_waits_for_its_record);
 	tcase_add_test(tc, test_out_of_order_confirmations);
 	tcase_add_test(tc, test_later_request_not_answered_before_earlier_records);
