@@ -241,5 +241,10 @@ main(int argc, char **argv)
 	}
 	if (dropped > 0)
 		fprintf(stderr, "bench_stages: %u records beyond %u left out\n", dropped, MAX_RECS);
+	free(v);
+	free(plines);
+	free(by_key);
+	free(by_id);
+	free(recs);
 	return 0;
 }
