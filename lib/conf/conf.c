@@ -49,6 +49,7 @@ conf_defaults(struct ct_conf *c)
 	c->retention = 30 * 86400;
 	c->session_expiry = 12 * 3600;
 	c->state_quota_pct = 5;
+	snprintf(c->http_listen, sizeof(c->http_listen), "127.0.0.1:9180");
 }
 
 /* "host:port", "[v6]:port" or ":port". */
@@ -154,6 +155,26 @@ set_secs(struct parse_state *ps, int *dst, const char *name, const char *v, int6
 	return 1;
 }
 
+/* A list of addresses and CIDRs, comma or blank separated ([scales] and
+ * [http] allow); a later line replaces an earlier one. */
+static int
+set_allow(struct parse_state *ps, struct ct_cidr *list, int *n, const char *name,
+    const char *v)
+{
+	char buf[CONF_LINE_MAX], *save = NULL, *tok;
+
+	*n = 0;
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		if (*n >= CT_CONF_MAX_ALLOW)
+			return fail(ps, "%s: more than %s entries", name, "64");
+		if (conf_parse_cidr(tok, &list[*n]) != 0)
+			return fail(ps, "%s: '%s' is not an address or CIDR", name, tok);
+		(*n)++;
+	}
+	return 1;
+}
+
 static int
 scale_id_valid(const char *id)
 {
@@ -228,21 +249,8 @@ handler(void *user, const char *section, const char *name, const char *v)
 				    name, v);
 			return set_str(ps, c->listen, sizeof(c->listen), name, v);
 		}
-		if (strcmp(name, "allow") == 0) {
-			char buf[CONF_LINE_MAX], *save = NULL, *tok;
-			c->nallow = 0;
-			snprintf(buf, sizeof(buf), "%s", v);
-			for (tok = strtok_r(buf, ", \t", &save); tok; tok =
-			    strtok_r(NULL, ", \t", &save)) {
-				if (c->nallow >= CT_CONF_MAX_ALLOW)
-					return fail(ps, "%s: more than %s entries", name, "64");
-				if (conf_parse_cidr(tok, &c->allow[c->nallow]) != 0)
-					return fail(ps, "%s: '%s' is not an address or CIDR", name,
-					    tok);
-				c->nallow++;
-			}
-			return 1;
-		}
+		if (strcmp(name, "allow") == 0)
+			return set_allow(ps, c->allow, &c->nallow, name, v);
 		if (strcmp(name, "heartbeat_interval") == 0)
 			return set_secs(ps, &c->heartbeat_interval, name, v, 1, 3600);
 		if (strcmp(name, "stale_after") == 0)
@@ -362,6 +370,18 @@ handler(void *user, const char *section, const char *name, const char *v)
 			num[n] = '\0';
 			return set_int(ps, &c->state_quota_pct, name, num, 1, 10);
 		}
+	} else if (strcmp(section, "http") == 0) {
+		if (strcmp(name, "listen") == 0) {
+			/* empty: no web worker (status shows it disabled) */
+			if (v[0] != '\0' && !valid_listen(v))
+				return fail(ps, "%s: '%s' is not ADDRESS:PORT with a port 1-65535 "
+				    "(or empty: off)", name, v);
+			return set_str(ps, c->http_listen, sizeof(c->http_listen), name, v);
+		}
+		if (strcmp(name, "allow") == 0)
+			return set_allow(ps, c->http_allow, &c->http_nallow, name, v);
+		if (strcmp(name, "token_file") == 0)
+			return set_str(ps, c->http_token_file, sizeof(c->http_token_file), name, v);
 	} else {
 		return fail(ps, "unknown section [%s]%s", section, "");
 	}

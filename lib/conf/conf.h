@@ -77,6 +77,11 @@ struct ct_conf {
 	int64_t  retention;                /* seconds */
 	int64_t  session_expiry;           /* seconds without activity */
 	int      state_quota_pct;          /* map share for cloud-driven state [5] */
+	/* [http] (the web worker) */
+	char http_listen[CT_CONF_STR];     /* "127.0.0.1:9180"; "" = no web worker */
+	struct ct_cidr http_allow[CT_CONF_MAX_ALLOW];
+	int  http_nallow;                  /* 0 = everyone who reaches listen */
+	char http_token_file[CT_CONF_PATH];/* "" = no token */
 };
 
 /* Defaults for every key. */

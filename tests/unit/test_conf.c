@@ -149,6 +149,38 @@ START_TEST(test_register_url)
 }
 END_TEST
 
+/* [http]: the web worker's port, on loopback by default, empty = off; its
+ * allow list apart from the scales'; token_file a path. */
+START_TEST(test_http_section)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+
+	ck_assert_int_eq(parse(""), 0);
+	ck_assert_str_eq(c.http_listen, "127.0.0.1:9180");
+	ck_assert_int_eq(c.http_nallow, 0);
+	ck_assert_str_eq(c.http_token_file, "");
+	ck_assert_msg(parse("[scales]\nallow = 10.0.0.0/8\n[http]\nlisten = [::]:9181\n"
+	    "allow = 192.168.1.0/24, 127.0.0.1\ntoken_file = /etc/carnitrack/http-token\n") == 0,
+	    "%s", err);
+	ck_assert_str_eq(c.http_listen, "[::]:9181");
+	ck_assert_int_eq(c.http_nallow, 2);
+	ck_assert_int_eq(c.nallow, 1);
+	ck_assert_str_eq(c.http_token_file, "/etc/carnitrack/http-token");
+	inet_pton(AF_INET, "192.168.1.77", &sin.sin_addr);
+	ck_assert(conf_cidr_match(c.http_allow, c.http_nallow, (struct sockaddr *)&sin));
+	ck_assert(!conf_allowed(&c, (struct sockaddr *)&sin));
+	ck_assert_msg(parse("[http]\nlisten =\n") == 0, "%s", err);
+	ck_assert_str_eq(c.http_listen, "");
+	ck_assert_int_eq(parse("[http]\nlisten = 127.0.0.1:0\n"), -1);
+	ck_assert_msg(strstr(err, "edge.conf:2:") && strstr(err, "listen"), "%s", err);
+	ck_assert_int_eq(parse("[http]\nlisten = localhost\n"), -1);
+	ck_assert_int_eq(parse("[http]\n\nallow = 10.0.0.0/40\n"), -1);
+	ck_assert_msg(strstr(err, "edge.conf:3:") && strstr(err, "allow"), "%s", err);
+	ck_assert_int_eq(parse("[http]\nport = 80\n"), -1);
+	ck_assert_msg(strstr(err, "unknown key 'port' in [http]"), "%s", err);
+}
+END_TEST
+
 /* deviceType is one of the contract's words; the default is disassembly. */
 START_TEST(test_device_type_values)
 {
@@ -247,6 +279,7 @@ main(void)
 	tcase_add_test(tc, test_device_type_values);
 	tcase_add_test(tc, test_register_url);
 	tcase_add_test(tc, test_state_quota);
+	tcase_add_test(tc, test_http_section);
 	tcase_add_test(tc, test_plaintext_token);
 	tcase_add_test(tc, test_syntax_error_line);
 	tcase_add_test(tc, test_continuation_line_is_an_error);
