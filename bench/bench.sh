@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CarniTrack Edge benchmarks: the real processes (carnitrackd and its three
+# CarniTrack Edge benchmarks: the real processes (carnitrackd and its four
 # workers, the reference cloud, simulated scales) on loopback, a temporary
 # data dir, the store as shipped (every commit synced). Prints one table:
 # each figure is the median of RUNS runs with min and max, next to its goal.
@@ -18,11 +18,12 @@
 #              OKs / wall time of the dp401-sim run.
 #   latency    bench_probe plays 50 scales at 250 records/s (open loop) and
 #              timestamps send -> ack committed in the store (inotify on
-#              data.mdb + read txn).
+#              data.mdb + read txn); then again on the same edge while
+#              /metrics is scraped every second (the web worker's cost).
 #   drain      bench_fill writes N offline events with the store API while
 #              the daemon is down; then carnitrackd starts with the cloud up;
 #              N / (all acked - edge registered at the cloud).
-#   memory     RssAnon of supervisor + 3 workers: 50 registered idle scales,
+#   memory     RssAnon of supervisor + 4 workers: 50 registered idle scales,
 #              and the peak during the ingest runs.
 #   recovery   kill -9 of a worker -> a fresh record from a probe scale is
 #              acked in the store and the worker is "ready" again.
@@ -108,7 +109,7 @@ need() {   # need WORKER...: prints the missing ones
 }
 
 # ------------------------------------------------------------ one edge
-# edge_up NAME [extra ini]: cloud + daemon in $W/NAME; sets D SP WP CP DPID CSPID.
+# edge_up NAME [extra ini]: cloud + daemon in $W/NAME; sets D SP HP WP CP DPID CSPID.
 # NOCLOUD=1: no reference cloud. PREFILL=N: backlog written before start.
 edge_conf() {
 	cat > "$D/edge.conf" <<EOC
@@ -119,6 +120,8 @@ data_dir = $D/data
 run_dir = $D/run
 user =
 log_level = ${LOGLEVEL:-warning}
+[http]
+listen = 127.0.0.1:$HP
 [scales]
 listen = 127.0.0.1:$SP
 max_connections = $((IDLE_N + 1000))
@@ -171,7 +174,7 @@ edge_up() {
 	local name=$1 extra=${2:-}
 	D=$W/$name
 	mkdir -p "$D"
-	SP=$(free_port); WP=$(free_port); CP=$(free_port)
+	SP=$(free_port); HP=$(free_port); WP=$(free_port); CP=$(free_port)
 	edge_conf "$extra"
 	if [ -n "${PREFILL:-}" ]; then
 		# a copy of the backlog written once by bench_fill (LMDB files copied
@@ -206,6 +209,8 @@ edge_up() {
 	fi
 	SUPPID=$DPID
 	INGPID=$(worker_pid ingest); STOPID=$(worker_pid store); CLDPID=$(worker_pid cloud)
+	WEBPID=$(worker_pid web)
+	[ "$WEBPID" != null ] || WEBPID=
 }
 
 stop_pid() {    # TERM, wait up to 10 s, then KILL
@@ -223,12 +228,12 @@ edge_down() {
 	rm -rf "$D/data"
 }
 
-edge_pids() { echo "$SUPPID,$INGPID,$STOPID,$CLDPID"; }
+edge_pids() { echo "$SUPPID,$INGPID,$STOPID,$CLDPID${WEBPID:+,$WEBPID}"; }
 edge_cpu() { echo \
 	"sup=$SUPPID,ingest=$INGPID,store=$STOPID,cloud=$CLDPID${CSPID:+,cloudsim=$CSPID}"; }
 rss_sum_kb() {
 	local sum=0 kb p
-	for p in $SUPPID $INGPID $STOPID $CLDPID; do
+	for p in $SUPPID $INGPID $STOPID $CLDPID $WEBPID; do
 		kb=$(awk '/^RssAnon:/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)
 		sum=$((sum + ${kb:-0}))
 	done
@@ -365,7 +370,8 @@ fig_ingest() {
 		loads+=("$RUN_LOAD")
 		rss+=("$(kv "$out" rss_peak_kb)")
 		RSS_SPLIT+=("$(kv "$out" rss_at_peak_kb | awk -F/ '{
-		    printf "%.1f/%.1f/%.1f/%.1f", $1/1024, $2/1024, $3/1024, $4/1024 }')")
+		    printf "%.1f/%.1f/%.1f/%.1f/%.1f", $1/1024, $2/1024, $3/1024, $4/1024,
+		    $5/1024 }')")
 		cpus+=("$out")
 		cpr+=("$(cpu_per_record "$out" "$(kv "$out" n)")")
 		cspr+=("$(cloudsim_per_record "$out" "$(kv "$out" n)")")
@@ -415,8 +421,30 @@ fig_controlled() {
 		row "  wall time per store commit in those runs" ms none 0 2 "" "${CTL_COMMITS[@]}"
 }
 
+# probe_latency WHAT FIRST_ID: one bench_probe run on the edge that is up;
+# appends to the arrays named by the caller (p50 p99 pmax s50)
+probe_latency() {
+	local out
+	out=$("${RUN[@]}" "$B/bench/bench_probe" --scales 50 --first-id "$2" --rate $LAT_RATE \
+	    --duration "$LAT_S" --warmup 1 \
+	    --timeout 30 "127.0.0.1:$SP" "$D/data" 2>>"$D/probe.err") ||
+	    log "latency $1: probe reports a problem"
+	log "latency $1: $out"
+	[ -n "$(kv "$out" acked_p50_us)" ] || return 1
+	[ "$(kv "$out" n)" -gt 0 ] || return 1
+	LAT_OUT=$out
+}
+ms_of() { awk -v u="$(kv "$LAT_OUT" "$1")" 'BEGIN { print u / 1000 }'; }
+
+# scrape_every_second URL: Prometheus' part, in the background (pid in SCRAPER)
+scrape_every_second() {
+	( while :; do curl -s -m 2 -o /dev/null "$1" || true; sleep 1; done ) &
+	SCRAPER=$!
+	PIDS+=("$SCRAPER")
+}
+
 fig_latency() {
-	local miss p50=() p99=() pmax=() s50=() loads=() i out
+	local miss p50=() p99=() pmax=() s50=() w50=() w99=() loads=() i
 	miss=$(need ingest store cloud)
 	if [ -n "$miss" ]; then
 		na_row "latency p50, send -> ack committed (250/s, 50 scales)" "≤ 0.5 ms" \
@@ -428,25 +456,33 @@ fig_latency() {
 	for i in $(seq 1 "$RUNS"); do
 		edge_up "lat$i" || { log "latency run $i: edge did not start"; continue; }
 		loads+=("$(loadavg)")
-		out=$("${RUN[@]}" "$B/bench/bench_probe" --scales 50 --rate $LAT_RATE \
-		    --duration "$LAT_S" --warmup 1 \
-		    --timeout 30 "127.0.0.1:$SP" "$D/data" 2>"$D/probe.err") ||
-		    log "latency run $i: probe reports a problem"
+		if probe_latency "run $i" 1; then
+			p50+=("$(ms_of acked_p50_us)"); p99+=("$(ms_of acked_p99_us)")
+			pmax+=("$(ms_of acked_max_us)"); s50+=("$(ms_of stored_p50_us)")
+			LAT_LAST=$LAT_OUT
+		fi
+		# the same edge, right after, with /metrics scraped every second
+		if have_worker web; then
+			scrape_every_second "http://127.0.0.1:$HP/metrics"
+			if probe_latency "run $i, /metrics every second" 101; then
+				w50+=("$(ms_of acked_p50_us)"); w99+=("$(ms_of acked_p99_us)")
+			fi
+			stop_pid "$SCRAPER"
+		fi
 		edge_down
-		log "latency run $i: $out"
-		[ -n "$(kv "$out" acked_p50_us)" ] || continue
-		[ "$(kv "$out" n)" -gt 0 ] || continue
-		p50+=("$(awk -v u="$(kv "$out" acked_p50_us)" 'BEGIN { print u / 1000 }')")
-		p99+=("$(awk -v u="$(kv "$out" acked_p99_us)" 'BEGIN { print u / 1000 }')")
-		pmax+=("$(awk -v u="$(kv "$out" acked_max_us)" 'BEGIN { print u / 1000 }')")
-		s50+=("$(awk -v u="$(kv "$out" stored_p50_us)" 'BEGIN { print u / 1000 }')")
-		LAT_LAST=$out
 	done
 	local l; l=$(IFS=/; echo "${loads[*]}")
 	row "latency p50, send -> ack committed (250/s, 50 scales)" ms le 0.5 2 "$l" "${p50[@]}"
 	row "latency p99" ms le 2 2 "$l" "${p99[@]}"
 	row "latency max" ms none 0 2 "$l" "${pmax[@]}"
 	row "  (part: p50 send -> record committed)" ms none 0 2 "$l" "${s50[@]}"
+	if have_worker web; then
+		row "  latency p50 with /metrics scraped every second" ms le 0.5 2 "$l" "${w50[@]}"
+		row "  latency p99 with /metrics scraped every second" ms le 2 2 "$l" "${w99[@]}"
+	else
+		na_row "  latency with /metrics scraped every second" "≤ 0.5 ms" \
+			"worker missing: web"
+	fi
 }
 
 fig_drain() {
@@ -528,7 +564,7 @@ fig_memory() {
 		edge_down
 	done
 	local miss; miss=$(need ingest store cloud)
-	row "memory, idle (50 scales connected; RssAnon of 4 processes)${miss:+ [missing: $miss]}" \
+	row "memory, idle (50 scales connected; RssAnon of 5 processes)${miss:+ [missing: $miss]}" \
 		MiB le 16 1 "$(IFS=/; echo "${loads[*]}")" "${idle[@]}"
 	if [ ${#LOAD_RSS_KB[@]} -gt 0 ]; then
 		local mib=()
@@ -630,7 +666,7 @@ FS=$(df -T "$W" | awk 'NR == 2 { print $2 " on " $1 }')
 COMMIT=${BENCH_COMMIT:-$(git -C "$CT_TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)}
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 log "mode $MODE, $RUNS runs per figure, work dir $W"
-log "workers in this build: $(for w in ingest store cloud; do
+log "workers in this build: $(for w in ingest store cloud web; do
 	have_worker $w && printf '%s ' $w || printf '(%s missing) ' $w; done)"
 
 bench_fsync
@@ -686,7 +722,7 @@ TABLE=$(
 		echo
 	fi
 	[ ${#RSS_SPLIT[@]} -gt 0 ] && echo "- RssAnon at the peak of each ingest run," \
-	    "supervisor/ingest/store/cloud (MiB): ${RSS_SPLIT[*]}"
+	    "supervisor/ingest/store/cloud/web (MiB): ${RSS_SPLIT[*]}"
 	[ -n "$DRAIN_CPU" ] && echo "- CPU share during the last drain run (from all workers" \
 	    "running to the last ack): $(cpu_line "$DRAIN_CPU")"
 	echo "- The reference cloud is 'cloudsim' above: it must stay well below one core for the" \

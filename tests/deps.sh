@@ -5,7 +5,7 @@
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libevent-dev libssl-dev
 libwslay-dev liblmdb-dev lmdb-utils libjansson-dev libinih-dev check
 python3 python3-websockets python3-prometheus-client openssl iproute2 procps psmisc tzdata jq
-fuse3 libfuse3-dev faketime"
+curl fuse3 libfuse3-dev faketime"
 [ $# -gt 0 ] && PKGS="$*"
 what=${DEPS_WHAT:-build}
 missing=""

@@ -230,7 +230,7 @@ static void
 print_summary(json_t *r)
 {
 	json_t *cl = worker_status(r, "cloud"), *st = worker_status(r, "store"),
-	    *in = worker_status(r, "ingest"), *scales, *sc;
+	    *in = worker_status(r, "ingest"), *wb = worker_status(r, "web"), *scales, *sc;
 	char age[32];
 	size_t i;
 
@@ -308,6 +308,10 @@ print_summary(json_t *r)
 				    sget(rf, "last_at", "?"));
 		}
 	}
+	if (wb)
+		printf("\nweb:         http://%s/  %lld connections, %lld requests\n",
+		    sget(wb, "listen", "?"), iget(wb, "connections"),
+		    iget(json_object_get(wb, "counters"), "requests"));
 }
 
 int

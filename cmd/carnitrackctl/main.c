@@ -16,7 +16,7 @@ const char *ctl_socket;
 
 static const struct ctl_command commands[] = {
 	{ "status",   ctl_cmd_status,   "status [--json]" },
-	{ "restart",  ctl_cmd_restart,  "restart ingest|store|cloud" },
+	{ "restart",  ctl_cmd_restart,  "restart ingest|store|cloud|web" },
 	{ "devices",  ctl_cmd_devices,  "devices [--json]" },
 	{ "sessions", ctl_cmd_sessions, "sessions [--json]" },
 	{ "batches",  ctl_cmd_batches,  "batches [--json]" },

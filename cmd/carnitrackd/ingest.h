@@ -9,7 +9,8 @@
  *   ingest_scale.c   what each parsed packet means: the scale's identity,
  *                    records and quarantined lines
  *   ingest_queue.c   events not yet confirmed by store, by id
- *   ingest_device.c  the per-scale table shown by status / devices
+ *   ingest_device.c  the per-scale table shown by status / devices (last
+ *                    weighing included), records per minute for the last hour
  */
 #ifndef CT_INGEST_H
 #define CT_INGEST_H
@@ -86,6 +87,11 @@ struct iw_device {
 	uint32_t heartbeats;
 	uint64_t events_today;
 	int      today;                    /* yyyymmdd (site zone) of events_today */
+	/* the last record: net weight, product and PLU as the scale sent them */
+	int64_t  last_record_ms;           /* wall clock; 0 = none yet */
+	int64_t  last_net_g;
+	char     last_product[CT_PRODUCT_MAX];
+	char     last_plu[CT_PLU_MAX];
 	uint64_t rejected_lines;
 	uint64_t supersedes;
 	int64_t  last_supersede_ms;
@@ -153,6 +159,14 @@ struct log_limit {
 	int     n;
 };
 
+/* Records per minute over the last hour: one slot per minute of the
+ * monotonic clock, the oldest overwritten. */
+#define IW_RATE_MINUTES 60
+struct iw_rate {
+	uint32_t per_min[IW_RATE_MINUTES];
+	int64_t  minute;                   /* monotonic minute of the newest slot */
+};
+
 struct iw {
 	struct worker         *w;
 	struct event_base     *base;
@@ -177,6 +191,7 @@ struct iw {
 	int64_t                budget_reset_ms;
 	struct iw_counters     c;
 	struct hist            ok_latency;     /* prompt read -> its OK written, seconds */
+	struct iw_rate         rate;
 	uint8_t                frame_buf[CT_FRAME_MAX_PAYLOAD];   /* EVENT frames are packed here */
 };
 
@@ -211,7 +226,12 @@ void iw_dev_detach(struct iw_conn *c, const char *reason, bool announce);
 
 /* ingest_device.c */
 struct iw_device *iw_device_get(struct iw *in, const char *id, bool create);
-void iw_device_count_event(struct iw_device *d, int64_t scale_ts);
+/* A record from the scale: today's count, its last weighing. */
+void iw_device_count_event(struct iw_device *d, const struct ct_event *ev);
+/* A record counted in the per-minute ring; the ring as a JSON array of
+ * IW_RATE_MINUTES counts, oldest first, this minute last. */
+void iw_rate_count(struct iw_rate *r, int64_t now_mono_ms);
+void *iw_rate_json(struct iw_rate *r, int64_t now_mono_ms);
 /* Fills the array; returns how many rows did not fit. */
 int  iw_device_status_json(struct iw *in, void *json_array);
 

@@ -1,7 +1,9 @@
 /*
- * The scales ingest has seen since it started: what `carnitrackctl devices`
- * and `status` show. A fixed table; when it is full, the scale offline the
- * longest gives up its row (its history is in store's device registry).
+ * The scales ingest has seen since it started: what `carnitrackctl devices`,
+ * `status` and the web page show, each with its last weighing. A fixed
+ * table; when it is full, the scale offline the longest gives up its row
+ * (its history is in store's device registry). And the records of the last
+ * hour, minute by minute, for the page's chart.
  */
 #include "ingest.h"
 
@@ -52,15 +54,53 @@ iw_device_get(struct iw *in, const char *id, bool create)
 }
 
 void
-iw_device_count_event(struct iw_device *d, int64_t now_s)
+iw_device_count_event(struct iw_device *d, const struct ct_event *ev)
 {
-	int today = day_of(now_s);
+	int today = day_of(ev->received_at_ms / 1000);
 
 	if (today != d->today) {
 		d->today = today;
 		d->events_today = 0;
 	}
 	d->events_today++;
+	d->last_record_ms = ev->received_at_ms;
+	d->last_net_g = ev->net_g;
+	snprintf(d->last_product, sizeof(d->last_product), "%s", ev->product);
+	snprintf(d->last_plu, sizeof(d->last_plu), "%s", ev->plu);
+}
+
+/* Moves the ring on to the minute of now, zeroing the minutes skipped. */
+static void
+rate_advance(struct iw_rate *r, int64_t now_mono_ms)
+{
+	int64_t m = now_mono_ms / 60000;
+
+	if (r->minute == 0 || m - r->minute >= IW_RATE_MINUTES)
+		memset(r->per_min, 0, sizeof(r->per_min));
+	else
+		for (int64_t k = r->minute + 1; k <= m; k++)
+			r->per_min[k % IW_RATE_MINUTES] = 0;
+	if (m > r->minute)
+		r->minute = m;
+}
+
+void
+iw_rate_count(struct iw_rate *r, int64_t now_mono_ms)
+{
+	rate_advance(r, now_mono_ms);
+	r->per_min[r->minute % IW_RATE_MINUTES]++;
+}
+
+void *
+iw_rate_json(struct iw_rate *r, int64_t now_mono_ms)
+{
+	json_t *a = json_array();
+
+	rate_advance(r, now_mono_ms);
+	for (int k = IW_RATE_MINUTES - 1; a != NULL && k >= 0; k--)
+		json_array_append_new(a, json_integer(r->per_min[(r->minute - k) %
+		    IW_RATE_MINUTES]));
+	return a;
 }
 
 static const char *
@@ -69,9 +109,33 @@ status_name(enum iw_dev_status s)
 	return s == IW_DEV_ONLINE ? "online" : s == IW_DEV_STALE ? "stale" : "offline";
 }
 
-/* Rows shown: a status reply must fit one frame (64 KiB); a site has at
- * most ~50 scales, and connected ones are listed first. */
-#define STATUS_MAX_ROWS 128
+/* The configured name and the last weighing, for the page and /metrics. */
+static void
+last_record(struct iw *in, const struct iw_device *d, json_t *o)
+{
+	const struct ct_scale_conf *sc = iw_conf(in) ? conf_scale_by_id(iw_conf(in), d->id) :
+	    NULL;
+	char iso[CT_ISO_MAX];
+
+	if (sc != NULL && sc->name[0] != '\0')
+		json_object_set_new(o, "name", json_string(sc->name));
+	if (d->last_record_ms == 0)
+		return;
+	ct_iso_from_ms(d->last_record_ms, iso);
+	json_object_set_new(o, "last_record", json_string(iso));
+	json_object_set_new(o, "last_weight_g", json_integer(d->last_net_g));
+	/* the product name was made UTF-8 from the scale's code page; a
+	 * string jansson refuses is left out rather than the whole row */
+	if (d->last_product[0] != '\0')
+		json_object_set_new(o, "last_product", json_string(d->last_product));
+	if (d->last_plu[0] != '\0')
+		json_object_set_new(o, "last_plu", json_string(d->last_plu));
+}
+
+/* Rows shown: a status reply must fit one frame (64 KiB), and a row with
+ * its last weighing, a move and a refusal takes up to ~600 bytes; a site
+ * has at most ~50 scales, and connected ones are listed first. */
+#define STATUS_MAX_ROWS 96
 
 int
 iw_device_status_json(struct iw *in, void *json_array)
@@ -112,6 +176,8 @@ iw_device_status_json(struct iw *in, void *json_array)
 		    "rejected_lines", (json_int_t)d->rejected_lines,
 		    "heartbeats", (json_int_t)d->heartbeats,
 		    "duplicate_id", d->duplicate);
+		if (o != NULL)
+			last_record(in, d, o);
 		if (o != NULL && d->moved_at_ms > 0) {
 			ct_iso_from_ms(d->moved_at_ms, iso1);
 			json_object_set_new(o, "id_moved", json_pack("{s:s, s:s, s:s}", "from",

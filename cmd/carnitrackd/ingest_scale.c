@@ -257,7 +257,7 @@ on_record(struct iw_conn *c, const struct dp401_item *it)
 	c->ok_since_last = false;
 	c->records++;
 	if (c->dev != NULL)
-		iw_device_count_event(c->dev, ev.received_at_ms / 1000);
+		iw_device_count_event(c->dev, &ev);
 	iw_event(in, c, &ev);
 }
 

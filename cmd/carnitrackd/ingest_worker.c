@@ -191,8 +191,10 @@ iw_event(struct iw *in, struct iw_conn *c, struct ct_event *ev)
 	TAILQ_INSERT_TAIL(&c->evs, e, of_conn);
 	if (ev->kind == CT_EV_QUARANTINED)
 		in->c.quarantined++;
-	else
+	else {
 		in->c.records++;
+		iw_rate_count(&in->rate, ct_now_ms_mono());
+	}
 	if (in->q.n >= IW_QUEUE_HIGH && !in->paused) {
 		in->c.paused_times++;
 		log_flap_set(&in->pause_log, true, ct_now_ms_mono(), "%zu events not yet confirmed"
@@ -475,6 +477,7 @@ iw_status(struct worker *w, json_t *obj)
 	json_object_set_new(obj, "reading_paused", json_boolean(in->paused));
 	json_object_set_new(obj, "store_full", json_boolean(in->store_full));
 	json_object_set_new(obj, "ok_latency_seconds", hist_to_json(&in->ok_latency));
+	json_object_set_new(obj, "records_per_minute", iw_rate_json(&in->rate, ct_now_ms_mono()));
 }
 
 static void

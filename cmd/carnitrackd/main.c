@@ -16,6 +16,8 @@
  *   store_worker.h  store_*.c: the one LMDB writer
  *   cloud_worker.h  cloud_*.c: the outbox, over cloud_transport.h's seam;
  *   cloud_ws.h      cloud_ws*.c: its WebSocket transport
+ *   web_worker.c    the read-only HTTP side ([http]: /metrics, /healthz,
+ *                   /status.json, the status page; lib/web does the serving)
  */
 #include <getopt.h>
 #include <limits.h>
@@ -35,7 +37,15 @@ static const struct worker_ops *const procs[P_NPROC] = {
 	[P_INGEST] = &ingest_worker_ops,
 	[P_STORE]  = &store_worker_ops,
 	[P_CLOUD]  = &cloud_worker_ops,
+	[P_WEB]    = &web_worker_ops,
 };
+
+/* For the supervisor: whether the config turns worker p off, and why. */
+static const char *
+proc_disabled(enum ct_proc p, const struct ct_conf *conf)
+{
+	return procs[p] != NULL && procs[p]->disabled != NULL ? procs[p]->disabled(conf) : NULL;
+}
 
 static void
 usage(FILE *f)
@@ -136,6 +146,6 @@ main(int argc, char **argv)
 		}
 	log_init("supervisor", foreground, lvl);
 	struct sup_opts o = { .conf_path = abspath, .foreground = foreground,
-	    .verbose = verbose, .self_exe = self };
+	    .verbose = verbose, .self_exe = self, .disabled = proc_disabled };
 	return supervisor_run(&o, conf, text, len);
 }

@@ -9,6 +9,8 @@
  * place that computes it), and the backoff is forgotten after
  * BACKOFF_RESET_MS of health. Exit CT_EXIT_CONFIG is final until a reload
  * brings a config the worker accepts; CT_EXIT_RESTART asks for a respawn now.
+ * A worker the config turns off (sup_enable.c) is not started, and a
+ * reload that turns it on or off starts or stops it.
  */
 #include "supervisor.h"
 
@@ -45,6 +47,7 @@ sup_slot_state_name(enum slot_state st)
 	case SLOT_RUNNING: return "running";
 	case SLOT_BACKOFF: return "backoff";
 	case SLOT_FAILED: return "failed";
+	case SLOT_DISABLED: return "disabled";
 	}
 	return "?";
 }
@@ -115,7 +118,7 @@ static bool
 all_running(void)
 {
 	for (int i = P_WORKER_FIRST; i < P_NPROC; i++)
-		if (S.slots[i].state != SLOT_RUNNING)
+		if (S.slots[i].state != SLOT_RUNNING && S.slots[i].state != SLOT_DISABLED)
 			return false;
 	return true;
 }
@@ -282,6 +285,10 @@ sup_restart(enum ct_proc p, sup_restart_cb done, uint64_t token, char *err, size
 		snprintf(err, errlen, "too many restarts of %s waiting", ct_proc_name(p));
 		return -1;
 	}
+	if (sup_disabled_why(p) != NULL) {
+		snprintf(err, errlen, "%s is disabled: %s", ct_proc_name(p), sup_disabled_why(p));
+		return -1;
+	}
 	s->waiters[s->nwaiters++] = (struct sup_waiter){ done, token };
 	log_info("restart of %s requested by carnitrackctl", ct_proc_name(p));
 	switch (s->state) {
@@ -293,6 +300,7 @@ sup_restart(enum ct_proc p, sup_restart_cb done, uint64_t token, char *err, size
 	case SLOT_BACKOFF:
 	case SLOT_FAILED:
 	case SLOT_STOPPED:
+	case SLOT_DISABLED:
 		s->backoff_s = 0;
 		sup_spawn(s);
 		break;
@@ -397,6 +405,12 @@ on_death(struct slot *s, int status)
 		s->state = SLOT_STOPPED;
 		answer_waiters(s, "carnitrackd is stopping");
 		finish_if_stopped();
+		return;
+	}
+	if (sup_disabled_why(s->id) != NULL) {
+		/* a reload turned it off and it stopped as asked */
+		sup_disable(s, sup_disabled_why(s->id));
+		answer_waiters(s, s->why);
 		return;
 	}
 	if (!s->last_sig && s->last_code == CT_EXIT_CONFIG) {
@@ -514,7 +528,19 @@ sup_reconfigure(void)
 {
 	for (int i = P_WORKER_FIRST; i < P_NPROC; i++) {
 		struct slot *s = &S.slots[i];
-		if (s->hello && s->ch)
+		const char *why = sup_disabled_why(s->id);
+
+		if (why != NULL && s->pid != 0) {
+			log_info("%s turned off by the new config (%s): stopping it",
+			    ct_proc_name(s->id), why);
+			stop_slot(s);
+		} else if (why != NULL)
+			sup_disable(s, why);
+		else if (s->state == SLOT_DISABLED) {
+			log_info("%s turned on by the new config", ct_proc_name(s->id));
+			s->why[0] = '\0';
+			sup_spawn(s);
+		} else if (s->hello && s->ch)
 			sup_send_config(s);
 		else if (s->state == SLOT_FAILED) {
 			s->why[0] = '\0';

@@ -3,7 +3,8 @@
  * proto/messages.def (type, sender, size); here a frame for another worker
  * is forwarded unchanged, or held while that worker starts (sup_hold), and
  * a frame for the supervisor goes to the part that owns it: the handshake
- * and liveness to sup_proc.c, STATUS_REP to sup_status.c, the answer to an
+ * and liveness to sup_proc.c, STATUS_REP and EDGE_STATUS_REQ (the web
+ * worker asking for the whole status) to sup_status.c, the answer to an
  * identity reset to control_identity.c. The supervisor keeps no fd a frame
  * brings: forwarding duplicates it, and it is closed here.
  */
@@ -30,6 +31,9 @@ for_supervisor(struct slot *s, const struct frame *f)
 		return;
 	case CT_MSG_STATUS_REP:
 		sup_status_reply(s, f);
+		return;
+	case CT_MSG_EDGE_STATUS_REQ:
+		sup_status_for_worker(s, f);
 		return;
 	case CT_MSG_IDENTITY_RESET_DONE:
 		control_identity_done(f->hdr.id, f->payload, f->plen);

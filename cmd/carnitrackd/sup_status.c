@@ -6,6 +6,8 @@
  * answered or STATUS_WAIT_MS passed. Any requester may ask: it passes a
  * function and a token (a control client's id), never a pointer that the
  * wait could outlive. Bounded: at most STATUS_MAX_PENDING at once.
+ * A worker asks over its channel (EDGE_STATUS_REQ, the web worker): one
+ * request of its at a time, answered in EDGE_STATUS_REP pieces.
  */
 #include "supervisor.h"
 
@@ -20,6 +22,8 @@
 
 #define STATUS_WAIT_MS     1000
 #define STATUS_MAX_PENDING 64
+#define STATUS_TEXT_MAX    (1024 * 1024)    /* 4 workers x 64 KiB, with room */
+#define STATUS_PIECE       (CT_FRAME_MAX_PAYLOAD - 8)
 
 struct status_req {
 	uint32_t           id;
@@ -64,7 +68,7 @@ worker_item(const struct slot *s, json_t *status, int64_t now, bool *degraded)
 			*degraded = true;
 		json_object_set(w, "status", status);
 	}
-	if (s->state != SLOT_RUNNING)
+	if (s->state != SLOT_RUNNING && s->state != SLOT_DISABLED)
 		*degraded = true;
 	return w;
 }
@@ -195,4 +199,64 @@ sup_status_close(void)
 {
 	while (reqs)
 		finish(reqs);
+}
+
+/* ---- for a worker that asks (the web worker) ---- */
+
+static bool worker_asking[P_NPROC];
+
+static void
+worker_done(json_t *status, uint64_t token)
+{
+	enum ct_proc p = (enum ct_proc)(token >> 32);
+	uint32_t id = (uint32_t)token;
+	struct slot *s = &S.slots[p];
+	uint8_t buf[CT_FRAME_MAX_PAYLOAD];
+	char *text = json_dumps(status, JSON_COMPACT);
+	size_t len, off = 0;
+	struct pack pk;
+
+	json_decref(status);
+	worker_asking[p] = false;
+	if (text == NULL) {
+		log_err("out of memory writing the status for %s", ct_proc_name(p));
+		return;
+	}
+	len = strlen(text);
+	/* The asker may have died meanwhile; its successor asks afresh. */
+	if (s->state != SLOT_RUNNING || s->ch == NULL || len > STATUS_TEXT_MAX) {
+		if (len > STATUS_TEXT_MAX)
+			log_err("status of %zu bytes is too large for %s", len, ct_proc_name(p));
+		free(text);
+		return;
+	}
+	do {
+		size_t n = len - off < STATUS_PIECE ? len - off : STATUS_PIECE;
+
+		pack_init(&pk, buf, sizeof(buf));
+		pack_u32(&pk, (uint32_t)len);
+		pack_u32(&pk, (uint32_t)off);
+		pack_bytes(&pk, text + off, n);
+		if (!pack_ok(&pk) || channel_send(s->ch, CT_MSG_EDGE_STATUS_REP, id, buf,
+		    pk.len) != 0) {
+			log_warn("status for %s not sent: channel full", ct_proc_name(p));
+			break;
+		}
+		off += n;
+	} while (off < len);
+	free(text);
+}
+
+void
+sup_status_for_worker(struct slot *s, const struct frame *f)
+{
+	if (worker_asking[s->id]) {
+		/* messages.def allows one at a time; the worker's own timeout
+		 * asks again once this one is answered */
+		log_debug("%s asked for the status again before its answer; ignored",
+		    ct_proc_name(s->id));
+		return;
+	}
+	worker_asking[s->id] = true;
+	sup_status(worker_done, (uint64_t)s->id << 32 | f->hdr.id);
 }

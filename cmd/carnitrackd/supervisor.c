@@ -139,8 +139,7 @@ supervisor_run(const struct sup_opts *o, struct ct_conf *conf, char *text, size_
 	}
 	log_info("carnitrackd %s starting, config %s, control %s", CT_VERSION, o->conf_path,
 	    control_socket_path());
-	for (int i = P_WORKER_FIRST; i < P_NPROC; i++)
-		sup_spawn(&S.slots[i]);
+	sup_start_all();
 	event_base_dispatch(base);
 	log_info("stopped");
 	rc = CT_EXIT_OK;

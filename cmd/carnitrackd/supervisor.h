@@ -11,6 +11,7 @@
  *   sup_proc.c    the process table at run time: spawn, handshake, liveness,
  *                 restart policy and its backoff, frames held while a
  *                 worker starts, requests to workers by frame id
+ *   sup_enable.c  workers the config turns off (shown disabled)
  *   sup_setup.c   process set-up: directories, privileges, rlimits
  *
  * Requests that wait for a worker (status, restart, identity reset) never
@@ -38,13 +39,16 @@ struct sup_opts {
 	bool        foreground;
 	bool        verbose;
 	const char *self_exe;     /* path to re-execute for workers */
+	/* NULL when conf wants worker p, else why not (main.c's table). */
+	const char *(*disabled)(enum ct_proc p, const struct ct_conf *conf);
 };
 
 int  supervisor_run(const struct sup_opts *o, struct ct_conf *conf, char *text, size_t textlen);
 
 /* ------------------------------------------------------------ sup_proc.c */
 
-enum slot_state { SLOT_STOPPED, SLOT_STARTING, SLOT_RUNNING, SLOT_BACKOFF, SLOT_FAILED };
+enum slot_state { SLOT_STOPPED, SLOT_STARTING, SLOT_RUNNING, SLOT_BACKOFF, SLOT_FAILED,
+    SLOT_DISABLED };
 const char *sup_slot_state_name(enum slot_state s);
 
 /* A restart asked for by someone who waits for its outcome. */
@@ -123,6 +127,15 @@ void sup_stop_all(const char *why);
 void sup_reconfigure(void);
 void sup_proc_free(void);
 
+/* ------------------------------------------------------------ sup_enable.c */
+
+/* NULL when the running config wants worker p, else why not. */
+const char *sup_disabled_why(enum ct_proc p);
+/* The slot of a worker the config turns off (not running). */
+void sup_disable(struct slot *s, const char *why);
+/* At start: every worker the config wants spawned, the others disabled. */
+void sup_start_all(void);
+
 /* ------------------------------------------------------------ sup_status.c */
 
 /* The aggregated status object (stolen by done), for whoever asked: a
@@ -131,6 +144,9 @@ typedef void (*sup_status_cb)(json_t *status, uint64_t token);
 void sup_status(sup_status_cb done, uint64_t token);
 void sup_status_reply(struct slot *s, const struct frame *f);   /* STATUS_REP */
 void sup_status_close(void);           /* answers what is pending, on exit */
+/* EDGE_STATUS_REQ: a worker (web) asks for the whole object; the answer
+ * goes back to it in EDGE_STATUS_REP pieces. One at a time per worker. */
+void sup_status_for_worker(struct slot *s, const struct frame *f);
 
 /* ------------------------------------------------------------ sup_route.c */
 

@@ -2,7 +2,8 @@
  * The frame every worker runs in (worker.c): fd 3 to the supervisor, one
  * libevent loop, PR_SET_PDEATHSIG, the HELLO -> CONFIG -> READY handshake,
  * PING/PONG, STATUS_REQ/REP, SHUTDOWN, SIGTERM, and exit when fd 3 closes.
- * A worker (ingest_worker.c, store_worker.c, cloud_worker.c) fills in ops.
+ * A worker (ingest_worker.c, store_worker.c, cloud_worker.c, web_worker.c)
+ * fills in ops.
  */
 #ifndef CT_WORKER_H
 #define CT_WORKER_H
@@ -21,6 +22,10 @@ struct worker;
 #define WORKER_RETRY (-2)
 
 struct worker_ops {
+	/* Run by the supervisor, not the worker: NULL when the config wants
+	 * this worker, else why not (e.g. "[http] listen is empty"); such a
+	 * worker is not started and shows as disabled. May be NULL: always on. */
+	const char *(*disabled)(const struct ct_conf *conf);
 	/* Called with the validated config before READY (first = true) and on
 	 * every reload. Return 0; or -1 after logging, which makes the worker
 	 * exit with CT_EXIT_CONFIG on first start (not restarted) and keep the
@@ -58,6 +63,7 @@ void   worker_set_data(struct worker *w, void *data);
 void  *worker_data(struct worker *w);
 
 /* The workers, for main.c's process table. */
-extern const struct worker_ops ingest_worker_ops, store_worker_ops, cloud_worker_ops;
+extern const struct worker_ops ingest_worker_ops, store_worker_ops, cloud_worker_ops,
+    web_worker_ops;
 
 #endif

@@ -89,13 +89,38 @@ static const struct fig figs[] = {
 	  "Messages from the cloud that did not decode." SINCE("cloud") },
 	{ "cloud", "messages_rate_limited", "carnitrack_cloud_messages_rate_limited_total",
 	  PROM_COUNTER, 1, "Messages from the cloud dropped by the rate limit." SINCE("cloud") },
+	{ "cloud", "ctrl_frames_limited", "carnitrack_cloud_control_frames_limited_total",
+	  PROM_COUNTER, 1, "Times reading from the cloud paused for its rate of WebSocket control"
+	  " frames (ping flood)." SINCE("cloud") },
+	{ "cloud", "dropped_not_reading", "carnitrack_cloud_links_dropped_not_reading_total",
+	  PROM_COUNTER, 1, "Cloud links dropped because the cloud did not read what the edge sent."
+	  SINCE("cloud") },
+	{ "store", "lines_quarantined", "carnitrack_store_lines_quarantined_total", PROM_COUNTER, 1,
+	  "Quarantined lines committed to the store." SINCE("store") },
+	{ "store", "state_bytes", "carnitrack_store_state_bytes", PROM_GAUGE, 1,
+	  "Bytes of the store held by cloud-driven state (sessions, devices, PLU)." },
+	{ "store", "state_quota_bytes", "carnitrack_store_state_quota_bytes", PROM_GAUGE, 1,
+	  "The share of the map cloud-driven state may take ([store] state_quota)." },
+	{ "store", "state_refused", "carnitrack_store_state_refused_total", PROM_COUNTER, 1,
+	  "Session, device or PLU rows refused at the state quota (events never are)."
+	  SINCE("store") },
+	{ "store", "sessions_held", "carnitrack_store_sessions_held", PROM_GAUGE, 1,
+	  "Sessions for scales not seen yet, held until the scale appears." },
+	{ "store", "sessions_held_dropped", "carnitrack_store_sessions_held_dropped_total",
+	  PROM_COUNTER, 1, "Held sessions pushed out by newer ones (the table is bounded)."
+	  SINCE("store") },
+	{ "web", "counters.requests", "carnitrack_http_requests_total", PROM_COUNTER, 1,
+	  "HTTP requests to the web worker." SINCE("web") },
+	{ "web", "connections", "carnitrack_http_connections", PROM_GAUGE, 1,
+	  "HTTP connections open to the web worker." },
 };
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define CAP_TEXT STR(EDGE_METRICS_SCALES_MAX)
 
-static const char *worker_states[] = { "starting", "running", "backoff", "failed", "stopped" };
+static const char *worker_states[] = { "starting", "running", "backoff", "failed", "stopped",
+    "disabled" };
 static const char *link_states[] = { "disabled", "retrying", "connecting", "registering", "up" };
 
 static void
@@ -128,7 +153,7 @@ worker_families(struct prom *p, json_t *status)
 	double v;
 
 	prom_family(p, "carnitrack_worker_up", PROM_GAUGE,
-	    "1 when the worker runs (state running), else 0.");
+	    "1 when the worker runs (state running), else 0 (disabled included).");
 	json_array_foreach(workers, i, w) {
 		struct prom_label l = { "worker", es_str(w, "name") };
 		if (l.value != NULL)
@@ -136,7 +161,8 @@ worker_families(struct prom *p, json_t *status)
 			    strcmp(es_str(w, "state"), "running") == 0);
 	}
 	prom_family(p, "carnitrack_worker_state", PROM_GAUGE,
-	    "1 for the state each worker is in (starting, running, backoff, failed, stopped).");
+	    "1 for the state each worker is in (starting, running, backoff, failed, stopped,"
+	    " disabled by the config).");
 	json_array_foreach(workers, i, w) {
 		const char *st = es_str(w, "state");
 		for (size_t k = 0; k < sizeof(worker_states) / sizeof(worker_states[0]); k++) {
@@ -360,6 +386,22 @@ scale_families(struct prom *p, json_t *status, struct store *st, const struct ct
 		struct store_device d;
 		if (store_device_get(st, set[i].id, &d) == STORE_OK)
 			prom_sample(p, &l, 1, (double)d.events);
+	}
+	prom_family(p, "carnitrack_scale_last_weight_grams", PROM_GAUGE,
+	    "Net weight of the scale's last record, since ingest started.");
+	for (size_t i = 0; i < n; i++) {
+		struct prom_label l = { "device", set[i].id };
+		if (es_num(set[i].row, "last_weight_g", &v))
+			prom_sample(p, &l, 1, v);
+	}
+	prom_family(p, "carnitrack_scale_last_record_age_seconds", PROM_GAUGE,
+	    "Seconds since the scale's last record (only scales that sent one since ingest "
+	    "started).");
+	for (size_t i = 0; i < n; i++) {
+		struct prom_label l = { "device", set[i].id };
+		long long ms = es_iso_ms(es_str(set[i].row, "last_record"));
+		if (ms > 0)
+			prom_sample(p, &l, 1, now_ms > ms ? (double)(now_ms - ms) / 1000 : 0);
 	}
 	prom_family(p, "carnitrack_scale_rejected_lines_total", PROM_COUNTER,
 	    "Lines from the scale that are not valid records, since ingest started.");

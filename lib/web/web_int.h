@@ -26,7 +26,16 @@ struct web_conn {
 
 struct web_counters {
 	uint64_t accepted, requests, refused_allow, at_cap, refused_per_ip;
-	uint64_t timed_out, unauthorized, not_found, failed;
+	uint64_t timed_out, unauthorized, not_found, failed, held, held_expired;
+};
+
+/* The routes that answer from the status object (and may wait for it). */
+enum web_route { WEB_R_METRICS, WEB_R_HEALTHZ, WEB_R_STATUS };
+
+/* A request held until a fresher status arrives. */
+struct web_wait {
+	struct evhttp_request *req;
+	enum web_route         route;
 };
 
 struct web {
@@ -35,6 +44,7 @@ struct web {
 	struct evconnlistener *listener;     /* owned by http once bound */
 	bool                   paused;       /* listener off: at the cap */
 	struct event          *accept_retry, *settle, *sweep;
+	int64_t                sweep_due;     /* monotonic ms, while sweep is pending */
 	struct web_conf        conf;
 	struct web_source      src;
 	uint8_t                token_sha[SHA256_DIGEST_LENGTH];
@@ -43,6 +53,9 @@ struct web {
 	unsigned               port;
 	struct web_counters    c;
 	bool                   logged_refusal[3];
+	struct web_wait        waiting[WEB_WAIT_MAX];
+	int                    nwaiting;
+	struct event          *wait_timer;   /* WEB_WAIT_MS after the first held */
 };
 
 /* web_server.c: a request arrived on its connection (the deadline starts
@@ -50,5 +63,8 @@ struct web {
 void web_conn_request(struct web *w, struct evhttp_request *req);
 /* web_routes.c: the evhttp callback for every request. */
 void web_route(struct evhttp_request *req, void *arg);
+/* web_routes.c: answers every held request from the status there is now;
+ * with closing, 503 instead (the server is going away). */
+void web_answer_held(struct web *w, bool closing);
 
 #endif

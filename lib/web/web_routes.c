@@ -1,7 +1,8 @@
 /*
  * What the web server answers: GET /metrics, /healthz, /status.json and /
  * (the page), each read-only; the token check; the response headers that
- * keep a browser from doing more with our answers than showing them.
+ * keep a browser from doing more with our answers than showing them; and
+ * the requests held while a fresher status is on its way.
  */
 #include "web/web_int.h"
 
@@ -11,6 +12,7 @@
 #include <strings.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 #include <openssl/crypto.h>
 
@@ -177,33 +179,94 @@ serve_page(struct web *w, struct evhttp_request *req)
 		evbuffer_free(b);
 }
 
+static void
+serve(struct web *w, struct evhttp_request *req, enum web_route r)
+{
+	switch (r) {
+	case WEB_R_METRICS: serve_metrics(w, req); return;
+	case WEB_R_HEALTHZ: serve_healthz(w, req); return;
+	case WEB_R_STATUS:  serve_status(w, req); return;
+	}
+}
+
+/*
+ * Holds a request until the fresher status comes. Its connection is not
+ * read meanwhile: a pipelined request waits its turn in the kernel, and
+ * no libevent 2.1 release meets bytes in the state a held request leaves
+ * evhttp in (some abort on them: libevent issue #794). evhttp reads again
+ * once it has written the reply.
+ */
+static bool
+hold(struct web *w, struct evhttp_request *req, enum web_route r)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	struct timeval tv = { WEB_WAIT_MS / 1000, (WEB_WAIT_MS % 1000) * 1000 };
+
+	if (bev == NULL || w->nwaiting >= WEB_WAIT_MAX || w->src.refresh == NULL ||
+	    !w->src.refresh(w->src.arg))
+		return false;
+	bufferevent_disable(bev, EV_READ);
+	w->waiting[w->nwaiting++] = (struct web_wait){ req, r };
+	w->c.held++;
+	if (!evtimer_pending(w->wait_timer, NULL))
+		evtimer_add(w->wait_timer, &tv);
+	return true;
+}
+
+void
+web_answer_held(struct web *w, bool closing)
+{
+	int n = w->nwaiting;
+
+	/* answering may not add to the list, but keep it simple to reason */
+	w->nwaiting = 0;
+	evtimer_del(w->wait_timer);
+	for (int i = 0; i < n; i++) {
+		if (closing)
+			reply_text(w->waiting[i].req, 503, "Service Unavailable",
+			    "the web worker is stopping");
+		else
+			serve(w, w->waiting[i].req, w->waiting[i].route);
+	}
+}
+
+void
+web_status_ready(struct web *w)
+{
+	web_answer_held(w, false);
+}
+
 void
 web_route(struct evhttp_request *req, void *arg)
 {
 	struct web *w = arg;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	enum web_route r;
 
 	web_conn_request(w, req);
 	if (path == NULL || *path == '\0')
 		path = "/";
 	/* /healthz answers anyone allowed in: a load balancer or a systemd
 	 * check has no token. The page is static and holds no data. */
-	if (strcmp(path, "/healthz") == 0) {
-		serve_healthz(w, req);
-		return;
-	}
 	if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0) {
 		serve_page(w, req);
 		return;
 	}
-	if (strcmp(path, "/metrics") != 0 && strcmp(path, "/status.json") != 0) {
+	if (strcmp(path, "/healthz") == 0)
+		r = WEB_R_HEALTHZ;
+	else if (strcmp(path, "/metrics") == 0)
+		r = WEB_R_METRICS;
+	else if (strcmp(path, "/status.json") == 0)
+		r = WEB_R_STATUS;
+	else {
 		w->c.not_found++;
 		reply_text(req, HTTP_NOTFOUND, "Not Found",
 		    "not found: try /, /metrics, /healthz or /status.json");
 		return;
 	}
-	if (!authorized(w, req)) {
+	if (r != WEB_R_HEALTHZ && !authorized(w, req)) {
 		w->c.unauthorized++;
 		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
 		    "Bearer realm=\"carnitrack\"");
@@ -211,8 +274,6 @@ web_route(struct evhttp_request *req, void *arg)
 		    "a Bearer token is required ([http] token_file)");
 		return;
 	}
-	if (strcmp(path, "/metrics") == 0)
-		serve_metrics(w, req);
-	else
-		serve_status(w, req);
+	if (!hold(w, req, r))
+		serve(w, req, r);
 }

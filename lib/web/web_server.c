@@ -26,6 +26,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "event/event.h"
 #include "log/log.h"
 
 #define DEFAULT_MAX_CONNS   32
@@ -35,6 +36,7 @@
 #define LISTEN_BACKLOG      32
 #define SWEEP_SOON_MS       20       /* after a close or refusal */
 #define SWEEP_EVERY_S       1        /* connections evhttp ended by itself */
+#define SWEEP_BUSY_MS       20       /* the same, while half the slots are taken */
 
 static bool
 released(struct bufferevent *bev)
@@ -47,12 +49,24 @@ released(struct bufferevent *bev)
 	return r == NULL && wr == NULL && e == NULL;
 }
 
+/* The sweep within ms, never later than it already was: under a flood of
+ * refusals, each asking for a sweep soon, it must still come. */
+static void
+sweep_in(struct web *w, int ms)
+{
+	int64_t due = ct_now_ms_mono() + ms;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (evtimer_pending(w->sweep, NULL) && w->sweep_due <= due)
+		return;
+	w->sweep_due = due;
+	evtimer_add(w->sweep, &tv);
+}
+
 static void
 sweep_soon(struct web *w)
 {
-	struct timeval tv = { 0, SWEEP_SOON_MS * 1000 };
-
-	evtimer_add(w->sweep, &tv);
+	sweep_in(w, SWEEP_SOON_MS);
 }
 
 /* Ends a connection from our side: evhttp reads the end of the stream and
@@ -68,11 +82,16 @@ cut(struct web_conn *c)
 	sweep_soon(c->w);
 }
 
+/*
+ * A connection evhttp ends by itself (garbage answered with 400, a peer
+ * gone) tells nobody: its slot is found free here. While the table fills
+ * (a flood), that is looked at every SWEEP_BUSY_MS, so that slots a flood
+ * frees do not stay taken for a second while real clients wait.
+ */
 static void
 on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct web *w = arg;
-	struct timeval tv = { SWEEP_EVERY_S, 0 };
 
 	for (int i = 0; i <= w->conf.max_connections; i++) {
 		struct web_conn *c = &w->conns[i];
@@ -88,7 +107,8 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 		evconnlistener_enable(w->listener);
 	}
 	if (w->nconns > 0)
-		evtimer_add(w->sweep, &tv);
+		sweep_in(w, 2 * w->nconns >= w->conf.max_connections ? SWEEP_BUSY_MS :
+		    SWEEP_EVERY_S * 1000);
 }
 
 static void
@@ -192,7 +212,6 @@ new_bev(struct event_base *base, void *arg)
 {
 	struct web *w = arg;
 	struct web_conn *c = NULL;
-	struct timeval tv = { SWEEP_EVERY_S, 0 };
 
 	for (int i = 0; i <= w->conf.max_connections && c == NULL; i++)
 		if (w->conns[i].bev == NULL)
@@ -220,8 +239,8 @@ new_bev(struct event_base *base, void *arg)
 		evconnlistener_disable(w->listener);
 	}
 	event_active(w->settle, EV_TIMEOUT, 0);
-	if (!evtimer_pending(w->sweep, NULL))
-		evtimer_add(w->sweep, &tv);
+	sweep_in(w, 2 * w->nconns >= w->conf.max_connections ? SWEEP_BUSY_MS :
+	    SWEEP_EVERY_S * 1000);
 	return c->bev;
 }
 
@@ -343,10 +362,21 @@ defaults(struct web_conf *c)
 		c->request_timeout_s = DEFAULT_TIMEOUT_S;
 }
 
+static void
+on_wait_over(evutil_socket_t fd, short what, void *arg)
+{
+	struct web *w = arg;
+
+	/* no fresher status in time: the older one, which says its age */
+	w->c.held_expired += (uint64_t)w->nwaiting;
+	web_answer_held(w, false);
+}
+
 static int
 make_events(struct web *w)
 {
 	if ((w->settle = event_new(w->base, -1, 0, on_settle, w)) == NULL ||
+	    (w->wait_timer = evtimer_new(w->base, on_wait_over, w)) == NULL ||
 	    (w->sweep = evtimer_new(w->base, on_sweep, w)) == NULL ||
 	    (w->accept_retry = evtimer_new(w->base, reenable_accept, w)) == NULL)
 		return -1;
@@ -400,6 +430,8 @@ web_close(struct web *w)
 {
 	if (w == NULL)
 		return;
+	if (w->wait_timer != NULL)
+		web_answer_held(w, true);
 	/* evhttp_free closes its connections and frees the bound listener. */
 	if (w->http != NULL)
 		evhttp_free(w->http);
@@ -415,9 +447,17 @@ web_close(struct web *w)
 		event_free(w->sweep);
 	if (w->accept_retry != NULL)
 		event_free(w->accept_retry);
+	if (w->wait_timer != NULL)
+		event_free(w->wait_timer);
 	free(w->conns);
 	explicit_bzero(w->conf.token, sizeof(w->conf.token));
 	free(w);
+}
+
+void
+web_set_edge_conf(struct web *w, const struct ct_conf *edge_conf)
+{
+	w->src.edge_conf = edge_conf;
 }
 
 unsigned
@@ -429,7 +469,7 @@ web_port(const struct web *w)
 void
 web_status(const struct web *w, json_t *o)
 {
-	json_t *c = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	json_t *c = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "accepted", (json_int_t)w->c.accepted,
 	    "requests", (json_int_t)w->c.requests,
 	    "refused_allow", (json_int_t)w->c.refused_allow,
@@ -438,7 +478,9 @@ web_status(const struct web *w, json_t *o)
 	    "timed_out", (json_int_t)w->c.timed_out,
 	    "unauthorized", (json_int_t)w->c.unauthorized,
 	    "not_found", (json_int_t)w->c.not_found,
-	    "failed", (json_int_t)w->c.failed);
+	    "failed", (json_int_t)w->c.failed,
+	    "held_for_status", (json_int_t)w->c.held,
+	    "held_expired", (json_int_t)w->c.held_expired);
 
 	json_object_set_new(o, "listen", json_string(w->conf.listen));
 	json_object_set_new(o, "connections", json_integer(w->nconns));

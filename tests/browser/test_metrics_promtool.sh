@@ -3,8 +3,8 @@
 # package prometheus): the exposition must parse and follow the naming
 # conventions with no lint finding. Fed three ways: the fixture status with
 # both histograms, served over HTTP by tests/helpers/web_serve; the real
-# daemon's status and store after records flowed (metrics_dump); and with
-# the daemon unreachable.
+# daemon's web worker after records flowed; and with the daemon unreachable
+# (metrics_dump).
 . "$CT_TOP/tests/browser/lib.sh"
 command -v promtool >/dev/null || fail "promtool not installed (make check-browser installs it)"
 
@@ -30,9 +30,12 @@ ct_start
 wait_for 10 "cloud link up" link_is up
 scales run --scales 2 --rate 0 --records 20 --turkish --controlled
 wait_for 30 "40 records OK'd" grep -q "scales=2 .*oks=40 errors=0" "$T/run.log"
-ct status --json > "$T/live.json"
-"$B/tests/metrics_dump" "$T/live.json" "$T/data" "$CONF" > "$T/live.prom"
-lint "$T/live.prom" "live daemon"
+live_moved() {
+	curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" > "$T/live.prom" &&
+		grep -q '^carnitrack_records_received_total 40$' "$T/live.prom"
+}
+wait_for 5 "the web worker's /metrics shows the 40 records" live_moved
+lint "$T/live.prom" "live daemon's /metrics"
 "$B/tests/metrics_dump" - "$T/data" > "$T/down.prom"
 lint "$T/down.prom" "daemon unreachable"
 echo "ok: metrics lint clean"

@@ -87,7 +87,7 @@ main(int argc, char **argv)
 	};
 	struct web_conf wc;
 	struct ctx x = { 0 };
-	struct web_source src = { get_status, get_store, NULL, &x };
+	struct web_source src = { .status = get_status, .store = get_store, .arg = &x };
 	struct event_base *base;
 	struct event *sigs[2];
 	struct web *w;

@@ -1,6 +1,7 @@
 # Shared helpers for integration tests. Source it first thing:
 #   . "$CT_TOP/tests/integration/lib.sh"
-# Gives: $T (temp dir, removed on exit), $B (build dir), free_port, ct_write_conf,
+# Gives: $T (temp dir, removed on exit), $B (build dir), free_port, ct_write_conf
+# ($SCALE_PORT, $HTTP_PORT),
 # ct_start / ct_stop, ct (carnitrackctl with the test config), wait_for, jq_py,
 # bg (start a background process that is killed on exit), fail.
 set -euo pipefail
@@ -78,8 +79,10 @@ wait_for() {
 	echo "ok: $what ($(( ($(date +%s%N) - start_ns) / 1000000 )) ms)"
 }
 
-# ct_write_conf [extra ini text]: a config on loopback under $T.
+# ct_write_conf [extra ini text]: a config on loopback under $T, the web
+# worker on $HTTP_PORT; the extra text continues [scales].
 SCALE_PORT=${SCALE_PORT:-$(free_port)}
+HTTP_PORT=${HTTP_PORT:-$(free_port)}
 ct_write_conf() {
 	cat > "$CONF" <<EOC
 [edge]
@@ -89,6 +92,8 @@ data_dir = $T/data
 run_dir = $T/run
 user =
 log_level = ${CT_LOG_LEVEL:-info}
+[http]
+listen = 127.0.0.1:$HTTP_PORT
 [scales]
 listen = 127.0.0.1:$SCALE_PORT
 EOC
@@ -112,8 +117,9 @@ ingest_connections() {
 	local n; n=$(worker_status ingest connections)
 	[ "$n" != null ] && [ "$n" "$1" "$2" ]
 }
+# every worker the config wants runs (one it turns off shows "disabled")
 all_running() {
-	[ "$(sj '[.workers[] | .state == "running"] | all')" = true ]
+	[ "$(sj '[.workers[] | .state == "running" or .state == "disabled"] | all')" = true ]
 }
 
 ct_start() {

@@ -43,6 +43,7 @@ run_dialect() {
 	mkdir -p "$T"
 	CONF=$T/edge.conf
 	SCALE_PORT=$(free_port)
+	HTTP_PORT=$(free_port)
 	CLOUD_PORT=$(free_port)
 	CLOUD_CTL=$(free_port)
 	CT_PIDS=()

@@ -40,7 +40,7 @@ assert d["health"] == "ok", d["health"]
 for k in ("pid", "uptime_s", "daemon_version", "workers"):
     assert k in d, k
 w = {x["name"]: x for x in d["workers"]}
-assert sorted(w) == ["cloud", "ingest", "store"], sorted(w)
+assert sorted(w) == ["cloud", "ingest", "store", "web"], sorted(w)
 for x in w.values():
     assert x["state"] == "running" and isinstance(x["pid"], int), x
     assert isinstance(x["uptime_s"], int) and x["restarts"] == 0 and x["last_exit"] is None, x

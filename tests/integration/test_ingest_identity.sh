@@ -9,7 +9,7 @@
 ct_write_conf "max_per_ip = 100
 [scale SCALE-09]
 address = ::1"
-sed -i "s/^listen = .*/listen = [::]:$SCALE_PORT/" "$CONF"
+sed -i "s/^listen = 127.0.0.1:$SCALE_PORT$/listen = [::]:$SCALE_PORT/" "$CONF"
 ct_start
 
 stored_for() { ct events --limit 0 | awk -v d="$1" 'NR > 1 && $3 == d' | wc -l; }

@@ -28,9 +28,7 @@ channel_send_fd       fd passing, kept for direct worker-to-worker channels (iss
 channel_stats         the channel counters: test_frame sees bad frames counted; not shown yet
 http_client_stats     the REST transport shows requests in flight (issue 13)
 http_post_once        carnitrackctl activate, a one-shot POST (issue 13)
-web_open              the web worker serves lib/web (issue 16)
-web_port              the web worker serves lib/web (issue 16)
-web_status            the web worker serves lib/web (issue 16)
+web_port              the port the kernel picked for listen :0, for tests/helpers/web_serve
 store_event_get_by_id read-back: the store tests check what was written by id
 store_plu_get         read-back: the store tests check PLU rows (printing is out of scope)
 dp401_ack_waiting     the OK ledger count its unit test checks

@@ -20,6 +20,8 @@ site_id = SITE01
 data_dir = $2
 run_dir = $3
 user = $DUSER
+[http]
+listen =
 [scales]
 listen = 127.0.0.1:$(free_port)
 EOC

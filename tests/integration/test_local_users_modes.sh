@@ -28,6 +28,8 @@ site_id = SITE01
 data_dir = $d/data
 run_dir = $d/run
 user = $DUSER
+[http]
+listen =
 [scales]
 listen = 127.0.0.1:$port
 EOC

@@ -8,7 +8,7 @@ ct_start 2
 ct status --json | $PY -c '
 import json,sys; d=json.load(sys.stdin)
 names=[w["name"] for w in d["workers"]]
-assert names==["ingest","store","cloud"], names
+assert names==["ingest","store","cloud","web"], names
 assert all(w["state"]=="running" and w["restarts"]==0 and w["pid"] for w in d["workers"])'
 ct status >/dev/null || fail "status exit code $? with all workers running"
 
@@ -16,11 +16,11 @@ pid_of() { worker_field "$1" pid; }
 healthy_for_a_second() { [ "$(worker_field "$1" uptime_s)" -ge 2 ]; }
 
 # kill -9 of each worker in turn: back with a new pid, restarts +1, within 2 s.
-for w in ingest store cloud; do
+for w in ingest store cloud web; do
 	wait_for 5 "$w up for 2 s" healthy_for_a_second $w
 	old=$(pid_of $w)
 	declare -A others=()
-	for o in ingest store cloud; do [ $o = $w ] || others[$o]=$(pid_of $o); done
+	for o in ingest store cloud web; do [ $o = $w ] || others[$o]=$(pid_of $o); done
 	before=$(worker_field $w restarts)
 	kill -9 "$old"
 	back() { p=$(pid_of $w); [ "$p" != "$old" ] && [ "$p" != null ] &&

@@ -60,7 +60,7 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	chmod 755 "$T"   # nobody must reach data_dir and run_dir below it
 	rm -rf "$T/data" "$T/run"   # made by root above; the daemon chowns only what it creates
 	ct_start 10
-	for w in ingest store cloud; do
+	for w in ingest store cloud web; do
 		u=$(ps -o user= -p "$(worker_field $w pid)")
 		[ "$u" = nobody ] || fail "$w runs as $u, not nobody"
 	done

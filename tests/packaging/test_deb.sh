@@ -5,6 +5,7 @@
 # RuntimeDirectory made by hand, NOTIFY_SOCKET for Type=notify), use
 # carnitrackctl as root / group member / outsider, stop it; then run the unit
 # itself under systemd booted in a throw-away container (unit_probe.sh);
+# /metrics from the web worker both ways;
 # upgrade in place, remove, purge, and check what is left is what the policy
 # says (config gone, data and user kept).
 # The machine is put back as it was: a trap purges the package, removes what
@@ -50,6 +51,8 @@ dpkg_run() {   # log file, dpkg args...
 }
 
 [ "$(id -u)" -eq 0 ] || { echo "test_deb: needs root (dpkg -i, users, /run)" >&2; exit 1; }
+# curl asks /metrics, here and in the container (which sees the host's /usr).
+DEPS_WHAT=test-deb "$CT_TOP/tests/deps.sh" curl || exit 1
 # One run at a time per machine: two runs would purge the package and delete
 # the user under each other.
 exec 9>/run/lock/carnitrack-test-deb.lock
@@ -212,6 +215,15 @@ only_carnitrack() {
 	! grep -qv " $(id -u carnitrack)\$" <<<"$users"
 }
 check "every carnitrackd process (supervisor and workers) runs as carnitrack" only_carnitrack
+# The default config's [http]: the web worker on 127.0.0.1:9180, /metrics open
+# (no token_file), with the web worker itself among the running workers.
+metrics_ok() {
+	daemon_alive
+	curl -s -m 5 http://127.0.0.1:9180/metrics >"$tmp/metrics" 2>/dev/null &&
+		grep -q '^carnitrack_worker_up{worker="web"} 1$' "$tmp/metrics" &&
+		grep -q '^carnitrack_status_available 1$' "$tmp/metrics"
+}
+wait_for "/metrics answers on 127.0.0.1:9180 (the web worker, default [http])" metrics_ok
 
 # exit 0 healthy, 1 degraded (e.g. no cloud configured); 2 means down.
 ctl_status() {   # label, setpriv args...
@@ -299,7 +311,8 @@ check "probe ran to the end" expect_probe done 1
 check "systemctl start succeeds (Type=notify: READY=1 arrived)" expect_probe start_rc 0
 check "service is active/running" expect_probe state active/running
 check "supervisor runs as carnitrack" expect_probe main_user carnitrack
-check "three workers run" expect_probe workers 3
+check "four workers run (ingest, store, cloud, web)" expect_probe workers 4
+check "/metrics answers under systemd's sandbox" expect_probe metrics ok
 check "workers run as carnitrack" expect_probe workers_user "carnitrack "
 check "NoNewPrivileges applies" expect_probe nonewprivs 1
 check "system-call filter applies (Seccomp: 2)" expect_probe seccomp 2

@@ -37,6 +37,16 @@ say rundir "$(stat -c '%a %U %G' /run/carnitrack)"
 say statedir "$(stat -c '%a %U %G' /var/lib/carnitrack)"
 say socket "$(stat -c '%a %U %G' /run/carnitrack/control.sock)"
 timeout 10 carnitrackctl status >/opt/out/ctl.txt 2>&1; say ctl_rc $?
+# The web worker (default [http] listen 127.0.0.1:9180): a few tries, as
+# it may still be binding when the unit reports ready.
+n=0
+until curl -s -m 5 http://127.0.0.1:9180/metrics >/opt/out/metrics.txt 2>&1 &&
+	grep -q '^carnitrack_status_available 1$' /opt/out/metrics.txt; do
+	n=$((n + 1))
+	[ "$n" -le 20 ] || break
+	sleep 0.2
+done
+say metrics "$([ "$n" -le 20 ] && echo ok || echo "no: $(head -c 200 /opt/out/metrics.txt)")"
 
 timeout 30 systemctl reload "$u"; say reload_rc $?
 say after_reload \
