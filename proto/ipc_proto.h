@@ -5,6 +5,7 @@
 #ifndef CT_IPC_PROTO_H
 #define CT_IPC_PROTO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -62,6 +63,11 @@ struct ct_msg_info {
 
 /* NULL for an unknown type. */
 const struct ct_msg_info *ct_msg_lookup(uint16_t type);
+/* Listed HELD in messages.def: kept by its sender while the receiver is down. */
+bool ct_msg_held(uint16_t type);
+/* Do two workers have a route between them (either way)? Then they get a
+ * direct channel. */
+bool ct_procs_talk(enum ct_proc a, enum ct_proc b);
 const char *ct_msg_name(uint16_t type);
 const char *ct_proc_name(enum ct_proc p);
 /* A worker's name ("ingest", ...) to its process; -1 for anything else

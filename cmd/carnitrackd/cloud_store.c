@@ -5,8 +5,10 @@
  * ACKED and one REJECTED frame per turn (more only when one fills the 64 KiB
  * payload), sent by cw_flush_acks at the end of the turn.
  *
- * A sender returns its failure (the channel to the supervisor is full) and
- * decides nothing: what a lost frame means is its caller's. Lengths follow
+ * A sender returns its failure (the channel to the store full, or the
+ * store down and what is held for it at its bound: every frame here is
+ * HELD in messages.def) and decides nothing: what a lost frame means is
+ * its caller's. Lengths follow
  * the store's buffers (store_worker.h): a string that would not fit there
  * would make the store drop the whole frame, so it is cut here.
  */
@@ -54,7 +56,8 @@ send_frame(struct cw *c, uint16_t type, const void *p, size_t n)
 	if (worker_send(c->w, type, 0, p, n) == 0)
 		return 0;
 	c->frames_lost++;
-	log_warn("%s frame to store not sent: channel full", ct_msg_name(type));
+	log_warn("%s frame to store not sent: channel full or, store down, its hold full",
+	    ct_msg_name(type));
 	return -1;
 }
 

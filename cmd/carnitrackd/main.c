@@ -5,13 +5,15 @@
  * The process table: one entry per worker, indexed by its process id from
  * proto/messages.def (as gmid's procs[] drives its processes). A new worker
  * is a PROC line and its routes in messages.def, its worker_ops, and an
- * entry here; the supervisor spawns, routes, restarts and reports every
- * process of this table.
+ * entry here; the supervisor spawns, connects (a direct channel to each
+ * worker it has routes with), restarts and reports every process of this
+ * table.
  *
  * The folder, part by part (each part's header maps its own files):
- *   supervisor.h    supervisor.c, sup_*.c, control*.c: processes, routing,
- *                   status, set-up, the control socket
- *   worker.h        worker.c: the frame every worker runs in
+ *   supervisor.h    supervisor.c, sup_*.c, control*.c: processes, their
+ *                   channels, status, set-up, the control socket
+ *   worker.h        worker.c: the frame every worker runs in, and its
+ *                   direct channels to the others
  *   ingest.h        ingest_*.c: the scale port
  *   store_worker.h  store_*.c: the one LMDB writer
  *   cloud_worker.h  cloud_*.c: the outbox, over cloud_transport.h's seam;

@@ -259,6 +259,10 @@ send_ids(struct sw *s, uint16_t type, uint16_t reason, const char *text, int wan
 		}
 		if (n > 0) {
 			pack_put_u16_at(&pk, off, n);
+			/* with ingest down they go nowhere: a new ingest has no queue,
+			 * and its scales got no OK (messages.def, who re-sends) */
+			if (!worker_peer_up(s->w, P_INGEST))
+				return;
 			if (worker_send(s->w, type, 0, buf, pk.len) != 0) {
 				/* ingest resends what it did not hear about */
 				s->send_failures++;
@@ -275,6 +279,10 @@ send_ids(struct sw *s, uint16_t type, uint16_t reason, const char *text, int wan
 void
 sw_send_work_ready(struct sw *s, uint8_t flags)
 {
+	/* a cloud worker that is down reads the store when it is back, and
+	 * gets WORK_READY(all) on its PEER_UP */
+	if (!worker_peer_up(s->w, P_CLOUD))
+		return;
 	if (worker_send(s->w, CT_MSG_WORK_READY, 0, &flags, sizeof(flags)) != 0) {
 		s->send_failures++;
 		log_warn("WORK_READY not sent: channel full");

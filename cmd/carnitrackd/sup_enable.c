@@ -25,8 +25,6 @@ sup_disable(struct slot *s, const char *why)
 	s->state = SLOT_DISABLED;
 	s->backoff_s = 0;
 	snprintf(s->why, sizeof(s->why), "%s", why);
-	if (s->held)
-		evbuffer_drain(s->held, evbuffer_get_length(s->held));
 }
 
 void

@@ -102,15 +102,16 @@ sup_send_config(struct slot *s)
 	free(buf);
 }
 
+/* The others learn that a worker is gone (their channel to it has closed). */
 static void
-tell_peers(struct slot *about, bool up)
+tell_peers_down(struct slot *about)
 {
 	uint8_t p = (uint8_t)about->id;
 
 	for (int i = P_WORKER_FIRST; i < P_NPROC; i++) {
 		struct slot *o = &S.slots[i];
 		if (o != about && o->state == SLOT_RUNNING)
-			send_ctl(o, up ? CT_MSG_PEER_UP : CT_MSG_PEER_DOWN, &p, 1);
+			send_ctl(o, CT_MSG_PEER_DOWN, &p, 1);
 	}
 }
 
@@ -143,53 +144,35 @@ backoff(struct slot *s, int64_t now)
 }
 
 /*
- * A worker that is restarting misses nothing sent to it meanwhile (a session
- * from the cloud, acks, events): frames wait here and go out after READY.
- * Senders still re-send what was not confirmed (PEER_UP), so the bound only
- * costs a re-send, never data. A worker that failed for good gets nothing.
+ * The newcomer s and a running worker o learn of each other with PEER_UP;
+ * two that have routes between them (messages.def) also get the two ends
+ * of a fresh socketpair, their direct channel (OpenSMTPD setup_peers, gmid
+ * proc_open). Frames between workers never pass through here: while one is
+ * down its peers hold or drop what is for it (messages.def, HELD).
  */
-void
-sup_hold(struct slot *d, struct slot *from, const struct frame *f)
+static int
+introduce(struct slot *s, struct slot *o)
 {
-	const char *name = ct_msg_name(f->hdr.type);
+	uint8_t ps = (uint8_t)s->id, po = (uint8_t)o->id;
+	int sv[2] = { -1, -1 }, rc = 0;
 
-	if (d->state == SLOT_FAILED || S.stopping || f->fd >= 0 ||
-	    (d->held == NULL && (d->held = evbuffer_new()) == NULL) ||
-	    evbuffer_get_length(d->held) + f->hdr.len > SUP_HOLD_MAX ||
-	    frame_append(d->held, f->hdr.type, f->hdr.flags & ~CT_FRAME_F_FD, f->hdr.id,
-	    f->payload, f->plen) != 0) {
-		d->held_dropped++;
-		log_warn("%s -> %s: %s dropped, %s is %s", ct_proc_name(from->id),
-		    ct_proc_name(d->id), name, ct_proc_name(d->id), sup_slot_state_name(d->state));
-		return;
+	if (ct_procs_talk(s->id, o->id) &&
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		log_errno("socketpair for %s and %s", ct_proc_name(s->id), ct_proc_name(o->id));
+		return -1;
 	}
-	log_debug("%s -> %s: %s held until %s is ready", ct_proc_name(from->id),
-	    ct_proc_name(d->id), name, ct_proc_name(d->id));
-}
-
-static void
-release_held(struct slot *d)
-{
-	uint8_t raw[CT_FRAME_HDR_LEN];
-	unsigned n = 0;
-
-	while (d->held && d->ch && evbuffer_get_length(d->held) >= CT_FRAME_HDR_LEN) {
-		struct frame f = { .fd = -1 };
-		evbuffer_copyout(d->held, raw, sizeof(raw));
-		frame_hdr_decode(raw, &f.hdr);
-		f.plen = f.hdr.len - CT_FRAME_HDR_LEN;
-		f.payload = evbuffer_pullup(d->held, f.hdr.len);
-		if (f.payload == NULL)
-			break;
-		f.payload += CT_FRAME_HDR_LEN;
-		if (channel_forward(d->ch, &f) != 0)
-			log_warn("held %s for %s dropped, channel full", ct_msg_name(f.hdr.type),
-			    ct_proc_name(d->id));
-		evbuffer_drain(d->held, f.hdr.len);
-		n++;
+	/* each send takes its own copy of the fd */
+	if (channel_send_fd(s->ch, CT_MSG_PEER_UP, 0, &po, 1, sv[0]) != 0 ||
+	    channel_send_fd(o->ch, CT_MSG_PEER_UP, 0, &ps, 1, sv[1]) != 0) {
+		log_err("cannot tell %s and %s about each other", ct_proc_name(s->id),
+		    ct_proc_name(o->id));
+		rc = -1;
 	}
-	if (n)
-		log_info("%s: delivered %u frames held while it started", ct_proc_name(d->id), n);
+	if (sv[0] >= 0) {
+		close(sv[0]);
+		close(sv[1]);
+	}
+	return rc;
 }
 
 void
@@ -217,8 +200,6 @@ sup_on_hello(struct slot *s, const struct frame *f)
 void
 sup_on_ready(struct slot *s)
 {
-	uint8_t p;
-
 	if (s->state != SLOT_STARTING || !s->hello)
 		return;
 	s->state = SLOT_RUNNING;
@@ -227,15 +208,20 @@ sup_on_ready(struct slot *s)
 	s->ping_sent_ms = 0;
 	s->why[0] = '\0';
 	log_info("%s ready (pid %d)", ct_proc_name(s->id), (int)s->pid);
-	/* The newcomer learns who is up; the others learn it is back. */
+	/* The newcomer learns who is up, the others that it is back, and the
+	 * pairs that talk get their channel. */
 	for (int i = P_WORKER_FIRST; i < P_NPROC; i++) {
-		if (i != (int)s->id && S.slots[i].state == SLOT_RUNNING) {
-			p = (uint8_t)i;
-			send_ctl(s, CT_MSG_PEER_UP, &p, 1);
+		struct slot *o = &S.slots[i];
+		if (o == s || o->state != SLOT_RUNNING || o->ch == NULL)
+			continue;
+		if (introduce(s, o) != 0) {
+			/* without its channels it is of no use: start it again */
+			snprintf(s->why, sizeof(s->why), "no channel to %s", ct_proc_name(o->id));
+			log_err("%s: %s, killing it", ct_proc_name(s->id), s->why);
+			kill(s->pid, SIGKILL);
+			return;
 		}
 	}
-	release_held(s);
-	tell_peers(s, true);
 	answer_waiters(s, NULL);
 	if (!S.notified_ready && all_running()) {
 		S.notified_ready = true;
@@ -400,7 +386,7 @@ on_death(struct slot *s, int status)
 	else if (s->last_code != 0 || !S.stopping)
 		log_warn("%s exited with code %d", ct_proc_name(s->id), s->last_code);
 	if (was_running)
-		tell_peers(s, false);
+		tell_peers_down(s);
 	if (S.stopping) {
 		s->state = SLOT_STOPPED;
 		answer_waiters(s, "carnitrackd is stopping");
@@ -415,8 +401,6 @@ on_death(struct slot *s, int status)
 	}
 	if (!s->last_sig && s->last_code == CT_EXIT_CONFIG) {
 		s->state = SLOT_FAILED;
-		if (s->held)
-			evbuffer_drain(s->held, evbuffer_get_length(s->held));
 		snprintf(s->why, sizeof(s->why), "configuration error (exit %d), see the log; "
 		    "fix %s and reload (SIGHUP)", CT_EXIT_CONFIG, S.opts.conf_path);
 		log_err("%s: %s; not restarting", ct_proc_name(s->id), s->why);
@@ -556,10 +540,7 @@ sup_proc_free(void)
 	for (int i = P_WORKER_FIRST; i < P_NPROC; i++) {
 		if (S.slots[i].ch)
 			channel_free(S.slots[i].ch);
-		if (S.slots[i].held)
-			evbuffer_free(S.slots[i].held);
 		S.slots[i].ch = NULL;
-		S.slots[i].held = NULL;
 	}
 	free(S.text);
 	free(S.conf);

@@ -1,12 +1,12 @@
 /*
  * Frames from the workers. The channel has validated each frame against
- * proto/messages.def (type, sender, size); here a frame for another worker
- * is forwarded unchanged, or held while that worker starts (sup_hold), and
- * a frame for the supervisor goes to the part that owns it: the handshake
- * and liveness to sup_proc.c, STATUS_REP and EDGE_STATUS_REQ (the web
- * worker asking for the whole status) to sup_status.c, the answer to an
- * identity reset to control_identity.c. The supervisor keeps no fd a frame
- * brings: forwarding duplicates it, and it is closed here.
+ * proto/messages.def (type, sender, size); a frame for the supervisor goes
+ * to the part that owns it: the handshake and liveness to sup_proc.c,
+ * STATUS_REP and EDGE_STATUS_REQ (the web worker asking for the whole
+ * status) to sup_status.c, the answer to an identity reset to
+ * control_identity.c. Workers send each other's frames over their direct
+ * channels (worker.c, handed out by sup_proc.c), never through here. The
+ * supervisor keeps no fd a frame brings: it is closed here.
  */
 #include "supervisor.h"
 
@@ -44,27 +44,6 @@ for_supervisor(struct slot *s, const struct frame *f)
 	    "sup_route.c disagree)", ct_proc_name(s->id), ct_msg_name(f->hdr.type));
 }
 
-/* A frame for another worker: forwarded, or held while that one starts. */
-static void
-forward(struct slot *s, const struct ct_msg_info *m, const struct frame *f)
-{
-	struct slot *d;
-
-	if (m->to >= P_NPROC) {
-		log_warn("%s sent %s, which is not routable; dropped", ct_proc_name(s->id),
-		    m->name);
-		return;
-	}
-	d = &S.slots[m->to];
-	if (d->state != SLOT_RUNNING || d->ch == NULL) {
-		sup_hold(d, s, f);
-		return;
-	}
-	if (channel_forward(d->ch, f) != 0)
-		log_warn("%s -> %s: %s dropped, channel full", ct_proc_name(s->id),
-		    ct_proc_name(m->to), m->name);
-}
-
 void
 sup_route_frame(struct channel *ch, const struct frame *f, void *arg)
 {
@@ -85,8 +64,9 @@ sup_route_frame(struct channel *ch, const struct frame *f, void *arg)
 		    ct_proc_name(s->id), f->hdr.type);
 	if (m->to == P_SUP)
 		for_supervisor(s, f);
-	else
-		forward(s, m, f);
+	else    /* worker.c sends these on the direct channel: out of step */
+		log_err("%s sent %s to the supervisor, which carries no frames between "
+		    "workers; dropped", ct_proc_name(s->id), m->name);
 	if (f->fd >= 0)
 		close(f->fd);
 }

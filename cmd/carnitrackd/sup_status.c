@@ -56,7 +56,6 @@ worker_item(const struct slot *s, json_t *status, int64_t now, bool *degraded)
 	    (now - s->ready_ms) / 1000 : 0));
 	json_object_set_new(w, "restarts", json_integer(s->restarts));
 	json_object_set_new(w, "last_exit", last[0] ? json_string(last) : json_null());
-	json_object_set_new(w, "frames_dropped", json_integer((json_int_t)s->held_dropped));
 	if (s->why[0])
 		json_object_set_new(w, "why", json_string(s->why));
 	if (s->state == SLOT_BACKOFF)

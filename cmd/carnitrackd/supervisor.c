@@ -1,8 +1,8 @@
 /*
  * The supervisor: forks and re-executes one process per worker of the
- * process table (main.c) with fd 3 as its channel, routes frames between
- * them by proto/messages.def, restarts the ones that die, and answers
- * carnitrackctl. It holds no business state. This file is its order of
+ * process table (main.c) with fd 3 as its channel, hands the workers that
+ * talk (proto/messages.def) a direct channel to each other, restarts the
+ * ones that die, and answers carnitrackctl. It holds no business state. This file is its order of
  * things: set-up (sup_setup.c, control.c), the workers (sup_proc.c), the
  * signals and the tick, reload and stop; supervisor.h maps the rest.
  */

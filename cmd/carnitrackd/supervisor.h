@@ -4,13 +4,15 @@
  *   supervisor.c  supervisor_run: set-up order, signals, the tick, reload, stop
  *   control.c     the control socket: carnitrackctl's requests, replies by
  *                 client id (control_identity.c: identity --reset)
- *   sup_route.c   frames from workers: forwarded by proto/messages.def, or
- *                 the supervisor's own (handshake, liveness, replies)
+ *   sup_route.c   frames from workers: the supervisor's own (handshake,
+ *                 liveness, replies) to the part that owns them; workers
+ *                 talk to each other over direct channels (worker.c)
  *   sup_status.c  the status object, for any requester (control client, a
  *                 worker over its channel), answered through a callback
  *   sup_proc.c    the process table at run time: spawn, handshake, liveness,
- *                 restart policy and its backoff, frames held while a
- *                 worker starts, requests to workers by frame id
+ *                 restart policy and its backoff, the workers' direct
+ *                 channels handed out with PEER_UP, requests to workers by
+ *                 frame id
  *   sup_enable.c  workers the config turns off (shown disabled)
  *   sup_setup.c   process set-up: directories, privileges, rlimits
  *
@@ -77,12 +79,7 @@ struct slot {
 	bool               restart_now;
 	struct sup_waiter  waiters[SUP_MAX_WAITERS];
 	int                nwaiters;
-	/* Frames for this worker while it is (re)starting, delivered after
-	 * its READY; bounded by SUP_HOLD_MAX, newer frames are dropped past it. */
-	struct evbuffer   *held;
-	uint64_t           held_dropped;
 };
-#define SUP_HOLD_MAX (8u * 1024 * 1024)
 
 /* The supervisor's state: one per process. */
 struct sup {
@@ -110,8 +107,6 @@ void sup_proc_tick(void);
 void sup_on_hello(struct slot *s, const struct frame *f);
 void sup_on_ready(struct slot *s);
 void sup_on_pong(struct slot *s);
-/* A frame for a worker that is not running: kept until its READY. */
-void sup_hold(struct slot *d, struct slot *from, const struct frame *f);
 /* carnitrackctl restart: done(token, ...) once the worker runs again (or
  * failed to). -1 with err when it cannot even begin. */
 int  sup_restart(enum ct_proc p, sup_restart_cb done, uint64_t token, char *err, size_t errlen);

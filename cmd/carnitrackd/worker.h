@@ -1,7 +1,8 @@
 /*
  * The frame every worker runs in (worker.c): fd 3 to the supervisor, one
  * libevent loop, PR_SET_PDEATHSIG, the HELLO -> CONFIG -> READY handshake,
- * PING/PONG, STATUS_REQ/REP, SHUTDOWN, SIGTERM, and exit when fd 3 closes.
+ * PING/PONG, STATUS_REQ/REP, SHUTDOWN, SIGTERM, exit when fd 3 closes, and
+ * the direct channels to the other workers that PEER_UP brings.
  * A worker (ingest_worker.c, store_worker.c, cloud_worker.c, web_worker.c)
  * fills in ops.
  */
@@ -20,6 +21,8 @@
 struct worker;
 
 #define WORKER_RETRY (-2)
+/* Bytes of HELD frames (messages.def) kept for one peer while it is down. */
+#define WORKER_HOLD_MAX (2u * 1024 * 1024)
 
 struct worker_ops {
 	/* Run by the supervisor, not the worker: NULL when the config wants
@@ -52,10 +55,14 @@ int  worker_main(enum ct_proc proc, const struct worker_ops *ops);
 
 struct event_base   *worker_base(struct worker *w);
 const struct ct_conf *worker_conf(struct worker *w);
-/* Send a frame to fd 3 (routed by the supervisor). -1 when the channel's
- * output queue is full: apply back-pressure and retry later. */
+/* Send a frame where its type's route goes: to another worker over the
+ * direct channel, to the supervisor over fd 3. 0 when it is on its way, or
+ * held for a peer that is down (a HELD type). -1 when it is not sent: the
+ * channel's output queue is full (apply back-pressure, retry later), or the
+ * peer is down and the type is not held (send it again on PEER_UP). */
 int    worker_send(struct worker *w, uint16_t type, uint32_t id, const void *p, size_t n);
-/* Is the peer worker currently up (as last told by PEER_UP/PEER_DOWN)? */
+/* Can the peer worker be sent to now: up as last told by PEER_UP/PEER_DOWN,
+ * and its channel open (it closes the moment the peer dies)? */
 bool   worker_peer_up(struct worker *w, enum ct_proc peer);
 void   worker_exit(struct worker *w, int code);
 /* Private data of the concrete worker. */

@@ -38,6 +38,7 @@ struct channel {
 	uint64_t           out_sent, out_total;
 	int                depth;     /* > 0 while inside the callback */
 	bool               dead, freed;
+	bool               broken;    /* a write failed: the write callback closes it */
 	struct channel_stats st;
 };
 
@@ -161,10 +162,10 @@ channel_dispatch(struct channel *ch)
 			f.fd = ch->fds_in[0];
 			memmove(ch->fds_in, ch->fds_in + 1, (size_t)(--ch->nfds_in) * sizeof(int));
 		}
-		/* The supervisor forwards other workers' frames unchanged after
-		 * checking their route itself; only a direct sender's route is
-		 * checked here. */
-		e = frame_check(&h, ch->peer == P_SUP ? P_ANY : ch->peer);
+		/* Every channel has one sender at the other end (the supervisor,
+		 * or a worker over its direct channel): it must be one
+		 * messages.def lets send this type. */
+		e = frame_check(&h, ch->peer);
 		if (e != FRAME_OK) {
 			log_err("channel from %s: dropped frame type %u (%s), %u bytes: %s",
 			    ct_proc_name(ch->peer), h.type, ct_msg_name(h.type), h.len,
@@ -258,10 +259,14 @@ channel_read_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Writes as much as the socket takes; fds go out with the first byte of
- * their frame, and a frame carrying an fd starts its own sendmsg. */
+ * their frame: a frame carrying an fd starts its own sendmsg, and a
+ * sendmsg ends where the next frame carrying one begins (each fd must ride
+ * with its own frame's bytes, the receiver matches them in order). */
 static int
 channel_write_some(struct channel *ch)
 {
+	if (ch->broken)
+		return -1;
 	while (evbuffer_get_length(ch->out) > 0) {
 		size_t avail = evbuffer_get_length(ch->out), want = avail;
 		int attach = -1;
@@ -276,10 +281,13 @@ channel_write_some(struct channel *ch)
 
 		if (ch->nfds_out > 0) {
 			uint64_t at = ch->fds_out[0].at;
-			if (at == ch->out_sent)
+			if (at == ch->out_sent) {
 				attach = ch->fds_out[0].fd;
-			else if (at - ch->out_sent < want)
+				if (ch->nfds_out > 1 && ch->fds_out[1].at - at < want)
+					want = (size_t)(ch->fds_out[1].at - at);
+			} else if (at - ch->out_sent < want) {
 				want = (size_t)(at - ch->out_sent);
+			}
 		}
 		{
 			struct evbuffer_iovec v[8];
@@ -314,7 +322,12 @@ channel_write_some(struct channel *ch)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return 0;
-			log_errno("channel to %s: sendmsg", ct_proc_name(ch->peer));
+			if (errno == EPIPE || errno == ECONNRESET)   /* it went away */
+				log_info("channel to %s: closed at the other end",
+				    ct_proc_name(ch->peer));
+			else
+				log_errno("channel to %s: sendmsg", ct_proc_name(ch->peer));
+			ch->broken = true;
 			return -1;
 		}
 		if (attach >= 0) {

@@ -1,5 +1,5 @@
 /* proto/messages.def as lookup tables: message types by number, process
- * names by id. */
+ * names by id, the held types, which workers talk. */
 #include "ipc_proto.h"
 
 #include <stdio.h>
@@ -20,6 +20,33 @@ ct_msg_lookup(uint16_t type)
 		if (msgs[i].type == type)
 			return &msgs[i];
 	return NULL;
+}
+
+bool
+ct_msg_held(uint16_t type)
+{
+	switch (type) {
+#define PROC(name, num, text)
+#define MSG(n, num, from, to_, min, max)
+#define HELD(n) case CT_MSG_##n:
+#include "messages.def"
+#undef HELD
+#undef MSG
+#undef PROC
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool
+ct_procs_talk(enum ct_proc a, enum ct_proc b)
+{
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++)
+		if ((msgs[i].to == a && (msgs[i].from_mask & (1u << b))) ||
+		    (msgs[i].to == b && (msgs[i].from_mask & (1u << a))))
+			return true;
+	return false;
 }
 
 const char *

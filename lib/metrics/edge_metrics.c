@@ -187,10 +187,11 @@ worker_families(struct prom *p, json_t *status)
 			prom_sample(p, &l, 1, v);
 	}
 	prom_family(p, "carnitrack_worker_frames_dropped_total", PROM_COUNTER,
-	    "Frames for the worker the supervisor could not hold while it restarted.");
+	    "Frames the worker could not hand to another worker (its hold for one that was "
+	    "restarting full, or the channel full).");
 	json_array_foreach(workers, i, w) {
 		struct prom_label l = { "worker", es_str(w, "name") };
-		if (l.value != NULL && es_num(w, "frames_dropped", &v))
+		if (l.value != NULL && es_num(es_get(w, "status"), "frames_dropped", &v))
 			prom_sample(p, &l, 1, v);
 	}
 }

@@ -24,7 +24,6 @@ finding() { echo "LAYOUT: $*"; bad=1; }
 
 # Exported symbols without a user outside tests, each with its reason.
 ALLOW='
-channel_send_fd       fd passing, kept for direct worker-to-worker channels (issue 14)
 channel_stats         the channel counters: test_frame sees bad frames counted; not shown yet
 http_client_stats     the REST transport shows requests in flight (issue 13)
 http_post_once        carnitrackctl activate, a one-shot POST (issue 13)

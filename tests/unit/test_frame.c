@@ -22,6 +22,7 @@ struct got {
 	size_t plens[64];
 	uint8_t last_payload[256];
 	int last_fd;
+	int fd_of[64];          /* the fd that came with each frame, -1 for none */
 };
 
 static void
@@ -37,6 +38,7 @@ collect(struct channel *ch, const struct frame *f, void *arg)
 		g->types[g->frames] = f->hdr.type;
 		g->ids[g->frames] = f->hdr.id;
 		g->plens[g->frames] = f->plen;
+		g->fd_of[g->frames] = f->fd;
 	}
 	if (f->plen <= sizeof(g->last_payload))
 		memcpy(g->last_payload, f->payload, f->plen);
@@ -238,6 +240,51 @@ START_TEST(test_send_and_fd_passing)
 }
 END_TEST
 
+/* Frames carrying fds back to back (the supervisor's PEER_UPs to a
+ * newcomer): each fd arrives with its own frame, none with the other. */
+START_TEST(test_fds_on_consecutive_frames)
+{
+	struct event_base *base = event_base_new();
+	int sv[2], p1[2], p2[2];
+	struct got g = { 0 };
+	struct channel *a, *b;
+	uint8_t pl[1] = { 2 };
+	char c = 0;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(pipe(p1), 0);
+	ck_assert_int_eq(pipe(p2), 0);
+	a = channel_new(base, sv[0], P_ANY, collect, NULL);
+	b = channel_new(base, sv[1], P_SUP, collect, &g);
+	ck_assert_int_eq(channel_send_fd(a, CT_MSG_PEER_UP, 1, pl, 1, p1[1]), 0);
+	ck_assert_int_eq(channel_send_fd(a, CT_MSG_PEER_UP, 2, pl, 1, p2[1]), 0);
+	ck_assert_int_eq(channel_send(a, CT_MSG_PEER_DOWN, 3, pl, 1), 0);
+	close(p1[1]);
+	close(p2[1]);
+	RUN_UNTIL(base, g.frames == 3);
+	ck_assert_int_eq(g.frames, 3);
+	ck_assert_int_eq(g.fds, 2);
+	ck_assert_int_eq(channel_stats(b)->bad_frames, 0);
+	ck_assert_int_ge(g.fd_of[0], 0);
+	ck_assert_int_ge(g.fd_of[1], 0);
+	ck_assert_int_eq(g.fd_of[2], -1);
+	/* frame 1 brought pipe 1's write end, frame 2 pipe 2's */
+	ck_assert_int_eq(write(g.fd_of[0], "1", 1), 1);
+	ck_assert_int_eq(write(g.fd_of[1], "2", 1), 1);
+	ck_assert_int_eq(read(p1[0], &c, 1), 1);
+	ck_assert_int_eq(c, '1');
+	ck_assert_int_eq(read(p2[0], &c, 1), 1);
+	ck_assert_int_eq(c, '2');
+	close(g.fd_of[0]);
+	close(g.fd_of[1]);
+	close(p1[0]);
+	close(p2[0]);
+	channel_free(a);
+	channel_free(b);
+	event_base_free(base);
+}
+END_TEST
+
 START_TEST(test_payload_cap_and_queue_bound)
 {
 	struct event_base *base = event_base_new();
@@ -309,6 +356,7 @@ main(void)
 	tcase_add_test(tc, test_bad_length_closes_channel);
 	tcase_add_test(tc, test_unknown_type_and_wrong_route_dropped);
 	tcase_add_test(tc, test_send_and_fd_passing);
+	tcase_add_test(tc, test_fds_on_consecutive_frames);
 	tcase_add_test(tc, test_payload_cap_and_queue_bound);
 	tcase_add_test(tc, test_pack_bounds);
 	suite_add_tcase(s, tc);

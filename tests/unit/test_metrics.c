@@ -362,7 +362,7 @@ static const char *fixture =
 "{\"ok\":true,\"daemon_version\":\"0.1.0\",\"pid\":1,\"uptime_s\":40,\"health\":\"degraded\","
 " \"workers\":["
 "  {\"name\":\"ingest\",\"pid\":2,\"state\":\"running\",\"uptime_s\":40,\"restarts\":1,"
-"   \"frames_dropped\":0,\"status\":{"
+"   \"status\":{\"frames_dropped\":3,"
 "    \"scales\":[{\"id\":\"SCALE-01\",\"status\":\"online\",\"events_today\":30,"
 "      \"last_heartbeat\":\"2026-01-30T10:00:00.000Z\",\"rejected_lines\":2},"
 "     {\"id\":\"SCALE-09\",\"status\":\"offline\",\"events_today\":5,\"rejected_lines\":0},"
@@ -417,6 +417,9 @@ START_TEST(test_edge_metrics_from_status)
 	ck_assert_ptr_nonnull(strstr(t,
 	    "\ncarnitrack_worker_state{worker=\"cloud\",state=\"backoff\"} 1\n"));
 	ck_assert_ptr_nonnull(strstr(t, "\ncarnitrack_worker_up{worker=\"cloud\"} 0\n"));
+	/* kept by each worker in its own status (the frames it could not hand over) */
+	ck_assert_ptr_nonnull(strstr(t,
+	    "\ncarnitrack_worker_frames_dropped_total{worker=\"ingest\"} 3\n"));
 	/* the cloud worker is down: no link figures rather than made-up ones */
 	ck_assert_ptr_null(strstr(t, "\ncarnitrack_cloud_link_up "));
 	ck_assert_ptr_null(strstr(t, "\ncarnitrack_events_acknowledged_total "));
