@@ -39,6 +39,7 @@
 #define IW_QUEUE_LOW    9000
 #define IW_READ_MAX     4096
 #define IW_OUT_MAX      (64 * 1024)   /* OKs the scale does not read: close */
+#define IW_OK_NOW_MAX   64            /* OKs written straight to the socket at once */
 #define IW_RESEND_MS    5000          /* unconfirmed this long: send again */
 #define IW_REFUSED_MS   1000          /* wait after EVENT_REFUSED store_full */
 #define IW_BLOCKED_MS   50            /* retry after the IPC queue was full */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 
@@ -109,14 +110,33 @@ iw_conn_send_oks(struct iw_conn *c, unsigned n)
 {
 	struct evbuffer *out;
 
+	char now[3 * IW_OK_NOW_MAX];
+	size_t len = 0, done = 0;
+	ssize_t k;
+
 	if (c->bev == NULL || c->close_pending)
 		return;
 	out = bufferevent_get_output(c->bev);
-	for (unsigned i = 0; i < n; i++)
-		if (evbuffer_add(out, DP401_OK_REPLY, 3) != 0) {
+	/* The scale is waiting: written now, not on the next loop turn, when
+	 * nothing is queued before them. What the socket does not take (or an
+	 * error) goes to the bufferevent, which writes the rest and reports the
+	 * error from the loop. */
+	if (evbuffer_get_length(out) == 0 && n <= IW_OK_NOW_MAX) {
+		for (unsigned i = 0; i < n; i++, len += 3)
+			memcpy(now + len, DP401_OK_REPLY, 3);
+		k = send(bufferevent_getfd(c->bev), now, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		done = k > 0 ? (size_t)k : 0;
+		if (done < len && evbuffer_add(out, now + done, len - done) != 0) {
 			iw_conn_close(c, "out of memory queueing OK", true);
 			return;
 		}
+	} else {
+		for (unsigned i = 0; i < n; i++)
+			if (evbuffer_add(out, DP401_OK_REPLY, 3) != 0) {
+				iw_conn_close(c, "out of memory queueing OK", true);
+				return;
+			}
+	}
 	c->ok_since_last = true;
 	c->in->c.oks_sent += n;
 	if (evbuffer_get_length(out) > IW_OUT_MAX)

@@ -40,6 +40,7 @@ struct channel {
 	bool               dead, freed;
 	bool               broken;    /* a write failed: the write callback closes it */
 	struct channel_stats st;
+	uint32_t           pid;       /* ours, for the header: one getpid, not one a frame */
 };
 
 static void channel_read_cb(evutil_socket_t, short, void *);
@@ -57,6 +58,7 @@ channel_new(struct event_base *base, int fd, enum ct_proc peer, channel_cb cb, v
 	ch->peer = peer;
 	ch->cb = cb;
 	ch->arg = arg;
+	ch->pid = (uint32_t)getpid();
 	if (evutil_make_socket_nonblocking(fd) != 0 ||
 	    evutil_make_socket_closeonexec(fd) != 0 ||
 	    (ch->in = evbuffer_new()) == NULL || (ch->out = evbuffer_new()) == NULL ||
@@ -207,6 +209,7 @@ channel_read_cb(evutil_socket_t fd, short what, void *arg)
 		} cmsgbuf;
 		struct iovec iov = { buf, sizeof(buf) };
 		struct msghdr msg = { 0 };
+		size_t nfds_got = 0;
 		ssize_t n;
 
 		msg.msg_iov = &iov;
@@ -228,6 +231,7 @@ channel_read_cb(evutil_socket_t fd, short what, void *arg)
 				continue;
 			size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 			int *fds = (int *)CMSG_DATA(c);
+			nfds_got += nfd;
 			for (size_t i = 0; i < nfd; i++) {
 				if (ch->nfds_in < CHANNEL_MAX_FDS)
 					ch->fds_in[ch->nfds_in++] = fds[i];
@@ -253,6 +257,11 @@ channel_read_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 		channel_dispatch(ch);
+		/* A short read emptied the socket: the next recvmsg would only
+		 * say EAGAIN (what comes later wakes the loop again). A read that
+		 * carried fds ends early by itself, so it is not taken for short. */
+		if ((size_t)n < sizeof(buf) && nfds_got == 0)
+			break;
 	}
 	if (ch->freed && ch->depth == 0)
 		channel_release(ch);
@@ -364,6 +373,7 @@ channel_queue(struct channel *ch, const struct ct_frame_hdr *h, const void *payl
     int fd)
 {
 	uint8_t raw[CT_FRAME_HDR_LEN];
+	bool idle;
 
 	if (ch->dead || ch->freed)
 		return -1;
@@ -381,6 +391,7 @@ channel_queue(struct channel *ch, const struct ct_frame_hdr *h, const void *payl
 		ch->fds_out[ch->nfds_out].fd = d;
 		ch->nfds_out++;
 	}
+	idle = evbuffer_get_length(ch->out) == 0;
 	frame_hdr_encode(h, raw);
 	if (evbuffer_add(ch->out, raw, sizeof(raw)) != 0 ||
 	    (plen && evbuffer_add(ch->out, payload, plen) != 0)) {
@@ -389,9 +400,14 @@ channel_queue(struct channel *ch, const struct ct_frame_hdr *h, const void *payl
 	}
 	ch->out_total += CT_FRAME_HDR_LEN + plen;
 	ch->st.frames_out++;
-	/* Armed, not written: everything one loop turn produces goes out in
-	 * one sendmsg on the next writable wakeup. */
-	event_add(ch->ev_write, NULL);
+	/* Written now when nothing waits before it: a frame is a message
+	 * someone waits for (a confirmation, an OK's cause), and the senders
+	 * already gather one loop turn's worth into one frame. The socket
+	 * taking it whole is the common case; what it does not take waits for
+	 * writability. A failure is left to the write callback, which closes
+	 * the channel from the loop, never from inside a send. */
+	if (!idle || channel_write_some(ch) != 0 || evbuffer_get_length(ch->out) > 0)
+		event_add(ch->ev_write, NULL);
 	return 0;
 }
 
@@ -401,7 +417,7 @@ channel_send_fd(struct channel *ch, uint16_t type, uint32_t id, const void *payl
 {
 	struct ct_frame_hdr h = {
 		.len = (uint32_t)(CT_FRAME_HDR_LEN + plen), .type = type,
-		.flags = fd >= 0 ? CT_FRAME_F_FD : 0, .id = id, .pid = (uint32_t)getpid(),
+		.flags = fd >= 0 ? CT_FRAME_F_FD : 0, .id = id, .pid = ch->pid,
 	};
 	return channel_queue(ch, &h, payload, plen, fd);
 }

@@ -1,8 +1,9 @@
 /*
  * One framed channel over a Unix-domain socket, on a libevent loop: reads
  * with recvmsg (so SCM_RIGHTS fds arrive with their frame), hands every
- * complete, valid frame to the callback, and writes queued frames with sendmsg,
- * arming write interest only while something is queued.
+ * complete, valid frame to the callback, and writes frames with sendmsg: at
+ * once when nothing is queued before it, else queued, with write interest
+ * armed only while something is.
  *
  * Bounds: the input buffer never holds more than one maximal frame plus one
  * read; the output queue is capped (CHANNEL_OUT_MAX): channel_send returns -1
