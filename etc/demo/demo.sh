@@ -3,7 +3,8 @@
 #   carnitrack-cloudsim --auto-session  (the reference cloud, on loopback)
 #   carnitrackd                         (data under ./var/demo)
 #   dp401-sim                           (4 scales, controlled transfer, Turkish text)
-# It shows a refreshed `carnitrackctl status` and what the cloud received;
+# It shows a refreshed `carnitrackctl status` and what the cloud received,
+# and serves the status page and /metrics (the web worker, URL on screen);
 # after a while it stops the cloud for some seconds, to show offline batches
 # and the resync. Ctrl-C stops everything it started.
 #   DEMO_SECONDS=N   stop by itself after N seconds (default: run until Ctrl-C)
@@ -25,7 +26,7 @@ for _ in range(200):
 
 rm -rf "$D"
 mkdir -p "$D"
-SCALE_PORT=$(port); CLOUD_PORT=$(port); CTL_PORT=$(port)
+SCALE_PORT=$(port); CLOUD_PORT=$(port); CTL_PORT=$(port); HTTP_PORT=$(port)
 cat > "$D/edge.conf" <<CONF
 [edge]
 site_id = DEMO01
@@ -33,6 +34,8 @@ site_name = Demo plant
 data_dir = $D/data
 run_dir = $D/run
 user =
+[http]
+listen = 127.0.0.1:$HTTP_PORT
 [scales]
 listen = 127.0.0.1:$SCALE_PORT
 heartbeat_interval = 5s
@@ -96,6 +99,8 @@ while :; do
 		printf '\033[H\033[2J'
 		echo "CarniTrack Edge demo  t=${t}s  phase: $phase" \
 		    "  (Ctrl-C to stop; files in var/demo)"
+		echo "status page: http://127.0.0.1:$HTTP_PORT/" \
+		    "  metrics: http://127.0.0.1:$HTTP_PORT/metrics"
 		echo
 		"$B/carnitrackctl" -c "$D/edge.conf" status 2>&1 | head -n 60 || true
 		echo
