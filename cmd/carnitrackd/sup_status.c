@@ -202,12 +202,17 @@ sup_status_close(void)
 
 /* ---- for a worker that asks (the web worker) ---- */
 
-static bool worker_asking[P_NPROC];
+/* The pid of the worker process whose request is pending, per worker: a
+ * new process of that worker (restarted meanwhile) may ask at once, and
+ * the answer meant for the old one is dropped. The token carries the pid
+ * (pid_max is at most 2^22), the process and the frame id. */
+static pid_t worker_asking[P_NPROC];
 
 static void
 worker_done(json_t *status, uint64_t token)
 {
-	enum ct_proc p = (enum ct_proc)(token >> 32);
+	pid_t pid = (pid_t)(token >> 40);
+	enum ct_proc p = (enum ct_proc)((token >> 32) & 0xff);
 	uint32_t id = (uint32_t)token;
 	struct slot *s = &S.slots[p];
 	uint8_t buf[CT_FRAME_MAX_PAYLOAD];
@@ -216,14 +221,15 @@ worker_done(json_t *status, uint64_t token)
 	struct pack pk;
 
 	json_decref(status);
-	worker_asking[p] = false;
+	if (worker_asking[p] == pid)
+		worker_asking[p] = 0;
 	if (text == NULL) {
 		log_err("out of memory writing the status for %s", ct_proc_name(p));
 		return;
 	}
 	len = strlen(text);
 	/* The asker may have died meanwhile; its successor asks afresh. */
-	if (s->state != SLOT_RUNNING || s->ch == NULL || len > STATUS_TEXT_MAX) {
+	if (s->pid != pid || s->state != SLOT_RUNNING || s->ch == NULL || len > STATUS_TEXT_MAX) {
 		if (len > STATUS_TEXT_MAX)
 			log_err("status of %zu bytes is too large for %s", len, ct_proc_name(p));
 		free(text);
@@ -249,13 +255,13 @@ worker_done(json_t *status, uint64_t token)
 void
 sup_status_for_worker(struct slot *s, const struct frame *f)
 {
-	if (worker_asking[s->id]) {
+	if (worker_asking[s->id] == s->pid) {
 		/* messages.def allows one at a time; the worker's own timeout
 		 * asks again once this one is answered */
 		log_debug("%s asked for the status again before its answer; ignored",
 		    ct_proc_name(s->id));
 		return;
 	}
-	worker_asking[s->id] = true;
-	sup_status(worker_done, (uint64_t)s->id << 32 | f->hdr.id);
+	worker_asking[s->id] = s->pid;
+	sup_status(worker_done, (uint64_t)s->pid << 40 | (uint64_t)s->id << 32 | f->hdr.id);
 }

@@ -91,6 +91,28 @@ ct restart web | grep -q "web restarted, pid" || fail "ctl restart web"
 [ "$(code /healthz)" = 200 ] || fail "/healthz after restart"
 echo "ok: carnitrackctl restart web"
 
+# A web worker killed while the supervisor gathers its status (the store
+# stopped, so that takes a second): its successor's first request is
+# answered at once, not refused as a second one in flight.
+st=$(worker_field store pid); w=$(web_pid)
+web_cache_old() { [ "$(worker_status web status_age_ms)" -ge 1100 ]; }
+wait_for 5 "the web worker's status older than a second" web_cache_old
+kill -STOP "$st"
+curl -s -m 5 -o /dev/null "$URL/healthz" &
+asker=$!
+curl_in() { ss -Htn state established "( dport = :$HTTP_PORT )" | grep -q .; }
+wait_for 2 "the held request's connection" curl_in
+kill -9 "$w"
+new_web() { grep "web ready (pid" "$T/daemon.log" | tail -n 1 | grep -vq "(pid $w)"; }
+wait_for 3 "a new web worker" new_web
+t0=$(date +%s%N)
+got=$(code /healthz)
+ms=$((($(date +%s%N) - t0) / 1000000))
+kill -CONT "$st"
+wait "$asker" || true
+[ "$got" = 200 ] || fail "the new web worker's first /healthz: $got ($(cat "$T/body")) in $ms ms"
+echo "ok: a web worker killed mid-request: its successor answered in $ms ms"
+
 # A reload to an allow list without us: the web worker restarts and closes
 # our connections before a byte is read.
 w=$(web_pid)
