@@ -1,7 +1,7 @@
 /*
  * bench_rest: how fast lib/http + lib/rest drain a backlog to a REST cloud.
  * Sends N events as POST /events/batch of B events with K requests in
- * flight on K keep-alive connections, each body made by rest_batch_body and
+ * flight on K keep-alive connections, each body made by rest_event_body/rest_batch_wrap and
  * each answer read by rest_decode_batch, as the REST transport will; prints
  * events/s and requests/s. Every event must come back delivered.
  *
@@ -58,6 +58,22 @@ done(const struct http_result *r, void *arg)
 		event_base_loopbreak(base);
 }
 
+/* {"events":[...]} of n events (rest_event_body each, rest_batch_wrap). */
+static void
+batch_of(struct cm_buf *b, const struct ct_event *ev, size_t n)
+{
+	struct cm_buf joined = { 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			cm_buf_raw(&joined, ",");
+		rest_event_body(&joined, &ev[i], NULL);
+	}
+	rest_batch_wrap(b, joined.p != NULL ? joined.p : "", joined.len);
+	b->oom |= joined.oom;
+	cm_buf_free(&joined);
+}
+
 static void
 send_next(void)
 {
@@ -69,8 +85,7 @@ send_next(void)
 	s->from = next;
 	s->n = nev - next < batch ? nev - next : batch;
 	next += s->n;
-	cm_buf_reset(&body);
-	rest_batch_body(&body, evs + s->from, NULL, (size_t)s->n);
+	batch_of(&body, evs + s->from, (size_t)s->n);
 	rq.body = body.p;
 	rq.body_len = body.len;
 	if (body.oom || http_request(cli, &rq, done, s) != 0) {

@@ -88,6 +88,7 @@ enum ct_session_change { CT_SESS_STARTED = 1, CT_SESS_PAUSED = 2, CT_SESS_RESUME
 #define CT_WORK_DEVICES  0x02
 #define CT_WORK_BATCHES  0x04
 #define CT_WORK_IDENTITY 0x08     /* the stored identity was changed (reset): re-read it */
+#define CT_ACTIVATE_CODE_MAX 128   /* carnitrackctl activate CODE, bytes */
 #define CT_BATCH_START_SENT 0x01
 #define CT_BATCH_END_SENT   0x02
 

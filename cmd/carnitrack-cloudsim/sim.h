@@ -114,6 +114,10 @@ struct batch {
 	int64_t event_count, total_weight;     /* as the edge reported */
 	int64_t recv_events, recv_weight;      /* accepted events carrying this id */
 	int64_t acked_at_ms;                   /* REST offline-batches/ack, 0: none */
+	/* REST: eventIds of the ACK (of all its parts, each part once) */
+	int64_t ack_ids, ack_ids_unknown;      /* listed; not events it accepted */
+	int     ack_parts, ack_parts_seen;     /* announced (1: one ACK); received */
+	uint8_t parts_seen[32];                /* parts 1..256 received, a bit each */
 };
 
 struct sim_stats {
@@ -161,6 +165,8 @@ void sim_drop_all(struct sim *s);
 int  sim_conn_send(struct conn *c, const char *text, size_t len);   /* text or binary frame */
 int  sim_conn_send_op(struct conn *c, int opcode, const char *text, size_t len);
 int  sim_nconns(const struct sim *s);
+/* --require-token: auth ("Bearer TOK", NULL for none) is what it asks. */
+bool sim_token_ok(const struct sim *s, const char *auth);
 /* freeze: stop all I/O on the open links (a hung peer); thaw: resume.
  * Returns how many links changed. */
 int  sim_freeze(struct sim *s, bool on);

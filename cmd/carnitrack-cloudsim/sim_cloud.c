@@ -518,13 +518,20 @@ sim_batches_json(struct sim *s, struct evbuffer *out)
 		const struct batch *b = &s->batches[i];
 		char id[CT_UUID_STR];
 		ct_uuid_fmt(b->id, id);
-		add_json_line(out,
-		    json_pack("{s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I}", "batchId", id,
+		json_t *j = json_pack("{s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I}", "batchId", id,
 		    "deviceId", b->device_id, "start", b->start_seen, "end", b->end_seen,
 		    "eventCount", (json_int_t)b->event_count, "totalWeightGrams",
 		    (json_int_t)b->total_weight,
 		    "received", (json_int_t)b->recv_events, "receivedWeightGrams",
-		    (json_int_t)b->recv_weight));
+		    (json_int_t)b->recv_weight);
+		/* REST: what its ACK listed (all parts), beside what arrived */
+		if (j != NULL && b->acked_at_ms != 0 && b->ack_parts > 0) {
+			json_object_set_new(j, "ackIds", json_integer(b->ack_ids));
+			json_object_set_new(j, "ackIdsUnknown", json_integer(b->ack_ids_unknown));
+			json_object_set_new(j, "ackParts", json_integer(b->ack_parts));
+			json_object_set_new(j, "ackPartsReceived", json_integer(b->ack_parts_seen));
+		}
+		add_json_line(out, j);
 	}
 	evbuffer_add_printf(out, "end batches=%d\n", s->nbatches);
 }

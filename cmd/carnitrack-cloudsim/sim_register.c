@@ -144,6 +144,25 @@ sim_on_register(struct conn *c, json_t *p)
 
 /* ---------------------------------------------------------------- HTTP */
 
+/* The value of header name in head (first one), cut to cap; false if none. */
+static bool
+header_value(const char *head, const char *name, char *out, size_t cap)
+{
+	size_t nl = strlen(name);
+
+	for (const char *p = strstr(head, "\r\n"); p != NULL; p = strstr(p + 2, "\r\n")) {
+		const char *v = p + 2 + nl, *e;
+		if (strncasecmp(p + 2, name, nl) != 0 || *v != ':')
+			continue;
+		for (v++; *v == ' ' || *v == '\t'; v++)
+			;
+		e = strstr(v, "\r\n");
+		snprintf(out, cap, "%.*s", (int)(e != NULL ? (size_t)(e - v) : strlen(v)), v);
+		return true;
+	}
+	return false;
+}
+
 /* Content-Length of the head; -1 when absent or not a number. */
 static long
 content_length(const char *head)
@@ -164,7 +183,7 @@ sim_http_post(struct conn *c, size_t head_len)
 {
 	struct sim *s = c->sim;
 	struct evbuffer *in = bufferevent_get_input(c->bev);
-	char head[SIM_HTTP_MAX + 1], *body, *reply, edge[64], num[32];
+	char head[SIM_HTTP_MAX + 1], *body, *reply, edge[64], num[32], auth[256];
 	const char *site;
 	json_error_t jerr;
 	json_t *p, *r;
@@ -172,6 +191,15 @@ sim_http_post(struct conn *c, size_t head_len)
 
 	evbuffer_copyout(in, head, head_len);
 	head[head_len] = '\0';
+	if (!sim_token_ok(s, header_value(head, "Authorization", auth, sizeof(auth)) ? auth :
+	    NULL)) {
+		s->st.unauthorized++;
+		evbuffer_drain(in, evbuffer_get_length(in));
+		printf("http register conn=%llu peer=%s refused: no or wrong bearer token\n",
+		    (unsigned long long)c->id, c->peer);
+		sim_http_respond(c, 401, "text/plain", "bearer token required\n");
+		return -1;
+	}
 	if ((n = content_length(head)) < 0 || (size_t)n > SIM_POST_MAX) {
 		evbuffer_drain(in, evbuffer_get_length(in));
 		sim_http_respond(c, n < 0 ? 411 : 413, "text/plain", "bad Content-Length\n");

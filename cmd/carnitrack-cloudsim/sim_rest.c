@@ -143,6 +143,13 @@ gencb(struct evhttp_request *req, void *arg)
 
 	r->st.requests++;
 	r->nreq++;
+	if (!sim_token_ok(s, evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization"))) {
+		/* no word of REST_API.md section 3.2: not "this edge is unknown" */
+		s->st.unauthorized++;
+		sim_rest_error(req, 401, "bearer token required");
+		return;
+	}
 	if (r->frozen) {
 		sim_rest_hold(s, req, true);
 		return;

@@ -244,12 +244,12 @@ http_refuse(struct conn *c, int status, const char *why)
 	sim_http_respond(c, status, "text/plain", body);
 }
 
-static bool
-token_ok(const struct sim *s, const char *auth)
+bool
+sim_token_ok(const struct sim *s, const char *auth)
 {
 	if (s->o.token == NULL)
 		return true;
-	if (strncasecmp(auth, "Bearer ", 7) != 0)
+	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0)
 		return false;
 	return strcmp(auth + 7, s->o.token) == 0;
 }
@@ -288,7 +288,7 @@ conn_upgrade(struct conn *c)
 	evbuffer_remove(in, head, hl);
 	head[hl] = '\0';
 	status = sim_parse_upgrade(head, hl, &r);
-	if (status == 0 && !token_ok(c->sim, r.auth)) {
+	if (status == 0 && !sim_token_ok(c->sim, r.auth)) {
 		c->sim->st.unauthorized++;
 		status = 401;
 	}

@@ -1,7 +1,8 @@
 /*
  * carnitrackctl's insides: the commands (main.c's table), the control
  * socket client (ctl_client.c: status, restart), the store read directly
- * (ctl_store.c), identity (ctl_identity.c), and --json output (ctl_json.c).
+ * (ctl_store.c), identity (ctl_identity.c), a REST cloud's setup code
+ * (ctl_activate.c), and --json output (ctl_json.c).
  */
 #ifndef CT_CTL_H
 #define CT_CTL_H
@@ -52,6 +53,8 @@ json_t *ctl_juuid(const uint8_t id[16]);    /* nil -> null */
 
 /* ctl_identity.c */
 int ctl_cmd_identity(const struct ct_conf *conf, int argc, char **argv);
+/* ctl_activate.c */
+int ctl_cmd_activate(const struct ct_conf *conf, int argc, char **argv);
 
 /* Control socket path in use (-s, or run_dir/control.sock). */
 extern const char *ctl_socket;

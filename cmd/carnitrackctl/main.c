@@ -22,6 +22,7 @@ static const struct ctl_command commands[] = {
 	{ "batches",  ctl_cmd_batches,  "batches [--json]" },
 	{ "events",   ctl_cmd_events,   "events [--pending | --invalid] [--limit N] [--json]" },
 	{ "identity", ctl_cmd_identity, "identity [--json] | identity --reset" },
+	{ "activate", ctl_cmd_activate, "activate CODE" },
 };
 
 static void

@@ -5,10 +5,16 @@
  * before its events (CW_TP_BATCH_FIRST: WebSocket offline_batch_start/end
  * with the store's exact counts) gets every closed, unreported batch
  * through batch_closed(), and the stream (cloud_outbox.c) holds that
- * batch's events back until then. Otherwise a closed batch goes to
- * batch_delivered() once every event of it has its result (the store's
- * unacked count is 0: REST's offline-batches/ack), on the same passes (link
- * up, WORK_READY batches). Either way BATCH_REPORTED tells the store.
+ * batch's events back until then. Otherwise a closed batch is acknowledged
+ * once every event of it has its result (the store's unacked count is 0:
+ * REST's offline-batches/ack), on the same passes (link up, WORK_READY
+ * batches, which the store sends when a closed batch's last answer came):
+ * its event ids are read from the store in parts of CW_ACK_PART (a bounded
+ * read, store_batch_events), one part at a time to batch_delivered(), the
+ * next after the cloud confirmed the last; CW_ACKS_MAX batches at once. It
+ * counts as reported only when the cloud confirmed its last part; a
+ * failure is tried again after CW_ACK_RETRY_S, from the first part (the
+ * cloud's ACK is idempotent). Either way BATCH_REPORTED tells the store.
  *
  * The store commits BATCH_REPORTED a little later, so the batches reported
  * meanwhile are remembered in a ring (CW_REPORTED_RING): by the time an
@@ -50,6 +56,15 @@ struct batch_pass {
 	unsigned           n;
 };
 
+static struct cw_ack *
+ack_find(struct cw *c, const uint8_t id[CT_UUID_LEN])
+{
+	for (int i = 0; i < CW_ACKS_MAX; i++)
+		if (c->acks[i].used && memcmp(c->acks[i].b.id, id, CT_UUID_LEN) == 0)
+			return &c->acks[i];
+	return NULL;
+}
+
 static int
 batch_cb(const struct store_batch *b, void *arg)
 {
@@ -58,7 +73,8 @@ batch_cb(const struct store_batch *b, void *arg)
 	if (b->state == BATCH_OPEN || (b->reported & CT_BATCH_END_SENT))
 		return 0;
 	/* delivered: every event answered (the store's count) */
-	if (!p->first && (b->unacked != 0 || p->c->tp_ops->batch_delivered == NULL))
+	if (!p->first && (b->unacked != 0 || p->c->tp_ops->batch_delivered == NULL ||
+	    ack_find(p->c, b->id) != NULL))
 		return 0;
 	if (cw_batch_is_reported(p->c, b->id))
 		return 0;
@@ -66,29 +82,146 @@ batch_cb(const struct store_batch *b, void *arg)
 	return p->n >= ANNOUNCE_MAX ? 1 : 0;
 }
 
+static struct cm_batch
+cm_batch_of(const struct store_batch *b)
+{
+	struct cm_batch m = { .device_id = b->device_id, .started_at_ms = b->started_at_ms,
+	    .ended_at_ms = b->ended_at_ms, .event_count = b->event_count,
+	    .total_weight_g = b->total_weight_g, .clock_adjusted = b->clock != 0 };
+
+	memcpy(m.batch_id, b->id, CT_UUID_LEN);
+	return m;
+}
+
+static void
+reported(struct cw *c, const struct store_batch *b, uint8_t what, unsigned parts)
+{
+	char id[CT_UUID_STR];
+
+	cw_send_batch_reported(c, b->id, what);
+	mark_reported(c, b->id);
+	c->batches_reported++;
+	ct_uuid_fmt(b->id, id);
+	log_info("offline batch %s of %s %s: %u events, %lld g%s", id, b->device_id,
+	    parts > 0 ? "acknowledged" : "reported", b->event_count,
+	    (long long)b->total_weight_g, parts > 1 ? " (in parts)" : "");
+}
+
+/* The next part of an acknowledgement: its ids read from the store (each
+ * read bounded), handed to the transport. false: nothing went. */
+static bool
+send_part(struct cw *c, struct cw_ack *a)
+{
+	static uint8_t ids[CW_ACK_PART][CT_UUID_LEN];     /* 80 KiB: not on the stack */
+	struct cw_batch_ack m = { .batch = cm_batch_of(&a->b), .ids = ids };
+	unsigned n = 0, got;
+	bool done = false;
+	int e;
+
+	while (n < CW_ACK_PART && !done) {
+		e = store_batch_events(c->st, a->b.id, &a->pos, CW_ACK_PART - n, ids + n, &got,
+		    &done);
+		if (e == STORE_NOTFOUND)
+			break;           /* pruned meanwhile: what was read is all there is */
+		if (e != STORE_OK) {
+			log_warn("reading offline batch events: %s", store_errmsg(c->st));
+			return false;
+		}
+		n += got;
+	}
+	/* the store's count said otherwise (events pruned, say): parts follow
+	 * what is there */
+	if ((done || n < CW_ACK_PART) && a->part < a->parts)
+		a->parts = a->part;
+	else if (!done && n == CW_ACK_PART && a->part == a->parts)
+		a->parts++;
+	m.nids = n;
+	m.part = a->part;
+	m.parts = a->parts;
+	return c->tp_ops->batch_delivered(c->tp, &m) == 0;
+}
+
+static void
+ack_failed(struct cw *c, struct cw_ack *a, const char *what)
+{
+	char id[CT_UUID_STR];
+
+	ct_uuid_fmt(a->b.id, id);
+	c->ack_failures++;
+	a->used = false;
+	c->acks_retry_ms = ct_now_ms_mono() + CW_ACK_RETRY_S * 1000;
+	log_info("acknowledgement of offline batch %s (part %u of %u) %s: again in %d s", id,
+	    a->part, a->parts, what, CW_ACK_RETRY_S);
+}
+
+/* A delivered batch's acknowledgement starts; false: not now. */
+static bool
+ack_start(struct cw *c, const struct store_batch *b)
+{
+	struct cw_ack *a = NULL;
+
+	if (ct_now_ms_mono() < c->acks_retry_ms)
+		return false;
+	for (int i = 0; i < CW_ACKS_MAX && a == NULL; i++)
+		if (!c->acks[i].used)
+			a = &c->acks[i];
+	if (a == NULL)
+		return false;            /* the next starts when one is done */
+	*a = (struct cw_ack){ .used = true, .b = *b, .part = 1,
+	    .parts = b->event_count > CW_ACK_PART ?
+	    (b->event_count + CW_ACK_PART - 1) / CW_ACK_PART : 1 };
+	if (!send_part(c, a)) {
+		a->used = false;
+		return false;
+	}
+	return true;
+}
+
+void
+cw_batch_acked(struct cw *c, const uint8_t id[CT_UUID_LEN], unsigned part, bool ok)
+{
+	struct cw_ack *a = ack_find(c, id);
+
+	if (a == NULL || a->part != part)
+		return;
+	if (!ok) {
+		ack_failed(c, a, "not confirmed by the cloud");
+		return;
+	}
+	c->ack_parts++;
+	if (a->part < a->parts) {
+		a->part++;
+		if (!send_part(c, a))
+			ack_failed(c, a, "not sent");
+		return;
+	}
+	reported(c, &a->b, CT_BATCH_END_SENT, a->parts);
+	a->used = false;
+	cw_report_batches(c);        /* the next waiting one */
+}
+
+void
+cw_batches_tick(struct cw *c)
+{
+	if (c->acks_retry_ms == 0 || ct_now_ms_mono() < c->acks_retry_ms)
+		return;
+	c->acks_retry_ms = 0;
+	cw_report_batches(c);
+}
+
 /* One batch to the transport; false when it took nothing (try again on the
  * next pass). */
 static bool
 report_one(struct cw *c, const struct store_batch *b, bool first)
 {
-	struct cm_batch m = { .device_id = b->device_id, .started_at_ms = b->started_at_ms,
-	    .ended_at_ms = b->ended_at_ms, .event_count = b->event_count,
-	    .total_weight_g = b->total_weight_g, .clock_adjusted = b->clock != 0 };
-	char id[CT_UUID_STR];
+	struct cm_batch m = cm_batch_of(b);
 	uint8_t what = 0;
 
-	memcpy(m.batch_id, b->id, CT_UUID_LEN);
-	if (first ? c->tp_ops->batch_closed(c->tp, &m, b->reported, &what) != 0 :
-	    c->tp_ops->batch_delivered(c->tp, &m) != 0)
-		return false;
 	if (!first)
-		what = CT_BATCH_END_SENT;
-	cw_send_batch_reported(c, b->id, what);
-	mark_reported(c, b->id);
-	c->batches_reported++;
-	ct_uuid_fmt(b->id, id);
-	log_info("offline batch %s of %s reported: %u events, %lld g", id, b->device_id,
-	    b->event_count, (long long)b->total_weight_g);
+		return ack_start(c, b);
+	if (c->tp_ops->batch_closed(c->tp, &m, b->reported, &what) != 0)
+		return false;
+	reported(c, b, what, 0);
 	return true;
 }
 

@@ -4,7 +4,7 @@
  * cloud_*.c but the transports) reads LMDB, keeps the window, decides what
  * the cloud's answers and a lost link mean, and sends frames to the store.
  * A transport (cloud_ws*.c: the WebSocket link; the REST transport of issue
- * 13 next) says it to the cloud in its protocol. The outbox calls the
+ * 13: cloud_rest*.c) says it to the cloud in its protocol. The outbox calls the
  * transport through struct cw_transport_ops; the transport calls up only
  * through struct cw_up. Neither knows the other's files.
  *
@@ -44,9 +44,12 @@
  *   outbox persists every change (IDENTITY frame to the store) and counts
  *   it. carnitrackctl identity --reset reaches the outbox through the store;
  *   it calls identity_changed() and the transport registers afresh.
+ *   carnitrackctl activate CODE reaches activate() (NULL: the transport has
+ *   no setup codes), answered once by up->activated(ticket, ok, text).
  *   WebSocket: `register` on every link and [cloud] register_url's POST,
  *   edge_registered / config_update, an upgrade refused 401/403/404, an
- *   `error` naming the edge unknown. REST: /register, REST_API.md 3.2.
+ *   `error` naming the edge unknown. REST: /register when it holds no
+ *   identity, recovery by REST_API.md 3.2 (single-flight, once), /activate.
  *
  * Sessions and PLU. The cloud's state reaches the store the same way
  *   whichever way it came: one change at a time through up->session (a
@@ -67,9 +70,14 @@
  *   batch_closed() for every closed batch not yet reported and holds that
  *   batch's events back until the transport took it (offline_batch_start /
  *   end go before the events). Without it (REST) events are not held, and
- *   batch_delivered() is called once every event of a closed batch has its
- *   result (store state done): REST's offline-batches/ack. Either way the
- *   outbox records what was done (BATCH_REPORTED to the store).
+ *   once every event of a closed batch has its result (the store's count)
+ *   the outbox reads the batch's event ids from the store in bounded parts
+ *   and hands them to batch_delivered() one part at a time: REST's
+ *   offline-batches/ack. Each part taken gets exactly one
+ *   up->batch_acked(id, part, ok); the next part goes after an ok, and the
+ *   batch counts as reported only when the last part was (a failure is
+ *   tried again later, from the first part: the cloud's ACK is idempotent).
+ *   Either way the outbox records what was done (BATCH_REPORTED).
  *
  * Health. The transport's periodic report (WebSocket `status` every
  *   status_interval, REST heartbeat) takes its figures from up->health.
@@ -128,6 +136,14 @@ struct cw_result {
 
 enum cw_dev_change { CW_DEV_ANNOUNCE, CW_DEV_CONNECTED, CW_DEV_HEARTBEAT, CW_DEV_DISCONNECTED };
 
+/* One part of the acknowledgement of a delivered offline batch. */
+struct cw_batch_ack {
+	struct cm_batch batch;             /* id, device, times, the store's counts */
+	const uint8_t (*ids)[CT_UUID_LEN]; /* this part's localEventIds, oldest first */
+	size_t          nids;
+	unsigned        part, parts;       /* 1-based; parts 1: all of them at once */
+};
+
 /* The transport's calls up; arg is the outbox's. */
 struct cw_up {
 	void (*link)(void *arg, enum cw_link state, const char *why);
@@ -140,6 +156,10 @@ struct cw_up {
 	int  (*sessions_held)(void *arg, store_session_cb cb, void *cbarg);
 	void (*plu)(void *arg, const struct cm_plu *p);
 	void (*health)(void *arg, struct cm_status *out);
+	/* A part batch_delivered took: did the cloud confirm it (2xx)? */
+	void (*batch_acked)(void *arg, const uint8_t id[CT_UUID_LEN], unsigned part, bool ok);
+	/* activate()'s answer: the new identity went through up->identity first. */
+	void (*activated)(void *arg, uint32_t ticket, bool ok, const char *text);
 };
 
 /* What a transport is made from; strings are copied. */
@@ -170,16 +190,21 @@ struct cw_transport_ops {
 	/* CW_TP_BATCH_FIRST: *done gets the CT_BATCH_*_SENT bits now sent. */
 	int      (*batch_closed)(struct cw_tp *t, const struct cm_batch *b, uint8_t reported,
 	             uint8_t *done);
-	/* Without CW_TP_BATCH_FIRST: every event of b has its result. */
-	int      (*batch_delivered)(struct cw_tp *t, const struct cm_batch *b);
+	/* Without CW_TP_BATCH_FIRST: every event of the batch has its result. */
+	int      (*batch_delivered)(struct cw_tp *t, const struct cw_batch_ack *a);
 	int      (*device)(struct cw_tp *t, const struct cm_device *d, bool connected,
 	             enum cw_dev_change what);
 	void     (*identity_changed)(struct cw_tp *t);
+	/* A setup code for an identity; -1 with err when it cannot be tried. */
+	int      (*activate)(struct cw_tp *t, const char *code, uint32_t ticket, char *err,
+	             size_t errlen);
 	/* Its own figures into the cloud worker's status object. */
 	void     (*status)(struct cw_tp *t, json_t *o);
 };
 
 /* cloud_ws.c: the WebSocket link of CLOUD_INTEGRATION_QUICKREF.md. */
 extern const struct cw_transport_ops cw_ws_transport;
+/* cloud_rest.c: the REST API of REST_API.md. */
+extern const struct cw_transport_ops cw_rest_transport;
 
 #endif

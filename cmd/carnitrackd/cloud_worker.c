@@ -114,6 +114,38 @@ up_health(void *arg, struct cm_status *s)
 	}
 }
 
+static void
+up_batch_acked(void *arg, const uint8_t id[CT_UUID_LEN], unsigned part, bool ok)
+{
+	cw_batch_acked(arg, id, part, ok);
+}
+
+/* The answer to carnitrackctl activate, to the supervisor (ACTIVATE_DONE,
+ * the request's frame id); lost when the channel is full: ctl times out. */
+static void
+send_activated(struct cw *c, uint32_t ticket, bool ok, const char *text)
+{
+	uint8_t buf[1024];
+	char t[512];
+	struct pack pk;
+
+	snprintf(t, sizeof(t), "%s", text != NULL ? text : "");
+	pack_init(&pk, buf, sizeof(buf));
+	pack_u8(&pk, ok ? 1 : 0);
+	pack_str(&pk, t);
+	if (!pack_ok(&pk))
+		fatalx("ACTIVATE_DONE frame of %zu bytes does not fit its %zu", pk.len,
+		    sizeof(buf));
+	if (worker_send(c->w, CT_MSG_ACTIVATE_DONE, ticket, buf, pk.len) != 0)
+		log_warn("ACTIVATE_DONE not sent: channel full (carnitrackctl times out)");
+}
+
+static void
+up_activated(void *arg, uint32_t ticket, bool ok, const char *text)
+{
+	send_activated(arg, ticket, ok, text);
+}
+
 static const struct cw_up up = {
 	.link = up_link,
 	.ready = up_ready,
@@ -124,6 +156,8 @@ static const struct cw_up up = {
 	.sessions_held = up_sessions_held,
 	.plu = up_plu,
 	.health = up_health,
+	.batch_acked = up_batch_acked,
+	.activated = up_activated,
 };
 
 /* ------------------------------------------------------------ the loop */
@@ -162,6 +196,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		cw_kick(c);
 	}
 	cw_resend_expired(c);
+	if (c->link == CW_UP)
+		cw_batches_tick(c);
 	/* A WORK_READY can be lost (channel full) or beat our store open: a
 	 * cheap look once a second keeps the stream from stalling. */
 	if (c->link == CW_UP)
@@ -173,6 +209,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 static void
 copy_conf(struct cw *c, const struct ct_conf *conf)
 {
+	c->transport = conf->transport;
 	snprintf(c->url, sizeof(c->url), "%s", conf->url);
 	snprintf(c->register_url, sizeof(c->register_url), "%s", conf->register_url);
 	snprintf(c->ca_file, sizeof(c->ca_file), "%s", conf->ca_file);
@@ -205,7 +242,8 @@ tp_conf(const struct cw *c)
 static bool
 needs_restart(const struct cw *c, const struct ct_conf *n, const char *token)
 {
-	return strcmp(c->url, n->url) || strcmp(c->register_url, n->register_url) ||
+	return c->transport != n->transport || strcmp(c->url, n->url) ||
+	    strcmp(c->register_url, n->register_url) ||
 	    strcmp(c->ca_file, n->ca_file) ||
 	    strcmp(c->pin, n->pin_sha256) || strcmp(c->token, token) ||
 	    strcmp(c->data_dir, n->data_dir) || c->window != n->window ||
@@ -238,10 +276,11 @@ cw_start(struct worker *w, const struct ct_conf *conf, const char *token)
 	}
 	c->w = w;
 	c->base = worker_base(w);
-	c->tp_ops = &cw_ws_transport;
 	c->started_ms = ct_now_ms_mono();
 	c->today = today();
 	copy_conf(c, conf);
+	/* one config line picks the protocol; the outbox is the same */
+	c->tp_ops = c->transport == CT_TRANSPORT_REST ? &cw_rest_transport : &cw_ws_transport;
 	snprintf(c->token, sizeof(c->token), "%s", token);
 	if (evw_init(&c->fl, (uint32_t)c->window) != 0) {
 		log_err("out of memory for a window of %d events", c->window);
@@ -312,6 +351,30 @@ on_work_ready(struct cw *c, const struct frame *f)
 	cw_kick(c);
 }
 
+/* carnitrackctl activate CODE, through the supervisor; the answer goes
+ * back with the same frame id (ACTIVATE_DONE). */
+static void
+on_activate(struct cw *c, const struct frame *f)
+{
+	char code[CT_ACTIVATE_CODE_MAX + 1], err[256];
+	struct unpack u;
+
+	unpack_init(&u, f->payload, f->plen);
+	unpack_str(&u, code, sizeof(code));
+	if (!unpack_done(&u)) {
+		send_activated(c, f->hdr.id, false, "malformed request");
+		return;
+	}
+	if (c->tp_ops->activate == NULL) {
+		snprintf(err, sizeof(err), "setup codes are a REST cloud's: this edge speaks %s "
+		    "([cloud] transport = rest to use one)", c->tp_ops->name);
+		send_activated(c, f->hdr.id, false, err);
+		return;
+	}
+	if (c->tp_ops->activate(c->tp, code, f->hdr.id, err, sizeof(err)) != 0)
+		send_activated(c, f->hdr.id, false, err);
+}
+
 static void
 cw_frame(struct worker *w, const struct frame *f)
 {
@@ -321,6 +384,8 @@ cw_frame(struct worker *w, const struct frame *f)
 		return;
 	if (f->hdr.type == CT_MSG_WORK_READY)
 		on_work_ready(c, f);
+	else if (f->hdr.type == CT_MSG_ACTIVATE)
+		on_activate(c, f);
 	else
 		fatalx("messages.def routes %s to the cloud worker, which has no handler for it",
 		    ct_msg_name(f->hdr.type));
@@ -356,6 +421,7 @@ cw_status(struct worker *w, json_t *o)
 	if (c == NULL)
 		return;
 	site = cw_site_id(&c->id);
+	json_object_set_new(o, "transport", json_string(c->tp_ops->name));
 	json_object_set_new(o, "link_state", json_string(cw_link_name(c->link)));
 	/* No cloud configured is a choice, not a fault; a configured link that
 	 * is not up makes the edge degraded (carnitrackctl status exits 1). */
@@ -384,6 +450,11 @@ cw_status(struct worker *w, json_t *o)
 	json_object_set_new(o, "duplicates", json_integer((json_int_t)c->duplicates));
 	json_object_set_new(o, "rejected", json_integer((json_int_t)c->rejected));
 	json_object_set_new(o, "batches_reported", json_integer((json_int_t)c->batches_reported));
+	if (c->tp_ops->batch_delivered != NULL) {
+		json_object_set_new(o, "batch_ack_parts", json_integer((json_int_t)c->ack_parts));
+		json_object_set_new(o, "batch_ack_failures",
+		    json_integer((json_int_t)c->ack_failures));
+	}
 	if (c->st == NULL && c->store_err[0])
 		json_object_set_new(o, "store_error", json_string(c->store_err));
 }

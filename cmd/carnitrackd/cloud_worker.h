@@ -15,6 +15,7 @@
  *   cloud_store.c     the read-only store (open, re-open) and the frames to
  *                     the store worker; senders return their failure
  *   cloud_ws.c, cloud_ws_*.c   the WebSocket transport (cloud_ws.h)
+ *   cloud_rest.c, cloud_rest_*.c   the REST transport (cloud_rest.h)
  */
 #ifndef CT_CLOUD_WORKER_H
 #define CT_CLOUD_WORKER_H
@@ -32,6 +33,17 @@
 #define CW_REPORTED_RING   1024     /* batches whose end we sent (store commits it later) */
 #define CW_TOKEN_MAX       4096
 #define CW_RESEND_MAX      4096     /* events re-sent per tick after ack_timeout */
+#define CW_ACKS_MAX        4        /* batches being acknowledged at once (REST) */
+#define CW_ACK_PART        5000     /* event ids per acknowledgement part (REST) */
+#define CW_ACK_RETRY_S     10       /* a failed acknowledgement: tried again after */
+
+/* A delivered batch being acknowledged part by part (cloud_batches.c). */
+struct cw_ack {
+	bool               used;
+	struct store_batch b;
+	unsigned           part, parts;     /* the part on its way, of */
+	uint64_t           pos;             /* where the next part's ids start */
+};
 
 struct cw_device {
 	char     id[CT_DEVICE_ID_MAX];
@@ -46,6 +58,7 @@ struct cw {
 	struct cw_tp      *tp;
 
 	/* configuration (copied: the conf pointer changes on reload) */
+	enum ct_transport transport;
 	char url[CT_CONF_STR], ca_file[CT_CONF_PATH], pin[128], token_file[CT_CONF_PATH];
 	char register_url[CT_CONF_STR];
 	char token[CW_TOKEN_MAX];
@@ -80,6 +93,9 @@ struct cw {
 	/* batches whose end went out (cloud_batches.c) */
 	uint8_t  reported[CW_REPORTED_RING][CT_UUID_LEN];
 	unsigned nreported, reported_next;
+	struct cw_ack acks[CW_ACKS_MAX];
+	int64_t  acks_retry_ms;          /* monotonic: no new acknowledgement before */
+	uint64_t ack_parts, ack_failures;
 
 	/* acks to store, flushed once per loop turn (cloud_store.c) */
 	uint8_t     ack_buf[CT_FRAME_MAX_PAYLOAD], rej_buf[CT_FRAME_MAX_PAYLOAD];
@@ -140,6 +156,10 @@ int  cw_connected_scales(const struct cw *c);
 
 /* cloud_batches.c */
 void cw_report_batches(struct cw *c);
+/* The transport's answer to one acknowledgement part (REST). */
+void cw_batch_acked(struct cw *c, const uint8_t id[CT_UUID_LEN], unsigned part, bool ok);
+/* After a failed acknowledgement: time to try the batches again? */
+void cw_batches_tick(struct cw *c);
 bool cw_batch_is_reported(struct cw *c, const uint8_t id[CT_UUID_LEN]);
 /* The stream stopped at an event of a batch not yet reported: can it go on? */
 bool cw_batch_unblock(struct cw *c, const uint8_t id[CT_UUID_LEN]);

@@ -473,5 +473,6 @@ const struct cw_transport_ops cw_ws_transport = {
 	.batch_delivered = NULL,
 	.device = tp_device,
 	.identity_changed = tp_identity_changed,
+	.activate = NULL,
 	.status = tp_status,
 };

@@ -5,7 +5,8 @@
  *
  * Registration never holds delivery back (issue 12). On every open link the
  * edge sends `register` and, when [cloud] register_url is set, POSTs the same
- * payload there (lib/http); the stream starts at once either way. The
+ * payload there (lib/http, with the bearer token when one is configured); the
+ * stream starts at once either way. The
  * identity is taken from whichever answer comes: edge_registered, a
  * config_update carrying edgeId, the HTTP reply ({edgeId, siteId} in
  * camelCase or snake_case) - or none: after WS_REGISTER_WAIT_S the edge says
@@ -102,7 +103,13 @@ http_register(struct cw_tp *t, json_t *payload)
 	if (t->http == NULL) {
 		struct http_client_opts o = { .url = t->register_url,
 		    .ca_file = t->ca_file[0] ? t->ca_file : NULL,
-		    .pin_sha256 = t->pin[0] ? t->pin : NULL, .max_conns = 1, .max_requests = 2 };
+		    .pin_sha256 = t->pin[0] ? t->pin : NULL, .token = t->token,
+		    .max_conns = 1, .max_requests = 2 };
+		/* The config check refuses a token over http:// unless allowed. */
+		if (t->token[0] != '\0' && strncmp(t->register_url, "http://", 7) == 0)
+			log_warn("sending the bearer token to %s unencrypted (http://, "
+			    "allow_plaintext_token = yes): anyone on the path can read it",
+			    t->register_url);
 		if ((t->http = http_client_new(t->base, NULL, &o, err, sizeof(err))) == NULL) {
 			log_warn("[cloud] register_url %s: %s", t->register_url, err);
 			return;

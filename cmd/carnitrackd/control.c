@@ -2,7 +2,8 @@
  * carnitrackctl's side of the supervisor (control.h): the socket, its
  * clients, the request lines they send, and replies found by client id.
  * A request is parsed by lib/ctl and handed to the part of the supervisor
- * that answers it (sup_status.c, sup_proc.c, control_identity.c); nothing
+ * that answers it (sup_status.c, sup_proc.c, control_identity.c for the
+ * identity reset and the activation); nothing
  * here knows how a worker is asked.
  */
 #include "control.h"
@@ -147,6 +148,8 @@ client_read(struct bufferevent *bev, void *arg)
 			sup_status(status_done, c->id);
 		else if (req.cmd == CTL_IDENTITY_RESET)
 			control_identity_reset(ctl_base, c->id);
+		else if (req.cmd == CTL_ACTIVATE)
+			control_activate(ctl_base, c->id, req.code);
 		else if (req.cmd == CTL_RESTART) {
 			enum ct_proc p;
 			/* lib/ctl took only a worker's name */

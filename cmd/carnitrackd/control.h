@@ -28,9 +28,12 @@ void control_close(void);
 void control_reply(uint32_t id, json_t *reply);
 const char *control_socket_path(void);
 
-/* control_identity.c: identity --reset, relayed to the store worker. */
+/* control_identity.c: identity --reset, relayed to the store worker;
+ * activate CODE, relayed to the cloud worker. */
 void control_identity_reset(struct event_base *base, uint32_t client);
 void control_identity_done(uint32_t frame_id, const uint8_t *p, size_t n);
+void control_activate(struct event_base *base, uint32_t client, const char *code);
+void control_activate_done(uint32_t frame_id, const uint8_t *p, size_t n);
 void control_identity_close(void);
 
 #endif

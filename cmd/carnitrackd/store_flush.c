@@ -206,6 +206,9 @@ pass(struct sw *s, bool with_events, uint8_t *flags)
 		stamp(s, false);
 	for (size_t i = 0; i < s->nops; i++)
 		*flags |= apply(s, s->ops[i], with_events);
+	/* an answer completed a closed batch: REST reports it now */
+	if (store_take_batch_answered(s->st))
+		*flags |= CT_WORK_BATCHES;
 	e = sw_commit(s);
 	sw_held_settle(s, e == STORE_OK);
 	if (e != STORE_OK) {

@@ -237,14 +237,14 @@ sup_on_pong(struct slot *s)
 }
 
 int
-sup_ask(enum ct_proc p, uint16_t type, uint32_t *id)
+sup_ask(enum ct_proc p, uint16_t type, const void *payload, size_t len, uint32_t *id)
 {
 	struct slot *s = &S.slots[p];
 
 	*id = sup_next_id();
 	if (S.stopping || s->state != SLOT_RUNNING || s->ch == NULL)
 		return -1;
-	return channel_send(s->ch, type, *id, NULL, 0) == 0 ? 0 : -1;
+	return channel_send(s->ch, type, *id, payload, len) == 0 ? 0 : -1;
 }
 
 /* Asks a running (or starting) worker to stop so that it is respawned. */

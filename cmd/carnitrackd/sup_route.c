@@ -3,8 +3,8 @@
  * proto/messages.def (type, sender, size); a frame for the supervisor goes
  * to the part that owns it: the handshake and liveness to sup_proc.c,
  * STATUS_REP and EDGE_STATUS_REQ (the web worker asking for the whole
- * status) to sup_status.c, the answer to an identity reset to
- * control_identity.c. Workers send each other's frames over their direct
+ * status) to sup_status.c, the answers to an identity reset or an
+ * activation to control_identity.c. Workers send each other's frames over their direct
  * channels (worker.c, handed out by sup_proc.c), never through here. The
  * supervisor keeps no fd a frame brings: it is closed here.
  */
@@ -37,6 +37,9 @@ for_supervisor(struct slot *s, const struct frame *f)
 		return;
 	case CT_MSG_IDENTITY_RESET_DONE:
 		control_identity_done(f->hdr.id, f->payload, f->plen);
+		return;
+	case CT_MSG_ACTIVATE_DONE:
+		control_activate_done(f->hdr.id, f->payload, f->plen);
 		return;
 	}
 	/* messages.def routes a type to P_SUP that nothing here handles */

@@ -110,9 +110,10 @@ void sup_on_pong(struct slot *s);
 /* carnitrackctl restart: done(token, ...) once the worker runs again (or
  * failed to). -1 with err when it cannot even begin. */
 int  sup_restart(enum ct_proc p, sup_restart_cb done, uint64_t token, char *err, size_t errlen);
-/* Sends an empty request frame of `type` to worker p with a fresh frame id
- * (in *id); the worker answers to the supervisor. -1 when p is not running. */
-int  sup_ask(enum ct_proc p, uint16_t type, uint32_t *id);
+/* Sends a request frame of `type` (payload, len bytes; NULL, 0: empty) to
+ * worker p with a fresh frame id (in *id); the worker answers to the
+ * supervisor with that id. -1 when p is not running. */
+int  sup_ask(enum ct_proc p, uint16_t type, const void *payload, size_t len, uint32_t *id);
 uint32_t sup_next_id(void);
 /* SIGTERM: SHUTDOWN to every worker, waiters told; the loop ends when all
  * are gone. */

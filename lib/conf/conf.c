@@ -89,6 +89,7 @@ struct parse_state {
 	const char *path;
 	const char *text, *pos, *end;
 	int line;
+	int url_line, transport_line;      /* where [cloud] url and transport were set */
 	char *err;
 	size_t errlen;
 	bool failed;
@@ -196,6 +197,59 @@ scale_section(struct parse_state *ps, const char *id)
 	memset(s, 0, sizeof(*s));
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	return s;
+}
+
+/* "ws", "wss", "http" or "https" for a URL with that scheme, else NULL. */
+static const char *
+url_scheme(const char *v)
+{
+	static const char *const schemes[] = { "ws", "wss", "http", "https" };
+
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		size_t n = strlen(schemes[i]);
+		if (strncmp(v, schemes[i], n) == 0 && strncmp(v + n, "://", 3) == 0)
+			return schemes[i];
+	}
+	return NULL;
+}
+
+/* The checks that need more than one key: a url of the transport's kind,
+ * no bearer token in clear text unless allowed. */
+static int
+check_cloud(const struct parse_state *ps, char *err, size_t errlen)
+{
+	const struct ct_conf *c = ps->c;
+	const char *sch = c->url[0] ? url_scheme(c->url) : NULL;
+	bool rest = c->transport == CT_TRANSPORT_REST;
+
+	if (sch != NULL && rest != (sch[0] == 'h')) {
+		char where[32] = " (the default)";
+		if (ps->transport_line > 0)
+			snprintf(where, sizeof(where), " (line %d)", ps->transport_line);
+		snprintf(err, errlen, "%s:%d: [cloud] url %s is %s:// but transport is %s%s: "
+		    "%s", ps->path, ps->url_line, c->url, sch, rest ? "rest" : "websocket", where,
+		    rest ? "a REST cloud needs an http:// or https://.../api/v1 url" :
+		    "a WebSocket cloud needs a ws:// or wss:// url; for a REST cloud set "
+		    "transport = rest");
+		return -1;
+	}
+	if (c->token_file[0] == '\0' || c->allow_plaintext_token)
+		return 0;
+	if (sch != NULL && (strcmp(sch, "ws") == 0 || strcmp(sch, "http") == 0)) {
+		snprintf(err, errlen,
+		    "%s: [cloud] token_file is set but url %s is %s://: the bearer "
+		    "token would travel unencrypted; use %ss://, or set allow_plaintext_token = "
+		    "yes", ps->path, c->url, sch, sch);
+		return -1;
+	}
+	if (strncmp(c->register_url, "http://", 7) == 0) {
+		snprintf(err, errlen,
+		    "%s: [cloud] token_file is set but register_url %s is http://: the bearer "
+		    "token would travel unencrypted; use https://, or set allow_plaintext_token "
+		    "= yes", ps->path, c->register_url);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -306,11 +360,23 @@ handler(void *user, const char *section, const char *name, const char *v)
 			return set_str(ps, s->name, sizeof(s->name), name, v);
 	} else if (strcmp(section, "cloud") == 0) {
 		if (strcmp(name, "url") == 0) {
-			if (v[0] != '\0' && strncmp(v, "ws://", 5) != 0 &&
-			    strncmp(v, "wss://", 6) != 0)
-				return fail(ps, "%s: '%s' must start with ws:// or wss://", name,
-				    v);
+			/* which scheme goes with which transport: checked at the end */
+			if (v[0] != '\0' && url_scheme(v) == NULL)
+				return fail(ps, "%s: '%s' must start with ws://, wss:// "
+				    "(transport websocket), http:// or https:// (transport rest)",
+				    name, v);
+			ps->url_line = ps->line;
 			return set_str(ps, c->url, sizeof(c->url), name, v);
+		}
+		if (strcmp(name, "transport") == 0) {
+			ps->transport_line = ps->line;
+			if (strcmp(v, "websocket") == 0)
+				c->transport = CT_TRANSPORT_WEBSOCKET;
+			else if (strcmp(v, "rest") == 0)
+				c->transport = CT_TRANSPORT_REST;
+			else
+				return fail(ps, "%s: '%s' is not websocket or rest", name, v);
+			return 1;
 		}
 		if (strcmp(name, "register_url") == 0) {
 			const char *h = strncmp(v, "http://", 7) == 0 ? v + 7 :
@@ -450,15 +516,8 @@ conf_parse_text(const char *path, const char *text, size_t len, struct ct_conf *
 		snprintf(err, errlen, "%s: cannot parse (out of memory)", path);
 		return -1;
 	}
-	if (c->token_file[0] != '\0' && strncmp(c->url, "ws://", 5) == 0 &&
-	    !c->allow_plaintext_token) {
-		snprintf(err, errlen,
-		    "%s: [cloud] token_file is set but url %s is ws://: the bearer "
-		    "token would travel unencrypted; use wss://, or set allow_plaintext_token = "
-		    "yes",
-		    path, c->url);
+	if (check_cloud(&ps, err, errlen) != 0)
 		return -1;
-	}
 	if (c->close_after <= c->stale_after) {
 		snprintf(err, errlen,
 		    "%s: [scales] close_after (%d) must be greater than stale_after (%d)",

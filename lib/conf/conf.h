@@ -21,6 +21,9 @@
 #define CT_CONF_PATH       1024
 
 enum ct_ack_mode { CT_ACK_PROMPT = 0, CT_ACK_EVERY_RECORD = 1 };
+/* How the cloud worker speaks to the cloud: CLOUD_INTEGRATION_QUICKREF.md
+ * or REST_API.md. */
+enum ct_transport { CT_TRANSPORT_WEBSOCKET = 0, CT_TRANSPORT_REST = 1 };
 
 struct ct_cidr {
 	int      family;          /* AF_INET or AF_INET6 */
@@ -60,7 +63,9 @@ struct ct_conf {
 	struct ct_scale_conf scales[CT_CONF_MAX_SCALES];
 	int  nscales;
 	/* [cloud] */
-	char url[CT_CONF_STR];             /* "" = no cloud configured */
+	enum ct_transport transport;       /* websocket (default) or rest */
+	char url[CT_CONF_STR];             /* "" = no cloud configured; ws(s):// for
+	                                      websocket, http(s)://.../api/v1 for rest */
 	char register_url[CT_CONF_STR];    /* http(s):// POST registration, "" = none */
 	char token_file[CT_CONF_PATH];
 	char ca_file[CT_CONF_PATH];
@@ -71,7 +76,8 @@ struct ct_conf {
 	int  window;
 	int  ack_timeout;                  /* seconds before unacked events are re-sent */
 	int  status_interval;              /* seconds between `status` messages */
-	bool allow_plaintext_token;        /* send the token over ws:// anyway [no] */
+	bool allow_plaintext_token;        /* send the token over ws:// or http:// anyway
+	                                      [no] */
 	/* [store] */
 	uint64_t map_size;                 /* bytes */
 	int64_t  retention;                /* seconds */

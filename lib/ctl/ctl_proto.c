@@ -52,6 +52,25 @@ ctl_request_parse(const char *line, size_t len, struct ctl_request *req, char *e
 		req->cmd = CTL_STATUS;
 	else if (strcmp(cmd, "identity_reset") == 0)
 		req->cmd = CTL_IDENTITY_RESET;
+	else if (strcmp(cmd, "activate") == 0) {
+		const char *code;
+
+		req->cmd = CTL_ACTIVATE;
+		v = json_object_get(o, "code");
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    json_string_length(v) > CT_ACTIVATE_CODE_MAX) {
+			snprintf(err, errlen, "activate needs \"code\": 1 to %d characters",
+			    CT_ACTIVATE_CODE_MAX);
+			goto bad;
+		}
+		code = json_string_value(v);
+		for (const char *c = code; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+				snprintf(err, errlen, "activate: the code has a control character");
+				goto bad;
+			}
+		memcpy(req->code, code, json_string_length(v) + 1);
+	}
 	else if (strcmp(cmd, "restart") == 0) {
 		char names[128];
 		enum ct_proc p;

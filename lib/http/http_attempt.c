@@ -224,6 +224,8 @@ add_headers(struct http_op *op, struct evkeyvalq *h)
 	}
 	if (c->site_id != NULL && !(op->flags & HTTP_NO_SITE_ID))
 		rc |= evhttp_add_header(h, "X-Site-Id", c->site_id);
+	if (c->authorization != NULL)
+		rc |= evhttp_add_header(h, "Authorization", c->authorization);
 	if (op->inm != NULL)
 		rc |= evhttp_add_header(h, "If-None-Match", op->inm);
 	return rc;
@@ -239,6 +241,10 @@ http_attempt_start(struct http_op *op, struct http_conn *k)
 	op_reset_outcome(op);
 	op->attempts++;
 	c->st.attempts++;
+	/* An at-most-once request on a fresh connection: on a kept-alive one the
+	 * server may close as we send, and the request could not be resent. */
+	if ((op->flags & HTTP_AT_MOST_ONCE) && k->evcon != NULL)
+		k->closed = true;
 	op->on_reused = k->evcon != NULL && !k->closed;
 	if (op->on_reused) {
 		event_del(k->idle);
@@ -329,7 +335,8 @@ attempt_finished(struct http_op *op)
 	event_del(op->ev);
 	op->state = OP_DONE;
 	if (v == HTTP_RETRY && !c->dying) {
-		if (op->on_reused && op->err == HTTP_E_IO && !op->stale_resent) {
+		if (op->on_reused && op->err == HTTP_E_IO && !op->stale_resent &&
+		    !(op->flags & HTTP_AT_MOST_ONCE)) {
 			/* The server closed the kept-alive connection as we sent:
 			 * nothing was processed, try a fresh one now. */
 			op->stale_resent = true;

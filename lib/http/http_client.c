@@ -255,6 +255,18 @@ http_client_new(struct event_base *base, struct evdns_base *dns, const struct ht
 	    dup_header(&c->edge_id, o->edge_id, "edge_id", err, errlen) != 0 ||
 	    dup_header(&c->site_id, o->site_id, "site_id", err, errlen) != 0)
 		goto fail;
+	if (o->token != NULL && *o->token != '\0') {
+		size_t n = strlen(o->token) + sizeof("Bearer ");
+		if ((c->authorization = malloc(n)) == NULL) {
+			snprintf(err, errlen, "http client: out of memory");
+			goto fail;
+		}
+		snprintf(c->authorization, n, "Bearer %s", o->token);
+		if (!header_value_ok(c->authorization)) {
+			snprintf(err, errlen, "token: contains a control character");
+			goto fail;
+		}
+	}
 	if (c->client_type == NULL || c->client_version == NULL) {
 		snprintf(err, errlen, "http client: empty client type or version");
 		goto fail;
@@ -341,6 +353,8 @@ http_request(struct http_client *c, const struct http_req *rq, http_done_cb done
 	op->done = done;
 	op->arg = arg;
 	op->max_attempts = rq->max_attempts > 0 ? rq->max_attempts : c->max_attempts;
+	if (rq->flags & HTTP_AT_MOST_ONCE)
+		op->max_attempts = 1;
 	op->timeout_ms = rq->timeout_ms > 0 ? rq->timeout_ms : c->timeout_ms;
 	op->retry_after_ms = -1;
 	op->path = strdup(path);
@@ -418,6 +432,7 @@ destroy(struct http_client *c)
 	free(c->user_agent);
 	free(c->edge_id);
 	free(c->site_id);
+	free(c->authorization);
 	free(c);
 }
 

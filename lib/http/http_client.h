@@ -25,8 +25,9 @@
  * Every request carries Host, User-Agent, Accept and Content-Type:
  * application/json (REST_API.md section 2 asks for it on GETs too),
  * X-Client-Type and X-Client-Version, X-Edge-Id and X-Site-Id when set
- * (http_client_set_identity; per-request flags leave them out), and
- * If-None-Match when given. Responses are capped (max_body, max_headers);
+ * (http_client_set_identity; per-request flags leave them out),
+ * Authorization: Bearer when the client has a token, and If-None-Match
+ * when given. Responses are capped (max_body, max_headers);
  * a 2xx body must come with a JSON Content-Type (or none) unless the request
  * says HTTP_ANY_TYPE; the JSON itself is the caller's decoder's to check.
  *
@@ -99,6 +100,9 @@ struct http_client_opts {
 	const char *client_version; /* X-Client-Version; NULL: CT_VERSION */
 	const char *edge_id;        /* X-Edge-Id; NULL/"": none (http_client_set_identity) */
 	const char *site_id;        /* X-Site-Id; NULL/"": none */
+	const char *token;          /* "Authorization: Bearer <token>" on every request
+	                               ([cloud] token_file); NULL/"": none. The caller
+	                               decides whether an http:// URL may carry it. */
 	int timeout_ms;             /* per attempt, connect to last body byte; <= 0: 10 s */
 	int idle_ms;                /* an unused keep-alive connection is closed after
 	                               this; <= 0: 30 s */
@@ -120,6 +124,10 @@ enum http_method { HTTP_GET, HTTP_POST };
 #define HTTP_NO_EDGE_ID  0x1u   /* leave out X-Edge-Id (REST /register, /activate) */
 #define HTTP_NO_SITE_ID  0x2u   /* leave out X-Site-Id (/activate) */
 #define HTTP_ANY_TYPE    0x4u   /* accept a 2xx body of any Content-Type */
+#define HTTP_AT_MOST_ONCE 0x8u  /* one attempt, and no resend after a kept-alive
+                                   connection died under it: a request whose repeat
+                                   the server cannot tell from a new one (REST
+                                   /register with edgeId null makes an edge each time) */
 
 struct http_req {
 	enum http_method method;

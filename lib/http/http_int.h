@@ -97,6 +97,7 @@ struct http_client {
 	bool has_pin;
 
 	char *client_type, *client_version, *edge_id, *site_id, *user_agent;
+	char *authorization;             /* "Bearer <token>", NULL: none */
 	int timeout_ms, idle_ms, max_conns, max_requests, max_attempts;
 	int retry_base_ms, retry_max_ms;
 	size_t max_body, max_headers;

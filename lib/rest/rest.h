@@ -80,19 +80,26 @@ char *rest_register_body(const char *edge_id, const char *site_id, const char *s
  * is sent trimmed, as typed. */
 char *rest_activate_body(const char *code, size_t *len);
 
-/* POST /events: one event object; POST /events/batch: {"events":[...]}. Into
- * b (cm_buf_reset first); b->oom says whether it failed. gids[i] may be NULL
- * (then the device id is used). */
+/* POST /events: one event object appended to b (gid NULL: the device id);
+ * b->oom says whether it failed. POST /events/batch: into out (reset
+ * first), {"events":[ ... ]} around len bytes of event objects as
+ * rest_event_body appends them, comma-separated (the transport encodes
+ * each event once, as it is read, and sends them in batches). */
 void rest_event_body(struct cm_buf *b, const struct ct_event *ev, const char *gid);
-void rest_batch_body(struct cm_buf *b, const struct ct_event *evs, const char *const *gids,
-    size_t n);
+void rest_batch_wrap(struct cm_buf *out, const char *events, size_t len);
 
-/* POST /offline-batches/ack. */
+/* POST /offline-batches/ack. A batch with more events than one request
+ * should carry is acknowledged in parts (the edge's REST_ACK_PART events
+ * each): every part is a whole ACK body with the same batch fields, its
+ * slice of eventIds, and "part"/"parts" (1-based; left out when parts is 1,
+ * REST_API.md's shape). A cloud that dedupes by batchId alone answers the
+ * later parts already_received: the batch is acknowledged either way. */
 struct rest_batch_ack {
 	struct cm_batch batch;          /* id, deviceId, startedAt, endedAt, eventCount,
 	                                   totalWeightGrams */
-	const uint8_t (*event_ids)[CT_UUID_LEN];   /* every event of the batch, oldest first */
+	const uint8_t (*event_ids)[CT_UUID_LEN];   /* this part's events, oldest first */
 	size_t nevents;
+	unsigned part, parts;           /* 0 / 0 or 1 / 1: one ACK for all */
 };
 char *rest_batch_ack_body(const struct rest_batch_ack *a, size_t *len);
 

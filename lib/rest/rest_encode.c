@@ -102,15 +102,12 @@ rest_event_body(struct cm_buf *b, const struct ct_event *ev, const char *gid)
 }
 
 void
-rest_batch_body(struct cm_buf *b, const struct ct_event *evs, const char *const *gids, size_t n)
+rest_batch_wrap(struct cm_buf *out, const char *events, size_t len)
 {
-	cm_buf_raw(b, "{\"events\":[");
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			cm_buf_raw(b, ",");
-		cm_buf_event(b, &evs[i], gids != NULL ? gids[i] : NULL);
-	}
-	cm_buf_raw(b, "]}");
+	cm_buf_reset(out);
+	cm_buf_raw(out, "{\"events\":[");
+	cm_buf_rawn(out, events, len);
+	cm_buf_raw(out, "]}");
 }
 
 char *
@@ -129,6 +126,10 @@ rest_batch_ack_body(const struct rest_batch_ack *a, size_t *len)
 		return NULL;
 	}
 	ok = put(o, "eventIds", ids) && ok;
+	if (a->parts > 1) {
+		ok = put(o, "part", json_integer(a->part)) && ok;
+		ok = put(o, "parts", json_integer(a->parts)) && ok;
+	}
 	return dump(o, ok, len);
 }
 

@@ -39,7 +39,7 @@
 #include "event/event.h"
 #include "ipc_proto.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 /* Largest strings kept, NUL included: the cloud message limits (CM_ID_MAX,
  * CM_NAME_MAX in lib/cloudmsg), so nothing the cloud accepts is refused here. */
 #define STORE_ID_MAX   128
@@ -170,6 +170,9 @@ struct store_batch {
 	int64_t  started_mono_ms;                 /* 0 = unknown (older record) */
 	char     boot_id[40];                     /* the boot that clock belongs to */
 	uint8_t  clock;                           /* STORE_BATCH_CLOCK_* */
+	/* Where its events lie in the events db, for store_batch_events:
+	 * every one of them has first_seq <= seq <= last_seq. */
+	uint64_t first_seq, last_seq;             /* 0 = unknown (older record) */
 };
 #define STORE_BATCH_CLOCK_START 0x01  /* startedAt moved after the previous batch's end */
 #define STORE_BATCH_CLOCK_END   0x02  /* endedAt = startedAt + the monotonic duration */
@@ -178,6 +181,11 @@ typedef int (*store_batch_cb)(const struct store_batch *b, void *arg);
 /* Link is back: closes every open batch (endedAt = now), calls cb for each. */
 int  store_close_open_batches(struct store *st, store_batch_cb cb, void *arg, unsigned *closed);
 int  store_batch_reported(struct store *st, const uint8_t id[CT_UUID_LEN], uint8_t what);
+/* True (once) when, since the last call, an event's answer left a closed
+ * batch whose end is not reported yet without unanswered events: the cloud
+ * worker may report it now (REST's offline-batches/ack). A hint; cleared by
+ * store_begin too. */
+bool store_take_batch_answered(struct store *st);
 
 /* One bounded slice of retention work: synced or rejected events received
  * before now - retention_ms, done batches and ended/expired sessions older
@@ -229,6 +237,15 @@ int  store_event_get_by_id(struct store *st, const uint8_t id[CT_UUID_LEN],
     struct ct_event *ev, struct store_sync *sy);
 
 int  store_batches_iter(struct store *st, store_batch_cb cb, void *arg);
+/* A bounded read of one batch's events, oldest first: up to max of their
+ * localEventIds into ids, looking from *pos (0 for the first call) within
+ * the batch's [first_seq, last_seq] (the whole events db for a record older
+ * than those). *n gets how many; *pos where the next call goes on; *done is
+ * true when nothing of the batch lies beyond. At most max * 64 events are
+ * looked at per call (other scales' events lie between a batch's): a call
+ * may return fewer than max with *done false. STORE_NOTFOUND: no batch. */
+int  store_batch_events(struct store *st, const uint8_t id[CT_UUID_LEN], uint64_t *pos,
+    unsigned max, uint8_t (*ids)[CT_UUID_LEN], unsigned *n, bool *done);
 int  store_batch_get(struct store *st, const uint8_t id[CT_UUID_LEN], struct store_batch *b);
 
 enum store_session_status { SESS_ACTIVE = 0, SESS_PAUSED = 1, SESS_ENDED = 2, SESS_EXPIRED = 3 };

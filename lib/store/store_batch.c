@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event/event_codec.h"
 #include "ipc/pack.h"
 
 #define LB_PREFIX "lb/"
@@ -166,6 +167,9 @@ store_batch_tag(struct store *st, struct ct_event *ev)
 	} else
 		return store_fail(st, rc, "meta %s", kb);
 
+	if (b.first_seq == 0)
+		b.first_seq = ev->seq;
+	b.last_seq = ev->seq;
 	b.event_count++;
 	b.unacked++;
 	b.total_weight_g += ev->net_g;
@@ -255,5 +259,81 @@ store_batch_event_settled(struct store *st, const uint8_t id[CT_UUID_LEN])
 	if (b.unacked > 0)
 		b.unacked--;
 	check_done(st, &b);
+	if (b.unacked == 0 && b.state == BATCH_CLOSED && !(b.reported & CT_BATCH_END_SENT))
+		st->batch_answered = true;
 	return store_batch_save(st, &b);
+}
+
+bool
+store_take_batch_answered(struct store *st)
+{
+	bool was = st->batch_answered;
+
+	st->batch_answered = false;
+	return was;
+}
+
+/* ------------------------------------------------------------ read side */
+
+#define BATCH_SCAN_PER_ID 64      /* events looked at per id wanted, at most */
+
+int
+store_batch_events(struct store *st, const uint8_t id[CT_UUID_LEN], uint64_t *pos,
+    unsigned max, uint8_t (*ids)[CT_UUID_LEN], unsigned *n, bool *done)
+{
+	uint64_t budget = (uint64_t)max * BATCH_SCAN_PER_ID, seq = 0;
+	struct store_batch b;
+	struct ct_event ev;
+	MDB_cursor *c;
+	MDB_txn *txn;
+	uint8_t kb[8];
+	MDB_val k, v;
+	int rc, e;
+
+	*n = 0;
+	*done = false;
+	if ((e = store_rtxn_begin(st, &txn)) != 0)
+		return e;
+	if ((e = store_batch_load(st, txn, id, &b)) != 0) {
+		store_rtxn_end(st, txn);
+		return e;
+	}
+	if (*pos < b.first_seq)
+		*pos = b.first_seq;
+	if ((rc = mdb_cursor_open(txn, st->dbi[DB_EVENTS], &c)) != 0) {
+		store_rtxn_end(st, txn);
+		return store_fail(st, rc, "cursor events");
+	}
+	store_be64(*pos, kb);
+	k = store_val(kb, 8);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8) {
+			e = store_seterr(st, STORE_CORRUPT, "events: key of %zu bytes", k.mv_size);
+			break;
+		}
+		seq = store_get_be64(k.mv_data);
+		if ((b.last_seq != 0 && seq > b.last_seq) || *n >= max || budget == 0)
+			break;
+		budget--;
+		*pos = seq + 1;
+		if (event_decode(v.mv_data, v.mv_size, &ev) != 0) {
+			e = store_seterr(st, STORE_CORRUPT, "event %llu: bad record",
+			    (unsigned long long)seq);
+			break;
+		}
+		if (memcmp(ev.offline_batch_id, id, CT_UUID_LEN) == 0)
+			memcpy(ids[(*n)++], ev.local_id, CT_UUID_LEN);
+	}
+	if (e == STORE_OK && rc == MDB_NOTFOUND)
+		*done = true;
+	else if (e == STORE_OK && rc == 0 && b.last_seq != 0 && seq > b.last_seq)
+		*done = true;
+	else if (e == STORE_OK && rc != 0)
+		e = store_fail(st, rc, "batch events walk");
+	if (e == STORE_OK && b.last_seq != 0 && *pos > b.last_seq)
+		*done = true;
+	mdb_cursor_close(c);
+	store_rtxn_end(st, txn);
+	return e;
 }

@@ -18,6 +18,7 @@ extern const char *const store_db_names[DB_COUNT];
 /* Format version of the small records (batch, session, device, sync). */
 #define STORE_REC_V1 1
 #define STORE_REC_V2 2                /* batches: + monotonic start, boot id, clock */
+#define STORE_REC_V3 3                /* batches: + first and last event seq */
 
 struct store {
 	MDB_env  *env;
@@ -45,6 +46,7 @@ struct store {
 	bool      used_exact;         /* used_pages_at_begin counts the free list */
 	size_t    txn_bytes;          /* estimate of what this txn added */
 	size_t    txn_events;
+	bool      batch_answered;     /* store_take_batch_answered's hint */
 	uint64_t  prune_mark;         /* every event below is pending or gone */
 	uint64_t  prune_mark_at_begin;
 	double    last_commit_ms;

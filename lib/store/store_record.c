@@ -28,7 +28,7 @@ store_batch_enc(const struct store_batch *b, uint8_t *buf, size_t cap)
 	struct pack pk;
 
 	pack_init(&pk, buf, cap);
-	pack_u8(&pk, STORE_REC_V2);
+	pack_u8(&pk, STORE_REC_V3);
 	pack_str(&pk, b->device_id);
 	pack_i64(&pk, b->started_at_ms);
 	pack_i64(&pk, b->ended_at_ms);
@@ -41,6 +41,8 @@ store_batch_enc(const struct store_batch *b, uint8_t *buf, size_t cap)
 	pack_i64(&pk, b->started_mono_ms);
 	pack_str(&pk, b->boot_id);
 	pack_u8(&pk, b->clock);
+	pack_u64(&pk, b->first_seq);
+	pack_u64(&pk, b->last_seq);
 	return pack_ok(&pk) ? pk.len : 0;
 }
 
@@ -56,7 +58,7 @@ store_batch_dec(const MDB_val *key, const MDB_val *v, struct store_batch *b)
 	memcpy(b->id, key->mv_data, CT_UUID_LEN);
 	unpack_init(&u, v->mv_data, v->mv_size);
 	ver = unpack_u8(&u);
-	if (ver != STORE_REC_V1 && ver != STORE_REC_V2)
+	if (ver != STORE_REC_V1 && ver != STORE_REC_V2 && ver != STORE_REC_V3)
 		return -1;
 	unpack_str(&u, b->device_id, sizeof(b->device_id));
 	b->started_at_ms = unpack_i64(&u);
@@ -67,10 +69,14 @@ store_batch_dec(const MDB_val *key, const MDB_val *v, struct store_batch *b)
 	b->state = unpack_u8(&u);
 	b->reported = unpack_u8(&u);
 	b->done_at_ms = unpack_i64(&u);
-	if (ver == STORE_REC_V2) {      /* V1: no monotonic stamp, nothing clamped */
+	if (ver >= STORE_REC_V2) {      /* V1: no monotonic stamp, nothing clamped */
 		b->started_mono_ms = unpack_i64(&u);
 		unpack_str(&u, b->boot_id, sizeof(b->boot_id));
 		b->clock = unpack_u8(&u);
+	}
+	if (ver >= STORE_REC_V3) {      /* older: where its events lie is unknown */
+		b->first_seq = unpack_u64(&u);
+		b->last_seq = unpack_u64(&u);
 	}
 	return unpack_done(&u) && b->state <= BATCH_DONE ? 0 : -1;
 }

@@ -73,6 +73,10 @@ migrate(struct store *st, MDB_txn *txn, uint64_t from)
 			/* 3: batch records V2 (monotonic start, clock flags),
 			 * written from now on; V1 records still decode */
 			break;
+		case 3:
+			/* 4: batch records V3 (first and last event seq), written
+			 * from now on; V1 and V2 records still decode */
+			break;
 		default:
 			return store_seterr(st, STORE_VERSION,
 			    "no migration from store schema version %llu", (unsigned long long)v);

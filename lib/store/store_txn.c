@@ -135,6 +135,7 @@ store_begin(struct store *st, int64_t now_ms)
 	st->now_mono_ms = st->opts.mono_ms != NULL ? st->opts.mono_ms() : 0;
 	st->txn_bytes = 0;
 	st->txn_events = 0;
+	st->batch_answered = false;
 	st->txn_first_seq = st->next_seq;
 	st->prune_mark_at_begin = st->prune_mark;
 	/* hysteresis: once refusing, accept again only after a twentieth of the

@@ -8,6 +8,7 @@ Inputs are the files the tools write:
                               "localEventId outcome deviceId weightGrams
                                cloudSessionId|- offlineBatchId|-" per event seen
   cloudsim `batches`:         one JSON object per offline batch, then "end ..."
+                              (REST: with what its offline-batches/ack listed)
 The simulated records identify themselves: net = id * 1000000 + record no.,
 so an event's (deviceId, weightGrams) names the (scale, record) it came from.
 
@@ -165,6 +166,13 @@ def batches(a):
             fail(errs, "batch %s (%s): offline_batch_end says %d events / %d g, "
                  "event log has %d / %d g" % (
                 bid, dev, b["eventCount"], b["totalWeightGrams"], g[0], g[1]))
+        # REST: the ACK's eventIds (all its parts) name exactly the batch's events
+        if "ackIds" in b and (b["ackIds"] != b["eventCount"] or b["ackIdsUnknown"] != 0
+                              or b["ackPartsReceived"] != b["ackParts"]):
+            fail(errs, "batch %s (%s): the ACK listed %d eventIds (%d unknown) in %d of %d "
+                 "parts for %d events" % (bid, dev, b["ackIds"], b["ackIdsUnknown"],
+                                          b["ackPartsReceived"], b["ackParts"],
+                                          b["eventCount"]))
         if g[2] - {dev}:
             fail(errs, "batch %s of %s holds events of %s"
                  % (bid, dev, ",".join(sorted(g[2] - {dev}))))

@@ -56,8 +56,8 @@ struct srv {
 	const char *retry_after;    /* /seq: Retry-After on 429/503 */
 	int delay_ms;               /* /slow */
 	char edge_id[80], site_id[80], client_type[40], client_version[40], ctype[64];
-	char inm[80], host[80], body[256];
-	bool has_edge_id, has_site_id;
+	char inm[80], host[80], body[256], auth[96];
+	bool has_edge_id, has_site_id, has_auth;
 	struct evhttp_request *held[MAX_HELD];
 	int nheld;
 };
@@ -118,6 +118,7 @@ handler(struct evhttp_request *req, void *arg)
 	copy_hdr(h, "Content-Type", srv.ctype, sizeof(srv.ctype), NULL);
 	copy_hdr(h, "If-None-Match", srv.inm, sizeof(srv.inm), NULL);
 	copy_hdr(h, "Host", srv.host, sizeof(srv.host), NULL);
+	copy_hdr(h, "Authorization", srv.auth, sizeof(srv.auth), &srv.has_auth);
 	if (n >= sizeof(srv.body))
 		n = sizeof(srv.body) - 1;
 	evbuffer_copyout(in, srv.body, n);

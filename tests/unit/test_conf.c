@@ -124,6 +124,41 @@ START_TEST(test_plaintext_token)
 }
 END_TEST
 
+/* issue 13: [cloud] transport, and the url that goes with it */
+START_TEST(test_transport)
+{
+	ck_assert_int_eq(parse(""), 0);
+	ck_assert_int_eq(c.transport, CT_TRANSPORT_WEBSOCKET);
+	ck_assert_msg(parse("[cloud]\ntransport = rest\nurl = https://c.example/api/v1\n") == 0,
+	    "%s", err);
+	ck_assert_int_eq(c.transport, CT_TRANSPORT_REST);
+	ck_assert_msg(parse("[cloud]\nurl = http://c/api/v1\ntransport = rest\n") == 0, "%s",
+	    err);
+	ck_assert_msg(parse("[cloud]\ntransport = websocket\nurl = wss://c/edge\n") == 0, "%s",
+	    err);
+	ck_assert_int_eq(parse("[cloud]\ntransport = rest\nurl = wss://c/edge\n"), -1);
+	ck_assert_msg(strstr(err, "edge.conf:3:") && strstr(err, "transport is rest (line 2)"),
+	    "%s", err);
+	ck_assert_int_eq(parse("[cloud]\n\nurl = https://c/api/v1\n"), -1);
+	ck_assert_msg(strstr(err, "edge.conf:3:") && strstr(err, "websocket (the default)") &&
+	    strstr(err, "transport = rest"), "%s", err);
+	ck_assert_int_eq(parse("[cloud]\ntransport = grpc\n"), -1);
+	ck_assert_msg(strstr(err, "edge.conf:2:") && strstr(err, "websocket or rest"), "%s", err);
+	ck_assert_int_eq(parse("[cloud]\nurl = ftp://c/x\n"), -1);
+	/* the token's clear-text rule covers http:// and register_url too */
+	ck_assert_int_eq(parse("[cloud]\ntransport = rest\nurl = http://c/api/v1\n"
+	    "token_file = /t\n"), -1);
+	ck_assert_msg(strstr(err, "is http://") && strstr(err, "use https://"), "%s", err);
+	ck_assert_msg(parse("[cloud]\ntransport = rest\nurl = http://c/api/v1\n"
+	    "token_file = /t\nallow_plaintext_token = yes\n") == 0, "%s", err);
+	ck_assert_int_eq(parse("[cloud]\nurl = wss://c/edge\ntoken_file = /t\n"
+	    "register_url = http://c/register\n"), -1);
+	ck_assert_msg(strstr(err, "register_url http://c/register is http://"), "%s", err);
+	ck_assert_msg(parse("[cloud]\nurl = wss://c/edge\ntoken_file = /t\n"
+	    "register_url = https://c/register\n") == 0, "%s", err);
+}
+END_TEST
+
 START_TEST(test_state_quota)
 {
 	ck_assert_int_eq(parse(""), 0);
@@ -278,6 +313,7 @@ main(void)
 	tcase_add_test(tc, test_bad_values);
 	tcase_add_test(tc, test_device_type_values);
 	tcase_add_test(tc, test_register_url);
+	tcase_add_test(tc, test_transport);
 	tcase_add_test(tc, test_state_quota);
 	tcase_add_test(tc, test_http_section);
 	tcase_add_test(tc, test_plaintext_token);

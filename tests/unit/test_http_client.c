@@ -248,6 +248,57 @@ START_TEST(test_stale_keepalive_resent_once_on_fresh_connection)
 }
 END_TEST
 
+/* issue 13: the bearer token of [cloud] token_file on every request. */
+START_TEST(test_bearer_token_sent)
+{
+	struct http_client_opts o = { .token = "s3cret" };
+	char url[64];
+
+	client_opts(&o);
+	get("/json", 0);
+	wait_results(1, 3000);
+	ck_assert(got[0].ok);
+	ck_assert(srv.has_auth);
+	ck_assert_str_eq(srv.auth, "Bearer s3cret");
+	http_client_free(cli);
+	o.token = "a\r\nX-Evil: 1";
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", srv.port);
+	o.url = url;
+	ck_assert_ptr_null(http_client_new(base, NULL, &o, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "control character"));
+	cli = NULL;
+	client();
+	get("/json", 1);
+	wait_results(2, 3000);
+	ck_assert(!srv.has_auth);
+}
+END_TEST
+
+/* HTTP_AT_MOST_ONCE (REST /register with edgeId null): one attempt, on a
+ * fresh connection, never resent; a 503 is not retried. */
+START_TEST(test_at_most_once_single_attempt_on_fresh_connection)
+{
+	struct http_req rq = { .method = HTTP_POST, .path = "/seq", .body = "{}", .body_len = 2,
+		.flags = HTTP_AT_MOST_ONCE };
+	struct http_stats st;
+
+	client();
+	get("/json", 0);
+	wait_results(1, 3000);
+	srv.script[0] = 503;
+	srv.nscript = 1;
+	ck_assert_int_eq(http_request(cli, &rq, done, NULL), 0);
+	wait_results(2, 3000);
+	ck_assert(!got[1].ok);
+	ck_assert_int_eq(got[1].status, 503);
+	ck_assert_int_eq(got[1].attempts, 1);
+	http_client_stats(cli, &st);
+	ck_assert_uint_eq(st.connects, 2);      /* not on the kept-alive one */
+	ck_assert_uint_eq(st.retries, 0);
+	ck_assert_int_eq(srv.requests, 2);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -258,6 +309,8 @@ suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown_);
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_get_carries_rest_headers_and_reads_json);
+	tcase_add_test(tc, test_bearer_token_sent);
+	tcase_add_test(tc, test_at_most_once_single_attempt_on_fresh_connection);
 	tcase_add_test(tc, test_post_body_without_identity_headers);
 	tcase_add_test(tc, test_identity_changes_apply_and_refuse_control_chars);
 	tcase_add_test(tc, test_keepalive_connection_reused);

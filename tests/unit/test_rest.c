@@ -101,7 +101,7 @@ START_TEST(test_event_body_is_the_websocket_event)
 	static const char *const keys[] = { "localEventId", "deviceId", "globalDeviceId",
 		"cloudSessionId", "offlineMode", "offlineBatchId", "pluCode", "productName",
 		"weightGrams", "barcode", "scaleTimestamp", "receivedAt" };
-	struct cm_buf b = { 0 };
+	struct cm_buf b = { 0 }, body = { 0 };
 	struct ct_event ev;
 	json_t *j, *tree;
 
@@ -122,7 +122,12 @@ START_TEST(test_event_body_is_the_websocket_event)
 	json_decref(j);
 
 	cm_buf_reset(&b);
-	rest_batch_body(&b, (const struct ct_event[]){ ev, ev }, NULL, 2);
+	rest_event_body(&b, &ev, NULL);
+	cm_buf_raw(&b, ",");
+	rest_event_body(&b, &ev, NULL);
+	rest_batch_wrap(&body, b.p, b.len);
+	cm_buf_free(&b);
+	b = body;
 	j = json_loadb(b.p, b.len, 0, NULL);
 	ck_assert_ptr_nonnull(j);
 	ck_assert_uint_eq(json_array_size(json_object_get(j, "events")), 2);
@@ -154,6 +159,17 @@ START_TEST(test_batch_ack_body)
 	    "\"e1f2a3b4-c5d6-4e7f-a8b9-c0d1e2f3a4b5\"],\"eventCount\":2,\"totalWeightGrams\":3900,"
 	    "\"startedAt\":\"2026-03-02T08:00:04.512Z\",\"endedAt\":\"2026-03-02T08:41:19.077Z\","
 	    "\"clockAdjusted\":false}");       /* the extra field of offline_batch_end */
+	/* a batch acknowledged in parts: each a whole body, its slice, part/parts */
+	a.nevents = 1;
+	a.event_ids = (const uint8_t (*)[CT_UUID_LEN])ids[1];
+	a.part = 2;
+	a.parts = 2;
+	json_is(parsed(rest_batch_ack_body(&a, &n), &n),
+	    "{\"batchId\":\"7c6d5e4f-3a2b-4c1d-a0e9-f8e7d6c5b4a3\",\"deviceId\":\"SCALE-01\","
+	    "\"eventIds\":[\"e1f2a3b4-c5d6-4e7f-a8b9-c0d1e2f3a4b5\"],\"eventCount\":2,"
+	    "\"totalWeightGrams\":3900,\"startedAt\":\"2026-03-02T08:00:04.512Z\","
+	    "\"endedAt\":\"2026-03-02T08:41:19.077Z\",\"clockAdjusted\":false,\"part\":2,"
+	    "\"parts\":2}");
 }
 END_TEST
 

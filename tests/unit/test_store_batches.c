@@ -107,6 +107,79 @@ START_TEST(test_batch_done_when_end_reported_and_all_acked)
 }
 END_TEST
 
+/* REST reports a batch once its last event is answered (issue 13): the
+ * store says when that happened, and only for a closed, unreported batch. */
+START_TEST(test_last_answer_of_a_closed_batch_is_told)
+{
+	struct ct_event a = mkev("SCALE-01", 1, T0), b = mkev("SCALE-01", 2, T0);
+	unsigned n;
+
+	put1(&a, false, T0);
+	put1(&b, false, T0);
+	ack(&a, T0);                          /* still open: nothing to tell */
+	ck_assert(!store_take_batch_answered(st));
+	ck_assert_int_eq(store_begin(st, T0), STORE_OK);
+	ck_assert_int_eq(store_close_open_batches(st, NULL, NULL, &n), STORE_OK);
+	ck_assert_int_eq(store_commit(st), STORE_OK);
+	ck_assert_int_eq(store_begin(st, T0), STORE_OK);
+	ck_assert_int_eq(store_reject(st, b.local_id, "bad PLU"), STORE_OK);
+	ck_assert(store_take_batch_answered(st));
+	ck_assert(!store_take_batch_answered(st));      /* once */
+	ck_assert_int_eq(store_commit(st), STORE_OK);
+}
+END_TEST
+
+START_TEST(test_answers_of_a_reported_batch_are_not_told)
+{
+	struct ct_event a = mkev("SCALE-01", 1, T0);
+	unsigned n;
+
+	put1(&a, false, T0);
+	ck_assert_int_eq(store_begin(st, T0), STORE_OK);
+	ck_assert_int_eq(store_close_open_batches(st, NULL, NULL, &n), STORE_OK);
+	ck_assert_int_eq(store_batch_reported(st, a.offline_batch_id,
+	    CT_BATCH_START_SENT | CT_BATCH_END_SENT), STORE_OK);
+	ck_assert_int_eq(store_commit(st), STORE_OK);
+	ack(&a, T0);
+	ck_assert(!store_take_batch_answered(st));
+}
+END_TEST
+
+/* The ACK's eventIds: a batch's events read back in bounded slices, oldest
+ * first, skipping the other scales' events between them. */
+START_TEST(test_batch_events_read_in_slices)
+{
+	uint8_t want[30][CT_UUID_LEN], got[8][CT_UUID_LEN];
+	struct ct_event a, o;
+	struct store_batch b;
+	uint64_t pos = 0;
+	unsigned n, k = 0, calls = 0;
+	bool done = false;
+
+	for (int i = 0; i < 30; i++) {
+		a = mkev("SCALE-01", i + 1, T0);
+		put1(&a, false, T0);
+		memcpy(want[i], a.local_id, CT_UUID_LEN);
+		o = mkev("SCALE-02", i + 1, T0);      /* another batch between */
+		put1(&o, false, T0);
+	}
+	ck_assert_int_eq(store_batch_get(st, a.offline_batch_id, &b), STORE_OK);
+	ck_assert_uint_gt(b.first_seq, 0);
+	ck_assert_uint_eq(b.last_seq, a.seq);
+	while (!done) {
+		ck_assert_int_eq(store_batch_events(st, a.offline_batch_id, &pos, 8, got, &n,
+		    &done), STORE_OK);
+		ck_assert_uint_le(n, 8);
+		for (unsigned i = 0; i < n; i++, k++)
+			ck_assert_mem_eq(got[i], want[k], CT_UUID_LEN);
+		ck_assert_uint_lt(++calls, 10);
+	}
+	ck_assert_uint_eq(k, 30);
+	ck_assert_int_eq(store_batch_events(st, o.local_id, &pos, 8, got, &n, &done),
+	    STORE_NOTFOUND);
+}
+END_TEST
+
 START_TEST(test_link_state_survives_reopen)
 {
 	bool up = false;
@@ -203,6 +276,9 @@ store_suite(void)
 	tcase_add_test(tc, test_two_scales_offline_get_two_batches_with_exact_counts);
 	tcase_add_test(tc, test_link_up_closes_open_batches_and_next_outage_opens_new);
 	tcase_add_test(tc, test_batch_done_when_end_reported_and_all_acked);
+	tcase_add_test(tc, test_last_answer_of_a_closed_batch_is_told);
+	tcase_add_test(tc, test_answers_of_a_reported_batch_are_not_told);
+	tcase_add_test(tc, test_batch_events_read_in_slices);
 	tcase_add_test(tc, test_link_state_survives_reopen);
 	tcase_add_test(tc, test_batch_reported_for_unknown_batch_is_notfound);
 	suite_add_tcase(s, tc);
