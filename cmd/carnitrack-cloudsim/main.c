@@ -50,6 +50,8 @@ usage(FILE *f)
 	    "REST (shared/protocol/REST_API.md) instead of WebSocket:\n"
 	    "      --rest               serve the REST API (http://, https:// with --cert/--key)\n"
 	    "      --rest-base PATH     API base path [/api/v1]: <PATH>/edge/..., <PATH>/activate\n"
+	    "      --rest-listen H:P    the REST API on H:P as well, beside the WebSocket, one\n"
+	    "                           cloud (sessions, edges, events) behind both\n"
 	    "      --batch-limit N      events per POST /events/batch (413 beyond) [500]\n"
 	    "      --intervals I,W,A,H  /config poll intervals idle, waiting, active and the\n"
 	    "                           heartbeat, ms [120000,5000,30000,30000]\n"
@@ -158,6 +160,7 @@ main(int argc, char **argv)
 		{ "no-dedupe", no_argument, NULL, 'D' },
 		{ "rest", no_argument, NULL, SIM_OPT_REST },
 		{ "rest-base", required_argument, NULL, SIM_OPT_REST_BASE },
+		{ "rest-listen", required_argument, NULL, SIM_OPT_REST_LISTEN },
 		{ "batch-limit", required_argument, NULL, SIM_OPT_BATCH_LIMIT },
 		{ "intervals", required_argument, NULL, SIM_OPT_INTERVALS },
 		{ "accept-any-edge", no_argument, NULL, SIM_OPT_ANY_EDGE },
@@ -256,7 +259,9 @@ main(int argc, char **argv)
 		log_err("event_base_new failed");
 		return 1;
 	}
-	if ((s->o.rest ? sim_rest_listen(s) : sim_listen(s)) != 0 || sim_control_init(s) != 0)
+	if ((s->o.rest ? sim_rest_listen(s) : sim_listen(s)) != 0 ||
+	    (!s->o.rest && s->o.rest_listen[0] && sim_rest_listen(s) != 0) ||
+	    sim_control_init(s) != 0)
 		return 1;
 	sigint = evsignal_new(s->base, SIGINT, signal_cb, s);
 	sigterm = evsignal_new(s->base, SIGTERM, signal_cb, s);

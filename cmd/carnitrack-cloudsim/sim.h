@@ -61,6 +61,8 @@ struct sim_opts {
 	/* --rest: the REST API instead of WebSocket (sim_rest.c, sim_rest_api.c) */
 	bool        rest;
 	char        rest_base[128];     /* "/api/v1": edge paths under <base>/edge */
+	char        rest_listen[128];   /* --rest-listen: REST here too, beside the
+	                                   WebSocket on listen ("": none) */
 	int         batch_limit;        /* events per POST /events/batch (maxBatchSize) */
 	int64_t     rest_intervals[4];  /* /config: idle, waiting, active, heartbeat ms */
 	bool        accept_any_edge;    /* any well-formed X-Edge-Id, as the old mock */
@@ -255,7 +257,7 @@ struct batch *sim_batch_get(struct sim *s, const uint8_t id[16], const char *dev
 
 /* sim_rest.c: --rest, the REST API of shared/protocol/REST_API.md. */
 enum {                          /* its long options (getopt values past any char) */
-	SIM_OPT_REST = 0x100, SIM_OPT_REST_BASE, SIM_OPT_BATCH_LIMIT, SIM_OPT_INTERVALS,
+	SIM_OPT_REST = 0x100, SIM_OPT_REST_BASE, SIM_OPT_REST_LISTEN, SIM_OPT_BATCH_LIMIT, SIM_OPT_INTERVALS,
 	SIM_OPT_ANY_EDGE, SIM_OPT_ACTIVATION,
 };
 void sim_rest_defaults(struct sim_opts *o);

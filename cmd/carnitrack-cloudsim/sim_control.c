@@ -60,6 +60,25 @@ valid_name(const char *s)
 	return true;
 }
 
+/* --rest-listen (both APIs): the REST server's own commands, and those that
+ * act on both servers (the WebSocket side answers those). */
+static bool
+rest_own(const char *cmd)
+{
+	return strcmp(cmd, "fail") == 0 || strcmp(cmd, "hang") == 0;
+}
+
+static bool
+rest_too(const char *cmd)
+{
+	static const char *const both[] = { "drop", "stop", "listen", "freeze", "thaw" };
+
+	for (size_t i = 0; i < sizeof(both) / sizeof(both[0]); i++)
+		if (strcmp(cmd, both[i]) == 0)
+			return true;
+	return false;
+}
+
 static int
 sim_command(struct sim *s, const char *line, struct evbuffer *out)
 {
@@ -76,7 +95,16 @@ sim_command(struct sim *s, const char *line, struct evbuffer *out)
 	while (*rest == ' ' || *rest == '\t')
 		rest++;
 
-	if (s->o.rest && sim_rest_command(s, cmd, rest, out)) {
+	if (!s->o.rest && s->rest != NULL && rest_too(cmd)) {
+		struct evbuffer *scratch = evbuffer_new();
+
+		if (scratch != NULL) {
+			sim_rest_command(s, cmd, rest, scratch);
+			evbuffer_free(scratch);
+		}
+	}
+	if ((s->o.rest || (s->rest != NULL && rest_own(cmd))) &&
+	    sim_rest_command(s, cmd, rest, out)) {
 		/* REST's own (fail, hang) and its HTTP versions of drop, stop, ... */
 	} else if (strcmp(cmd, "start") == 0) {
 		if (!valid_name(a1) || (a2[0] && !valid_name(a2)))

@@ -183,6 +183,11 @@ gencb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	sim_rest_route(s, req);
+	/* what a test reads after the answer is in the files by then (the
+	 * WebSocket mode flushes once per loop turn, sim_pump_all) */
+	fflush(stdout);
+	if (s->event_log != NULL)
+		fflush(s->event_log);
 }
 
 /* ---------------------------------------------------------------- listening */
@@ -196,6 +201,7 @@ sim_rest_listening(const struct sim *s)
 int
 sim_rest_listen(struct sim *s)
 {
+	const char *addr = s->o.rest_listen[0] ? s->o.rest_listen : s->o.listen;
 	struct sockaddr_storage ss;
 	struct evconnlistener *lis;
 	int sl = sizeof(ss);
@@ -206,8 +212,8 @@ sim_rest_listen(struct sim *s)
 	}
 	if (s->rest->http != NULL)
 		return 0;
-	if (evutil_parse_sockaddr_port(s->o.listen, (struct sockaddr *)&ss, &sl) != 0) {
-		log_err("--listen %s: not HOST:PORT", s->o.listen);
+	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sl) != 0) {
+		log_err("--listen %s: not HOST:PORT", addr);
 		return -1;
 	}
 	if ((s->rest->http = evhttp_new(s->base)) == NULL) {
@@ -217,7 +223,7 @@ sim_rest_listen(struct sim *s)
 	lis = evconnlistener_new_bind(s->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE |
 	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128, (struct sockaddr *)&ss, sl);
 	if (lis == NULL || evhttp_bind_listener(s->rest->http, lis) == NULL) {
-		log_errno("listen on %s", s->o.listen);
+		log_errno("listen on %s", addr);
 		if (lis != NULL)
 			evconnlistener_free(lis);
 		evhttp_free(s->rest->http);
@@ -230,7 +236,7 @@ sim_rest_listen(struct sim *s)
 		int one = 1;
 		if (setsockopt(evconnlistener_get_fd(lis), IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one)) != 0)
-			log_errno("TCP_NODELAY on %s", s->o.listen);
+			log_errno("TCP_NODELAY on %s", addr);
 	}
 	evhttp_set_gencb(s->rest->http, gencb, s);
 	evhttp_set_bevcb(s->rest->http, bevcb, s);
@@ -239,7 +245,7 @@ sim_rest_listen(struct sim *s)
 	evhttp_set_max_headers_size(s->rest->http, 64 * 1024);
 	evhttp_set_timeout(s->rest->http, 120);
 	printf("cloudsim: listening on %s://%s%s/ (REST)\n", s->ssl ? "https" : "http",
-	    s->o.listen, s->o.rest_base);
+	    addr, s->o.rest_base);
 	fflush(stdout);
 	return 0;
 }
@@ -413,6 +419,13 @@ sim_rest_option(struct sim_opts *o, int opt, const char *arg)
 	switch (opt) {
 	case SIM_OPT_REST:
 		o->rest = true;
+		return 0;
+	case SIM_OPT_REST_LISTEN:
+		if (strlen(arg) >= sizeof(o->rest_listen)) {
+			log_err("--rest-listen %s: too long", arg);
+			return -1;
+		}
+		snprintf(o->rest_listen, sizeof(o->rest_listen), "%s", arg);
 		return 0;
 	case SIM_OPT_REST_BASE:
 		if (arg[0] != '/' || strlen(arg) >= sizeof(o->rest_base) || strpbrk(arg, "?# ")) {

@@ -110,7 +110,7 @@ static void
 tell(struct cw_tp *t, enum ct_session_change change, const char *dev,
     const struct rest_session *c, const char *sid)
 {
-	static const char *const names[] = { "?", "started", "ended", "paused", "resumed" };
+	static const char *const names[] = { "?", "started", "paused", "resumed", "ended" };
 	struct cm_session m = { .change = change };
 
 	snprintf(m.device_id, sizeof(m.device_id), "%s", dev);

@@ -6,14 +6,25 @@
 #   simstat FIELD                      one field of `stats`
 #   scales NAME [dp401-sim options]    run dp401-sim in the background (SCALES_PID)
 #   accepted_ids                       unique localEventIds the cloud accepted (all runs)
+# CLOUD_TRANSPORT=rest runs the same against carnitrack-cloudsim --rest with
+# [cloud] transport = rest (polls every second: CLOUD_INTERVALS).
 
 CLOUD_PORT=${CLOUD_PORT:-$(free_port)}
 CLOUD_CTL=${CLOUD_CTL:-$(free_port)}
+CLOUD_TRANSPORT=${CLOUD_TRANSPORT:-websocket}
 SIM_CLOUD_PID=
+
+cloud_url() {
+	if [ "$CLOUD_TRANSPORT" = rest ]; then
+		printf 'transport = rest\nurl = http://127.0.0.1:%s/api/v1' "$CLOUD_PORT"
+	else
+		printf 'url = ws://127.0.0.1:%s/edge' "$CLOUD_PORT"
+	fi
+}
 
 cloud_conf() {
 	ct_write_conf "[cloud]
-url = ws://127.0.0.1:$CLOUD_PORT/edge
+$(cloud_url)
 offline_grace = ${CLOUD_GRACE:-1s}
 ack_timeout = ${CLOUD_ACK_TIMEOUT:-5s}
 ping_interval = ${CLOUD_PING:-2s}
@@ -23,8 +34,11 @@ ${1:-}"
 sim_cloud_up() { (exec 6<>/dev/tcp/127.0.0.1/"$CLOUD_CTL") 2>/dev/null; }
 
 sim_cloud() {
+	local rest=()
+	[ "$CLOUD_TRANSPORT" = rest ] &&
+		rest=(--rest --intervals "${CLOUD_INTERVALS:-1000,1000,1000,2000}")
 	"$B/carnitrack-cloudsim" --listen "127.0.0.1:$CLOUD_PORT" --control "$CLOUD_CTL" --quiet \
-		--event-log "$T/events.log" "$@" >>"$T/cloudsim.log" 2>&1 &
+		--event-log "$T/events.log" "${rest[@]}" "$@" >>"$T/cloudsim.log" 2>&1 &
 	SIM_CLOUD_PID=$!
 	CT_PIDS+=("$SIM_CLOUD_PID")
 	wait_for 10 "cloudsim control port" sim_cloud_up

@@ -17,10 +17,12 @@ that lib/http and lib/rest are proven against more than carnitrack-cloudsim:
 
 Every /edge path but /register needs a known X-Edge-Id (401 "unknown_edge" or
 "Missing X-Edge-Id"). --snake answers /register and /activate in snake_case.
+--hide-limit leaves maxBatchSize out of /config, as the old cloud did: the
+edge learns the batch limit from a 413.
 
     /usr/bin/python3 tests/cloud_py/rest_cloud.py PORT --control CPORT
         [--base /api/v1] [--batch-limit N] [--intervals IDLE,WAITING,ACTIVE,HB]
-        [--activation-code CODE] [--snake]
+        [--activation-code CODE] [--snake] [--hide-limit]
 
 Prints "listening PORT" when ready and "event <localEventId> <status>" per
 event. The control port takes the commands of carnitrack-cloudsim --rest, one
@@ -57,7 +59,7 @@ state = {
 stats = {"accepted": 0, "duplicates": 0, "rejected": 0, "events": 0, "batches": 0,
          "batch_events": 0, "requests": 0, "not_modified": 0, "unauthorized": 0,
          "registers": 0, "heartbeats": 0, "device_status": 0, "scripted": 0,
-         "too_large": 0}
+         "too_large": 0, "batch_acks": 0, "ack_ids": 0, "ack_ids_unknown": 0}
 
 
 def now_iso():
@@ -265,10 +267,14 @@ class Handler(BaseHTTPRequestHandler):
         bid = body.get("batchId") if isinstance(body, dict) else None
         if not isinstance(bid, str) or not UUID_RE.match(bid):
             return self.send_json(400, {"error": "invalid batchId"})
+        ids = body.get("eventIds") if isinstance(body.get("eventIds"), list) else []
         with lock:
             prev = state["acks"].get(bid)
             if prev is None:
-                state["acks"][bid] = {"receivedAt": now_iso(), "eventIds": body.get("eventIds")}
+                state["acks"][bid] = {"receivedAt": now_iso(), "eventIds": ids}
+                stats["batch_acks"] += 1
+                stats["ack_ids"] += len(ids)
+                stats["ack_ids_unknown"] += sum(1 for i in ids if i not in state["events"])
             rec = state["acks"][bid]
         print("batch_ack", bid, "repeat" if prev else "first", flush=True)
         return self.send_json(200, {"batchId": bid, "receivedAt": rec["receivedAt"],
@@ -367,6 +373,7 @@ def main():
     ap.add_argument("--intervals", default="120000,5000,30000,30000")
     ap.add_argument("--activation-code", action="append", default=[])
     ap.add_argument("--snake", action="store_true")
+    ap.add_argument("--hide-limit", action="store_true")
     a = ap.parse_args()
     idle, waiting, active, hb = (int(x) for x in a.intervals.split(","))
 
@@ -379,6 +386,8 @@ def main():
     srv.config = {"sessionPollIntervalIdleMs": idle, "sessionPollIntervalWaitingMs": waiting,
                   "sessionPollIntervalActiveMs": active, "heartbeatIntervalMs": hb,
                   "maxBatchSize": a.batch_limit, "timezone": "Europe/Istanbul"}
+    if a.hide_limit:
+        del srv.config["maxBatchSize"]
     state["codes"].update(a.activation_code)
     ctl = ControlServer(("127.0.0.1", a.control), Control)
 

@@ -33,11 +33,17 @@ left() {
 CLOUD_PORT=${CLOUD_PORT:-$(free_port)}
 CLOUD_CTL=${CLOUD_CTL:-$(free_port)}
 CS_PID=
+# E2E_TRANSPORT=rest: the same suite over the REST API (cloudsim --rest,
+# [cloud] transport = rest; sessions polled every E2E_INTERVALS).
+E2E_TRANSPORT=${E2E_TRANSPORT:-websocket}
 
 # cs_start [extra cloudsim options]: the reference cloud, event log in $T/events.log.
 cs_start() {
+	local rest=()
+	[ "$E2E_TRANSPORT" = rest ] &&
+		rest=(--rest --intervals "${E2E_INTERVALS:-5000,1000,2000,5000}")
 	"$B/carnitrack-cloudsim" --listen "127.0.0.1:$CLOUD_PORT" --control "$CLOUD_CTL" --quiet \
-		--event-log "$T/events.log" "$@" >>"$T/cloudsim.log" 2>&1 &
+		--event-log "$T/events.log" "${rest[@]}" "$@" >>"$T/cloudsim.log" 2>&1 &
 	CS_PID=$!
 	CT_PIDS+=("$CS_PID")
 	wait_for 10 "cloudsim control port" cs_up
@@ -70,13 +76,28 @@ PY
 cs_stat() {   # cs_stat FIELD: one field of `stats`
 	cs stats | jq -r ".$1"
 }
-cloud_link_up() { [ "$(cs_stat registers)" -ge "${1:-1}" ] && [ "$(cs_stat connections)" -ge 1 ]; }
+# cloud_link_up [N]: WebSocket: the cloud saw the edge's Nth registration (one
+# per link) and a link is open; REST (no link to count, and /register only
+# when the edge has no identity): the edge registered once and its link is
+# up.
+cloud_link_up() {
+	if [ "$E2E_TRANSPORT" = rest ]; then
+		[ "$(cs_stat registers)" -ge 1 ] &&
+			[ "$(worker_status cloud link_state)" = up ]
+	else
+		[ "$(cs_stat registers)" -ge "${1:-1}" ] && [ "$(cs_stat connections)" -ge 1 ]
+	fi
+}
 
 # e2e_conf [extra ini]: loopback config with the cloud at CLOUD_PORT.
 e2e_conf() {
+	local url="url = ws://127.0.0.1:$CLOUD_PORT/edge"
+	[ "$E2E_TRANSPORT" = rest ] &&
+		url="transport = rest
+url = http://127.0.0.1:$CLOUD_PORT/api/v1"
 	ct_write_conf "max_per_ip = 100
 [cloud]
-url = ws://127.0.0.1:$CLOUD_PORT/edge
+$url
 offline_grace = ${E2E_GRACE:-2s}
 ack_timeout = ${E2E_ACK_TIMEOUT:-5s}
 ${1:-}"

@@ -5,7 +5,7 @@
 # is a config error unless allow_plaintext_token = yes, which is warned
 # about at every connect (issue 15 item 8, issue 18 item 6); a wrong token
 # is refused by the cloud (401) and the refusal is shown in status; the
-# right one works.
+# right one works, for the WebSocket upgrade and for register_url's POST.
 set -euo pipefail
 . "${CT_TOP:-.}/tests/integration/lib.sh"
 . "$CT_TOP/tests/cloud_py/cloud_lib.sh"
@@ -19,8 +19,11 @@ chmod 600 "$TOKEN"
 if "$B/carnitrackd" -n -c "$CONF" > "$T/check.txt" 2>&1; then fail "token over ws:// accepted"; fi
 grep -q "token_file is set but url .* is ws://: the bearer token would travel unencrypted" \
 	"$T/check.txt" || { cat "$T/check.txt"; fail "no clear message for the plaintext token"; }
+# (the HTTP registration carries the token too, issue 13: an http://
+# register_url is allowed by the same key; test_conf has its refusal)
 cloud_conf "token_file = $TOKEN
-allow_plaintext_token = yes"
+allow_plaintext_token = yes
+register_url = http://127.0.0.1:$CLOUD_PORT/api/edge/register"
 "$B/carnitrackd" -n -c "$CONF" || fail "allow_plaintext_token = yes refused"
 
 # 1. readable by others, or by a group that is not the daemon's, or a link
@@ -78,4 +81,6 @@ warned=$(grep -c "sending the bearer token to .* unencrypted" "$T/daemon.log")
 scales run --records 3 --wait-ok
 wait_for 20 "scale done" scales_done
 wait_for 10 "3 events accepted" simstat_is accepted 3
+# register_url's POST went with the token (the cloud requires it there too)
+wait_for 10 "HTTP registration with the token" simstat_ge http_registers 1
 echo "token ok"
