@@ -257,8 +257,8 @@ struct batch *sim_batch_get(struct sim *s, const uint8_t id[16], const char *dev
 
 /* sim_rest.c: --rest, the REST API of shared/protocol/REST_API.md. */
 enum {                          /* its long options (getopt values past any char) */
-	SIM_OPT_REST = 0x100, SIM_OPT_REST_BASE, SIM_OPT_REST_LISTEN, SIM_OPT_BATCH_LIMIT, SIM_OPT_INTERVALS,
-	SIM_OPT_ANY_EDGE, SIM_OPT_ACTIVATION,
+	SIM_OPT_REST = 0x100, SIM_OPT_REST_BASE, SIM_OPT_REST_LISTEN, SIM_OPT_BATCH_LIMIT,
+	SIM_OPT_INTERVALS, SIM_OPT_ANY_EDGE, SIM_OPT_ACTIVATION,
 };
 void sim_rest_defaults(struct sim_opts *o);
 /* One of the options above; -1 (logged) on a bad value. */

@@ -1,7 +1,8 @@
 /*
  * carnitrack-cloudsim --rest, inside: the server (sim_rest.c: evhttp, TLS,
  * scripted failures, held requests, control commands) and the API it
- * serves (sim_rest_api.c: one function per endpoint of REST_API.md).
+ * serves (sim_rest_api.c: one function per endpoint of REST_API.md, but
+ * the offline batch ACK: sim_rest_ack.c).
  */
 #ifndef SIM_REST_H
 #define SIM_REST_H
@@ -45,8 +46,22 @@ void sim_rest_error(struct evhttp_request *req, int code, const char *msg);
  * connection goes (drop, stop, exit). */
 void sim_rest_hold(struct sim *s, struct evhttp_request *req, bool at_thaw);
 
+/* One request being answered (sim_rest_api.c, sim_rest_ack.c). */
+struct sim_call {
+	struct sim *s;
+	struct evhttp_request *req;
+	const char *body;        /* not NUL-terminated */
+	size_t len;
+	char edge[64];           /* the X-Edge-Id, once checked */
+};
+
 /* sim_rest_api.c */
+/* The body as a JSON object; NULL after answering 400. */
+json_t *sim_rest_load_object(struct sim_call *c);
 /* Routes one request that passed the scripts: identity, then the endpoint. */
 void sim_rest_route(struct sim *s, struct evhttp_request *req);
+
+/* sim_rest_ack.c */
+void sim_rest_ack(struct sim_call *c);
 
 #endif

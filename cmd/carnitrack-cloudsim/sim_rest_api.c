@@ -12,7 +12,7 @@
  *   POST <base>/edge/events     200 accepted/duplicate (by localEventId),
  *                               422 rejected PLU, 400 malformed
  *   POST <base>/edge/events/batch   one result per event; over the limit 413
- *   POST <base>/edge/offline-batches/ack   idempotent by batchId
+ *   POST <base>/edge/offline-batches/ack   idempotent by batchId (sim_rest_ack.c)
  *   POST <base>/edge/heartbeat, devices/status   {"ok":true}
  *
  * Every /edge path but /register needs an X-Edge-Id this cloud issued (401
@@ -23,7 +23,6 @@
  */
 #include "sim_rest.h"
 
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -34,16 +33,8 @@
 #include "event/event.h"
 #include "rest/rest.h"
 
-struct call {
-	struct sim *s;
-	struct evhttp_request *req;
-	const char *body;        /* not NUL-terminated */
-	size_t len;
-	char edge[64];
-};
-
-static json_t *
-load_object(struct call *c)
+json_t *
+sim_rest_load_object(struct sim_call *c)
 {
 	json_t *o;
 
@@ -74,7 +65,7 @@ config_object(const struct sim *s)
 /* ---------------------------------------------------------------- identity */
 
 static void
-identity_reply(struct call *c, const char *edge, const char *site, const char *name)
+identity_reply(struct sim_call *c, const char *edge, const char *site, const char *name)
 {
 	sim_rest_reply_json(c->req, 200, json_pack("{s:s, s:s, s:s, s:o}", "edgeId", edge,
 	    "siteId", site, "siteName", name, "config", config_object(c->s)));
@@ -91,10 +82,10 @@ new_edge_id(struct sim *s, char out[CT_UUID_STR])
 }
 
 static void
-ep_register(struct call *c)
+ep_register(struct sim_call *c)
 {
 	struct sim *s = c->s;
-	json_t *o = load_object(c), *e;
+	json_t *o = sim_rest_load_object(c), *e;
 	const char *site, *name;
 	char id[CT_UUID_STR], valid[CM_ID_MAX];
 
@@ -129,10 +120,10 @@ ep_register(struct call *c)
 }
 
 static void
-ep_activate(struct call *c)
+ep_activate(struct sim_call *c)
 {
 	struct sim *s = c->s;
-	json_t *o = load_object(c);
+	json_t *o = sim_rest_load_object(c);
 	const char *code;
 	char id[CT_UUID_STR];
 
@@ -155,7 +146,7 @@ ep_activate(struct call *c)
 
 /* X-Edge-Id: one this cloud knows. */
 static bool
-edge_ok(struct call *c)
+edge_ok(struct sim_call *c)
 {
 	struct sim *s = c->s;
 	const char *id = evhttp_find_header(evhttp_request_get_input_headers(c->req), "X-Edge-Id");
@@ -181,7 +172,7 @@ edge_ok(struct call *c)
 /* ---------------------------------------------------------------- config, sessions */
 
 static void
-ep_config(struct call *c)
+ep_config(struct sim_call *c)
 {
 	sim_rest_reply_json(c->req, 200, config_object(c->s));
 }
@@ -196,7 +187,7 @@ session_of(const struct sim *s, const char *device)
 }
 
 static void
-ep_sessions(struct call *c)
+ep_sessions(struct sim_call *c)
 {
 	struct sim *s = c->s;
 	struct evkeyvalq q;
@@ -296,7 +287,7 @@ add_result(struct sim *s, struct evbuffer *out, const char *sep, const struct cm
 }
 
 static void
-ep_event(struct call *c)
+ep_event(struct sim_call *c)
 {
 	struct sim *s = c->s;
 	struct cm_scan_event *e = &s->scan[0];
@@ -307,7 +298,7 @@ ep_event(struct call *c)
 	enum sim_verdict v;
 
 	if (cm_scan_rest(c->body, c->len, false, s->scan, 1) != 1) {
-		if ((root = load_object(c)) == NULL)
+		if ((root = sim_rest_load_object(c)) == NULL)
 			return;
 		sim_event_from_json(root, e);
 	}
@@ -332,7 +323,7 @@ ep_event(struct call *c)
 }
 
 static void
-ep_batch(struct call *c)
+ep_batch(struct sim_call *c)
 {
 	struct sim *s = c->s;
 	int max = s->o.batch_limit < CM_SCAN_MAX ? s->o.batch_limit : CM_SCAN_MAX;
@@ -344,7 +335,7 @@ ep_batch(struct call *c)
 
 	/* the scanner refuses more than max; jansson then counts them */
 	if ((n = cm_scan_rest(c->body, c->len, true, s->scan, max)) < 0) {
-		if ((root = load_object(c)) == NULL)
+		if ((root = sim_rest_load_object(c)) == NULL)
 			return;
 		evs = json_object_get(root, "events");
 		if (!json_is_array(evs)) {
@@ -403,107 +394,12 @@ ep_batch(struct call *c)
 	json_decref(root);
 }
 
-/* ---------------------------------------------------------------- batches, health */
-
-/* The eventIds of one ACK part, counted once per part: how many, and how
- * many name no event this cloud accepted. */
-static void
-ack_ids(struct sim *s, struct batch *b, const json_t *ids)
-{
-	size_t i;
-	json_t *e;
-	uint8_t id[16];
-
-	json_array_foreach(ids, i, e) {
-		b->ack_ids++;
-		if (!json_is_string(e) || ct_uuid_parse(json_string_value(e), id) != 0 ||
-		    idset_get(&s->ids, id) != ID_ACCEPTED)
-			b->ack_ids_unknown++;
-	}
-}
-
-/* part/parts of a batch acknowledged in parts (the edge's extension), or
- * 1/1; -1 when they make no sense. */
-static int
-ack_part(const json_t *o, int *part, int *parts)
-{
-	const json_t *p = json_object_get(o, "part"), *n = json_object_get(o, "parts");
-
-	*part = *parts = 1;
-	if (p == NULL && n == NULL)
-		return 0;
-	if (!json_is_integer(p) || !json_is_integer(n) || json_integer_value(p) < 1 ||
-	    json_integer_value(n) < json_integer_value(p) || json_integer_value(n) > 256)
-		return -1;
-	*part = (int)json_integer_value(p);
-	*parts = (int)json_integer_value(n);
-	return 0;
-}
+/* ---------------------------------------------------------------- health */
 
 static void
-ep_ack(struct call *c)
+ep_heartbeat(struct sim_call *c)
 {
-	struct sim *s = c->s;
-	json_t *o = load_object(c), *jc, *jw, *ids;
-	const char *bid, *dev;
-	char at[CT_ISO_MAX];
-	uint8_t id[16];
-	struct batch *b;
-	bool repeat;
-	int part, parts;
-
-	if (o == NULL)
-		return;
-	bid = json_string_value(json_object_get(o, "batchId"));
-	dev = json_string_value(json_object_get(o, "deviceId"));
-	jc = json_object_get(o, "eventCount");
-	jw = json_object_get(o, "totalWeightGrams");
-	ids = json_object_get(o, "eventIds");
-	if (bid == NULL || ct_uuid_parse(bid, id) != 0 || dev == NULL || !json_is_integer(jc) ||
-	    !json_is_integer(jw) || (ids != NULL && !json_is_array(ids)) ||
-	    ack_part(o, &part, &parts) != 0) {
-		s->st.malformed++;
-		sim_rest_error(c->req, 400, "batchId (UUID), deviceId, eventCount and "
-		    "totalWeightGrams required; eventIds an array; part 1..parts <= 256");
-		json_decref(o);
-		return;
-	}
-	if ((b = sim_batch_get(s, id, dev)) == NULL) {
-		sim_rest_error(c->req, 503, "batch table full");
-		json_decref(o);
-		return;
-	}
-	repeat = (b->parts_seen[(part - 1) / 8] & (1u << ((part - 1) % 8))) != 0;
-	if (!repeat) {
-		b->parts_seen[(part - 1) / 8] |= (uint8_t)(1u << ((part - 1) % 8));
-		b->ack_parts_seen++;
-		b->ack_parts = parts;
-		ack_ids(s, b, ids);
-	}
-	if (b->acked_at_ms == 0) {
-		b->start_seen = b->end_seen = true;
-		b->event_count = json_integer_value(jc);
-		b->total_weight = json_integer_value(jw);
-		b->acked_at_ms = ct_now_ms();
-		s->st.batches++;
-		s->st.batch_events += (uint64_t)(b->event_count > 0 ? b->event_count : 0);
-		s->rest->st.batch_acks++;
-	} else if (repeat) {
-		s->rest->st.batch_acks_repeated++;
-	}
-	ct_iso_from_ms(b->acked_at_ms, at);
-	printf("rest: offline batch %s ack device=%s events=%" PRId64 " weight=%" PRId64
-	    " part %d/%d ids=%zu%s\n", bid, dev, b->event_count, b->total_weight, part, parts,
-	    json_array_size(ids), repeat ? " (again)" : "");
-	sim_rest_reply_json(c->req, 200, json_pack("{s:s, s:s, s:s}", "batchId", bid, "status",
-	    repeat ? "already_received" : "received", "receivedAt", at));
-	json_decref(o);
-}
-
-static void
-ep_heartbeat(struct call *c)
-{
-	json_t *o = load_object(c), *devs;
+	json_t *o = sim_rest_load_object(c), *devs;
 	const char *health;
 
 	if (o == NULL)
@@ -522,10 +418,10 @@ ep_heartbeat(struct call *c)
 }
 
 static void
-ep_device_status(struct call *c)
+ep_device_status(struct sim_call *c)
 {
 	struct sim *s = c->s;
-	json_t *o = load_object(c);
+	json_t *o = sim_rest_load_object(c);
 	const char *dev, *st;
 	char err[64];
 
@@ -551,13 +447,13 @@ ep_device_status(struct call *c)
 static const struct {
 	const char *path;
 	enum evhttp_cmd_type method;
-	void (*fn)(struct call *c);
+	void (*fn)(struct sim_call *c);
 } routes[] = {
 	{ "config", EVHTTP_REQ_GET, ep_config },
 	{ "sessions", EVHTTP_REQ_GET, ep_sessions },
 	{ "events", EVHTTP_REQ_POST, ep_event },
 	{ "events/batch", EVHTTP_REQ_POST, ep_batch },
-	{ "offline-batches/ack", EVHTTP_REQ_POST, ep_ack },
+	{ "offline-batches/ack", EVHTTP_REQ_POST, sim_rest_ack },
 	{ "heartbeat", EVHTTP_REQ_POST, ep_heartbeat },
 	{ "devices/status", EVHTTP_REQ_POST, ep_device_status },
 };
@@ -569,7 +465,7 @@ sim_rest_route(struct sim *s, struct evhttp_request *req)
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	enum evhttp_cmd_type m = evhttp_request_get_command(req);
 	size_t bl = strlen(s->o.rest_base);
-	struct call c = { .s = s, .req = req };
+	struct sim_call c = { .s = s, .req = req };
 	const char *ep;
 
 	c.len = evbuffer_get_length(in);

@@ -43,7 +43,8 @@ if [ "$CLOUD_TRANSPORT" = rest ]; then
 	wait_for 20 "every offline batch acknowledged" acks_done
 	simctl batches >"$T/batches.json"
 	$PY -I "$CT_TOP/tests/integration/e2e_check.py" batches --events "$T/events.log" \
-		--batches "$T/batches.json" --min-batches 10 || fail "offline batch acknowledgements"
+		--batches "$T/batches.json" --min-batches 10 ||
+		fail "offline batch acknowledgements"
 	grep '"ackParts":2' "$T/batches.json" | grep -q '"ackPartsReceived":2' ||
 		[ "$PER_SCALE" -le 5000 ] || fail "no batch acknowledged in two parts"
 fi
