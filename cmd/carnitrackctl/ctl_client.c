@@ -240,13 +240,29 @@ print_summary(json_t *r)
 		if (json_is_integer(rtt))
 			snprintf(rttbuf, sizeof(rttbuf), "%lld ms",
 			    (long long)json_integer_value(rtt));
-		printf("\ncloud link:  %s  %s\n", sget(cl, "link_state", "?"),
-		    sget(cl, "url", "(no url)"));
-		printf("  connected since %s, in flight %lld, acknowledged today %lld, last ping "
-		    "rtt %s\n",
-		    sget(cl, "connected_since", "-"), iget(cl, "in_flight"),
-		    iget(cl, "acknowledged_today"),
-		    rttbuf);
+		bool rest = strcmp(sget(cl, "transport", ""), "rest") == 0;
+		printf("\ncloud link:  %s  %s  (%s)\n", sget(cl, "link_state", "?"),
+		    sget(cl, "url", "(no url)"), sget(cl, "transport", "websocket"));
+		if (rest) {
+			json_t *etag = json_object_get(cl, "etag_age_s");
+			char etagbuf[32] = "none";
+			if (json_is_integer(etag))
+				snprintf(etagbuf, sizeof(etagbuf), "%lld s old",
+				    (long long)json_integer_value(etag));
+			printf("  connected since %s, in flight %lld events in %lld requests, "
+			    "acknowledged today %lld\n", sget(cl, "connected_since", "-"),
+			    iget(cl, "in_flight"), iget(cl, "requests_in_flight"),
+			    iget(cl, "acknowledged_today"));
+			printf("  last request: %s (%lld s ago); sessions polled every %lld ms, "
+			    "ETag %s\n", sget(cl, "last_request", "none yet"),
+			    iget(cl, "last_request_age_s"), iget(cl, "session_poll_interval_ms"),
+			    etagbuf);
+		} else {
+			printf("  connected since %s, in flight %lld, acknowledged today %lld, "
+			    "last ping rtt %s\n",
+			    sget(cl, "connected_since", "-"), iget(cl, "in_flight"),
+			    iget(cl, "acknowledged_today"), rttbuf);
+		}
 		if (json_is_string(json_object_get(cl, "registered")))
 			printf("  registered: %s  edge id %s (from %s), site %s\n",
 			    sget(cl, "registered", "?"), sget(cl, "edge_id", "none"),
