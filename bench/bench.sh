@@ -29,6 +29,8 @@
 #              acked in the store and the worker is "ready" again.
 #   conns      dp401-sim --idle holds N connections; the ingest figure is
 #              taken again with them held.
+#   rest       the ingest and drain figures again with [cloud] transport =
+#              rest against carnitrack-cloudsim --rest (XPORT=rest).
 set -euo pipefail
 
 CT_TOP=${CT_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
@@ -111,6 +113,8 @@ need() {   # need WORKER...: prints the missing ones
 # ------------------------------------------------------------ one edge
 # edge_up NAME [extra ini]: cloud + daemon in $W/NAME; sets D SP HP WP CP DPID CSPID.
 # NOCLOUD=1: no reference cloud. PREFILL=N: backlog written before start.
+# XPORT=rest: the REST transport against cloudsim --rest (default websocket).
+XPORT=websocket
 edge_conf() {
 	cat > "$D/edge.conf" <<EOC
 [edge]
@@ -127,7 +131,8 @@ listen = 127.0.0.1:$SP
 max_connections = $((IDLE_N + 1000))
 max_per_ip = $((IDLE_N + 1000))
 [cloud]
-url = ws://127.0.0.1:$WP/edge
+$( [ "$XPORT" = rest ] && printf 'transport = rest\nurl = http://127.0.0.1:%s/api/v1' "$WP" ||
+	printf 'url = ws://127.0.0.1:%s/edge' "$WP")
 offline_grace = 2s
 [store]
 map_size = $MAP_SIZE
@@ -183,7 +188,9 @@ edge_up() {
 	fi
 	CSPID=
 	if [ "${NOCLOUD:-0}" != 1 ]; then
-		"${RUN[@]}" "$B/carnitrack-cloudsim" --quiet -p "$WP" --control "$CP" \
+		local rest=()
+		[ "$XPORT" = rest ] && rest=(--rest --batch-limit 1000)
+		"${RUN[@]}" "$B/carnitrack-cloudsim" --quiet -p "$WP" --control "$CP" "${rest[@]}" \
 			< /dev/null > "$D/cloud.log" 2>&1 &
 		CSPID=$!
 		PIDS+=("$CSPID")
@@ -353,13 +360,16 @@ ingest_once() {
 	ING_OUT="$out n=$n"
 }
 
+# fig_ingest [rest]: over the WebSocket, or over REST (XPORT=rest)
 fig_ingest() {
-	local miss v=() loads=() rss=() cpus=() cpr=() cspr=() i out
+	local miss v=() loads=() rss=() cpus=() cpr=() cspr=() i out via=${1:-}
+	local title="ingest throughput${via:+ over REST} (50 scales, stored + acked)"
 	miss=$(need ingest store cloud)
-	if [ -n "$miss" ]; then na_row "ingest throughput (50 scales, stored + acked)" \
+	if [ -n "$miss" ]; then na_row "$title" \
 		"≥ 25,000 records/s" "worker missing: $miss"; return; fi
 	for i in $(seq 1 "$RUNS"); do
-		ingest_once "ingest$i" 0 "$ING_PER" || { log "ingest run $i failed"; continue; }
+		XPORT=${via:-websocket} ingest_once "ingest$via$i" 0 "$ING_PER" ||
+			{ log "ingest$via run $i failed"; continue; }
 		out=$ING_OUT
 		local done_s; done_s=$(kv "$out" done_s)
 		if awk -v d="$done_s" 'BEGIN { exit !(d > 0) }'; then
@@ -375,12 +385,12 @@ fig_ingest() {
 		cpus+=("$out")
 		cpr+=("$(cpu_per_record "$out" "$(kv "$out" n)")")
 		cspr+=("$(cloudsim_per_record "$out" "$(kv "$out" n)")")
-		log "ingest run $i: $out load=$RUN_LOAD"
+		log "ingest$via run $i: $out load=$RUN_LOAD"
 	done
-	row "ingest throughput (50 scales, stored + acked)" "records/s" ge 25000 0 \
-		"$(IFS=/; echo "${loads[*]}")" "${v[@]}"
+	row "$title" "records/s" ge 25000 0 "$(IFS=/; echo "${loads[*]}")" "${v[@]}"
 	[ ${#cpr[@]} -gt 0 ] && row "  edge CPU per record (4 processes)" us none 0 1 "" "${cpr[@]}"
 	[ ${#cspr[@]} -gt 0 ] && row "  reference cloud CPU per record" us none 0 1 "" "${cspr[@]}"
+	[ -n "$via" ] && return 0
 	LOAD_RSS_KB=("${rss[@]}")
 	ING_CPU=("${cpus[@]}")
 }
@@ -485,26 +495,34 @@ fig_latency() {
 	fi
 }
 
+# fig_drain [rest]: the backlog over the WebSocket (goal 50,000 events/s), or
+# over REST (XPORT=rest; goal 20,000 events/s); the backlog is written once
+# and kept for both (DRAIN_TPL)
+DRAIN_TPL=
 fig_drain() {
 	local miss v=() loads=() reg=() cpu=() i out t_reg t_done t0 tpl=$W/backlog
+	local via=${1:-} goal=50000 title
+	[ -n "$via" ] && goal=20000
+	title="backlog drain${via:+ over REST} ($(fmt $DRAIN_N 0) events, from registration)"
 	miss=$(need store cloud)
-	if [ -n "$miss" ]; then na_row "backlog drain ($(fmt $DRAIN_N 0) events)" \
-		"≥ 50,000 events/s" "worker missing: $miss"; return; fi
+	if [ -n "$miss" ]; then na_row "$title" "≥ $(fmt $goal 0) events/s" \
+		"worker missing: $miss"; return; fi
 	t0=$(now_ns)
 	mkdir -p "$tpl"
-	if ! "$B/bench/bench_fill" "$tpl/data" "$DRAIN_N" 50 "$MAP_BYTES" > "$tpl/fill.log" \
-		2>&1; then
+	if [ -z "$DRAIN_TPL" ] && ! "$B/bench/bench_fill" "$tpl/data" "$DRAIN_N" 50 \
+		"$MAP_BYTES" > "$tpl/fill.log" 2>&1; then
 		log "bench_fill failed: $(tail -n 3 "$tpl/fill.log")"
-		na_row "backlog drain ($(fmt $DRAIN_N 0) events)" "≥ 50,000 events/s" \
-			"bench_fill failed"
+		na_row "$title" "≥ $(fmt $goal 0) events/s" "bench_fill failed"
 		return
 	fi
-	log "backlog of $DRAIN_N offline events written in" \
+	[ -z "$DRAIN_TPL" ] && log "backlog of $DRAIN_N offline events written in" \
 	    "$(awk -v a="$t0" -v b="$(now_ns)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }') s"
+	DRAIN_TPL=$tpl
 	for i in $(seq 1 "$RUNS"); do
 		loads+=("$(loadavg)")
-		if ! EARLY_WATCH=$W/drain$i.reg PREFILL=$tpl/data edge_up "drain$i"; then
-			log "drain run $i: edge did not start"; edge_down; continue
+		if ! XPORT=${via:-websocket} EARLY_WATCH=$W/drain$via$i.reg PREFILL=$tpl/data \
+			edge_up "drain$via$i"; then
+			log "drain$via run $i: edge did not start"; edge_down; continue
 		fi
 		out=$("${RUN[@]}" "$B/bench/bench_watch" --events "$DRAIN_N" --pending0 \
 		    --since-ns "$DSTART_NS" \
@@ -518,9 +536,9 @@ fig_drain() {
 			    echo "$edge_cpu_s")
 		done
 		wait "$EWPID" 2>/dev/null || true
-		t_reg=$(kv "$(cat "$W/drain$i.reg" 2>/dev/null)" registered_s)
+		t_reg=$(kv "$(cat "$W/drain$via$i.reg" 2>/dev/null)" registered_s)
 		edge_down
-		log "drain run $i: registered_s=$t_reg edge_cpu_s=$edge_cpu_s $out"
+		log "drain$via run $i: registered_s=$t_reg edge_cpu_s=$edge_cpu_s $out"
 		t_done=$(kv "$out" done_s)
 		if awk -v a="${t_reg:--1}" -v b="$t_done" 'BEGIN { exit !(a >= 0 && b > a) }'; then
 			v+=("$(awk -v n="$DRAIN_N" -v a="$t_reg" -v b="$t_done" \
@@ -529,11 +547,10 @@ fig_drain() {
 			cpu+=("$(awk -v c="$edge_cpu_s" -v n="$DRAIN_N" \
 			    'BEGIN { print c / n * 1e6 }')")
 		fi
-		DRAIN_CPU=$out
+		[ -z "$via" ] && DRAIN_CPU=$out
 	done
-	rm -rf "$tpl"
-	row "backlog drain ($(fmt $DRAIN_N 0) events, from registration)" "events/s" ge 50000 0 \
-		"$(IFS=/; echo "${loads[*]}")" "${v[@]}"
+	[ -n "$via" ] && rm -rf "$tpl"     # the REST figure comes last
+	row "$title" "events/s" ge "$goal" 0 "$(IFS=/; echo "${loads[*]}")" "${v[@]}"
 	[ ${#reg[@]} -gt 0 ] &&
 		row "  (daemon start -> registered at the cloud)" s none 0 2 "" "${reg[@]}"
 	[ ${#cpu[@]} -gt 0 ] &&
@@ -675,6 +692,8 @@ fig_ingest
 fig_controlled
 fig_latency
 fig_drain
+fig_ingest rest
+fig_drain rest
 fig_memory
 fig_recovery
 fig_connections
