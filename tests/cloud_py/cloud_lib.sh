@@ -6,6 +6,7 @@
 #   simstat FIELD                      one field of `stats`
 #   scales NAME [dp401-sim options]    run dp401-sim in the background (SCALES_PID)
 #   accepted_ids                       unique localEventIds the cloud accepted (all runs)
+#   no_restarts [N]                    workers restarted N (0) times, no sanitizer report
 # CLOUD_TRANSPORT=rest runs the same against carnitrack-cloudsim --rest with
 # [cloud] transport = rest (polls every second: CLOUD_INTERVALS).
 
@@ -84,3 +85,11 @@ link_is() { [ "$(cloud_status link_state)" = "$1" ]; }
 simstat_is() { [ "$(simstat "$1")" = "$2" ]; }
 simstat_ge() { [ "$(simstat "$1")" -ge "$2" ]; }
 cloud_status_not() { [ "$(cloud_status "$1")" != "$2" ]; }
+no_restarts() {
+	local r
+	if grep -E "ERROR: AddressSanitizer|runtime error:" "$T"/*.log >/dev/null 2>&1; then
+		fail "sanitizer report in the logs"
+	fi
+	r=$(sj '[.workers[] | .restarts] | add')
+	[ "$r" = "${1:-0}" ] || fail "workers restarted $r times (expected ${1:-0})"
+}

@@ -86,4 +86,5 @@ wait_for 60 "backlog drained" pending_is 0
 [ "$(cloud_status requests_unanswered)" = 0 ] || fail "5: a request went unanswered"
 grep -q "cloud link down for" "$T/daemon.log" && fail "the link went down (offline batches)"
 [ "$(simstat unauthorized)" = 0 ] || fail "a request went without the token"
+no_restarts
 echo "REST identity ok: $e1 -> $e2 -> $e3 -> $(cloud_status edge_id)"

@@ -41,4 +41,5 @@ wait_for 15 "both offline batches acknowledged" simstat_is batch_acks 2
 simctl "start SCALE-01 A-9" | grep -q '^ok' || fail "start a session"
 has_session() { ct sessions 2>/dev/null | grep -q "^SCALE-01 .* active .*A-9"; }
 wait_for 10 "the python cloud's session in the store" has_session
+no_restarts
 echo "REST python peer ok: $(simstat requests) requests, $(simstat too_large) refused 413"

@@ -71,4 +71,5 @@ grep -q "heartbeat edge=$(cloud_status edge_id) health=ok devices=1" "$T/cloudsi
 kill "$SCALES_PID"
 wait_for 20 "backlog drained" pending_is 0
 [ "$(accepted_ids)" = "$(simstat accepted)" ] || fail "an event accepted twice"
+no_restarts
 echo "REST sessions ok: polled every $POLL_MS ms, $(cloud_status session_polls) polls"

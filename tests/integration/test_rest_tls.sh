@@ -65,4 +65,5 @@ wait_for 10 "3 events accepted over https" simstat_is accepted 3
 wait_for 10 "store has nothing pending" pending_is 0
 [ "$(simstat unauthorized)" = 0 ] || fail "a request went without the token"
 grep -q "unencrypted" "$T/daemon.log" && fail "a clear-text token warning over https"
+no_restarts 3      # one new cloud worker per reload
 echo "REST TLS ok"
