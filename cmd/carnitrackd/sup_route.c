@@ -4,9 +4,9 @@
  * to the part that owns it: the handshake and liveness to sup_proc.c,
  * STATUS_REP and EDGE_STATUS_REQ (the web worker asking for the whole
  * status) to sup_status.c, the answers to an identity reset or an
- * activation to control_identity.c. Workers send each other's frames over their direct
- * channels (worker.c, handed out by sup_proc.c), never through here. The
- * supervisor keeps no fd a frame brings: it is closed here.
+ * activation to control_identity.c. Workers send each other's frames over
+ * their direct channels (worker.c, handed out by sup_proc.c), never through
+ * here. The supervisor keeps no fd a frame brings: it is closed here.
  */
 #include "supervisor.h"
 
