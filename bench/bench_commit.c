@@ -1,8 +1,8 @@
 /*
  * Durable commit throughput of the store with group commit: events per
  * second when each write transaction carries 1, 10 or 100 events, every
- * commit synced (the store never uses MDB_NOSYNC). Also the mean and worst
- * commit latency. Usage: bench_commit [DIR] [SECONDS per size]
+ * commit synced (the store never uses MDB_NOSYNC). Also the commit latency:
+ * mean, p50, p99 and worst. Usage: bench_commit [DIR] [SECONDS per size]
  * DIR defaults to a fresh directory under $TMPDIR (or /tmp); use a directory
  * on the real storage to measure it.
  */
@@ -13,6 +13,10 @@
 
 #include "event/event.h"
 #include "store/store.h"
+
+#include "bench_stats.h"
+
+#define MAX_SAMP (1u << 18)
 
 static double
 now_s(void)
@@ -50,6 +54,7 @@ main(int argc, char **argv)
 	double secs = argc > 2 ? atof(argv[2]) : 2.0;
 	struct store *st;
 	unsigned i = 0;
+	double *ms = calloc(MAX_SAMP, sizeof(double));
 
 	if (argc > 1)
 		dir = argv[1];
@@ -61,13 +66,17 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (ms == NULL) {
+		fprintf(stderr, "bench_commit: out of memory\n");
+		return 1;
+	}
 	if (store_open(&st, dir, &o, err, sizeof(err)) != STORE_OK) {
 		fprintf(stderr, "bench_commit: %s\n", err);
 		return 1;
 	}
 	printf("durable group commit, %s, %.1f s per size\n", dir, secs);
-	printf("%10s %12s %12s %14s %14s\n", "events/txn", "events", "events/s",
-	    "mean commit ms", "max commit ms");
+	printf("%10s %10s %10s %9s %9s %9s %9s\n", "events/txn", "events", "events/s",
+	    "mean ms", "p50 ms", "p99 ms", "max ms");
 	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 		double t0 = now_s(), t, sum = 0, max = 0;
 		unsigned long n = 0, commits = 0;
@@ -88,16 +97,21 @@ main(int argc, char **argv)
 			if (store_commit(st) != STORE_OK)
 				goto fail;
 			n += sizes[s];
+			if (commits < MAX_SAMP)
+				ms[commits] = store_last_commit_ms(st);
 			commits++;
 			sum += store_last_commit_ms(st);
 			if (store_last_commit_ms(st) > max)
 				max = store_last_commit_ms(st);
 			t = now_s();
 		} while (t - t0 < secs);
-		printf("%10u %12lu %12.0f %14.3f %14.3f\n", sizes[s], n, (double)n / (t - t0),
-		    sum / (double)commits, max);
+		size_t k = commits < MAX_SAMP ? commits : MAX_SAMP;
+		qsort(ms, k, sizeof(double), bench_cmp_double);
+		printf("%10u %10lu %10.0f %9.3f %9.3f %9.3f %9.3f\n", sizes[s], n, (double)n / (t - t0),
+		    sum / (double)commits, bench_pct(ms, k, 0.5), bench_pct(ms, k, 0.99), max);
 	}
 	store_close(st);
+	free(ms);
 	if (argc <= 1) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 		if (system(cmd) != 0)
@@ -107,5 +121,6 @@ main(int argc, char **argv)
 fail:
 	fprintf(stderr, "bench_commit: %s\n", store_errmsg(st));
 	store_close(st);
+	free(ms);
 	return 1;
 }
