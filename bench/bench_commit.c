@@ -107,8 +107,9 @@ main(int argc, char **argv)
 		} while (t - t0 < secs);
 		size_t k = commits < MAX_SAMP ? commits : MAX_SAMP;
 		qsort(ms, k, sizeof(double), bench_cmp_double);
-		printf("%10u %10lu %10.0f %9.3f %9.3f %9.3f %9.3f\n", sizes[s], n, (double)n / (t - t0),
-		    sum / (double)commits, bench_pct(ms, k, 0.5), bench_pct(ms, k, 0.99), max);
+		printf("%10u %10lu %10.0f %9.3f %9.3f %9.3f %9.3f\n", sizes[s], n,
+		    (double)n / (t - t0), sum / (double)commits, bench_pct(ms, k, 0.5),
+		    bench_pct(ms, k, 0.99), max);
 	}
 	store_close(st);
 	free(ms);

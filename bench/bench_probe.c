@@ -26,7 +26,8 @@
  *
  * With CARNITRACKD_TRACE=DIR (util/trace.h) the probe writes its stamps
  * (probe.send, probe.committed, probe.acked, probe.ok, each with the scale
- * and barcode) beside the daemon's, for bench_stages.
+ * and barcode) beside the daemon's, for bench_stages: for the records it
+ * counts (sent after the warm-up), which are the ones bench_stages counts.
  *
  * Usage: bench_probe [options] HOST:PORT DATA_DIR
  *   --scales N      connections, registering SCALE-<first>.. [50]
@@ -111,7 +112,7 @@ stamp(const struct probe *p, const struct rec *r, int64_t ns, enum ct_stage st)
 {
 	char dev[16];
 
-	if (!ct_trace_on())
+	if (!ct_trace_on() || !r->counted)
 		return;
 	dev_name(p, r->scale, dev);
 	ct_trace_at(ns, st, zero_id, dev, r->barcode);

@@ -6,12 +6,13 @@
  * both ends stamped.
  *
  * Records are joined by localEventId; the probe's stamps carry the scale
- * and barcode instead, which ingest.read ties to the id. Every clock is
+ * and barcode instead, which ingest.read ties to the id. Only records the
+ * probe stamped count: it stamps those sent after its warm-up, and a probe
+ * run without CARNITRACKD_TRACE adds nothing. Every clock is
  * CLOCK_MONOTONIC of one host. A stage stamped twice (a resend) keeps its
  * first stamp.
  *
- * Usage: bench_stages DIR [SINCE_NS]
- *   SINCE_NS: records the probe sent before it are left out (warm-up).
+ * Usage: bench_stages DIR
  * Prints one line per stage: "stage NAME n=N p50_us=X p99_us=Y".
  */
 #include <dirent.h>
@@ -187,13 +188,12 @@ static const struct stage_def stages[] = {
 int
 main(int argc, char **argv)
 {
-	int64_t since = argc > 2 ? strtoll(argv[2], NULL, 10) : 0;
 	DIR *d;
 	struct dirent *de;
 	double *v;
 
-	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: bench_stages DIR [SINCE_NS]\n");
+	if (argc != 2) {
+		fprintf(stderr, "usage: bench_stages DIR\n");
 		return 2;
 	}
 	recs = calloc(MAX_RECS, sizeof(*recs));
@@ -225,11 +225,8 @@ main(int argc, char **argv)
 
 		for (unsigned i = 0; i < nrecs; i++) {
 			const struct rec *r = &recs[i];
-			if (r->at[stages[s].from] == 0 || r->at[stages[s].to] == 0)
-				continue;
-			/* the warm-up: by the probe's send, else by the first stamp */
-			if (since > 0 && (r->at[CT_ST_PROBE_SEND] != 0 ?
-			    r->at[CT_ST_PROBE_SEND] : r->at[stages[s].from]) < since)
+			if (r->at[CT_ST_PROBE_SEND] == 0 || r->at[stages[s].from] == 0 ||
+			    r->at[stages[s].to] == 0)
 				continue;
 			v[n++] = (double)(r->at[stages[s].to] - r->at[stages[s].from]) / 1e3;
 		}

@@ -141,15 +141,16 @@ collect_cb(const struct ct_event *ev, const struct store_sync *sy, void *arg)
 static unsigned
 send_slice(struct cw *c, struct slice *s)
 {
-	int64_t now = ct_now_ms_mono();
+	int64_t now = ct_now_ms_mono(), sent_ns;
 	unsigned sent;
 
 	if (s->n == 0)
 		return 0;
+	sent_ns = ct_trace_on() ? ct_now_ns_mono() : 0;    /* before the answer can come */
 	sent = c->tp_ops->events_send(c->tp, 0);
 	for (unsigned i = 0; i < sent; i++) {
 		evw_add(&c->fl, s->ids[i], s->seqs[i], now);
-		ct_trace(CT_ST_CLOUD_SENT, s->ids[i]);
+		ct_trace_at(sent_ns, CT_ST_CLOUD_SENT, s->ids[i], NULL, NULL);
 	}
 	c->events_sent += sent;
 	return sent;

@@ -109,6 +109,7 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 	struct pack pk;
 	size_t countpos;
 	unsigned n = 0;
+	int64_t sent_ns;
 
 	(void)fd;
 	(void)what;
@@ -131,6 +132,8 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 		if (n == 0)
 			break;
 		pack_put_u16_at(&pk, countpos, (uint16_t)n);
+		/* stamped as handed over: the send may wake the store first */
+		sent_ns = ct_trace_on() ? ct_now_ns_mono() : 0;
 		if (!pack_ok(&pk) || worker_send(in->w, CT_MSG_EVENT, 0, buf, pk.len) != 0) {
 			/* Channel full: they stay unsent and are tried again soon. */
 			struct timeval tv = { 0, IW_BLOCKED_MS * 1000 };
@@ -145,7 +148,7 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 				in->c.events_resent++;
 			} else {
 				in->c.events_sent++;
-				ct_trace(CT_ST_INGEST_SENT, batch[i]->id);
+				ct_trace_at(sent_ns, CT_ST_INGEST_SENT, batch[i]->id, NULL, NULL);
 			}
 			batch[i]->sent_ms = now;
 		}
@@ -233,8 +236,9 @@ on_stored(struct iw *in, const struct frame *f)
 			if (conf != NULL && conf->ack_mode == CT_ACK_EVERY_RECORD)
 				due++;
 			if (due > 0) {
+				int64_t ok_ns = ct_trace_on() ? ct_now_ns_mono() : 0;
 				iw_conn_send_oks(c, due);
-				ct_trace(CT_ST_INGEST_OK, id);
+				ct_trace_at(ok_ns, CT_ST_INGEST_OK, id, NULL, NULL);
 			}
 		}
 	}
