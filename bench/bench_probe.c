@@ -13,9 +13,10 @@
  *            committed the cloud's event_ack.
  * Read transactions are started when inotify reports a write to data.mdb
  * (LMDB writes pages with pwrite and the meta page last, with O_DSYNC, so
- * the last notification of a commit arrives after it is durable and
- * visible), with a 1 ms timed re-check as a fallback; the fallback count is
- * printed. The schedule is open-loop (record k is due at start + k/rate
+ * the last notification of a commit arrives after it is durable), again
+ * 50 us, 100 us and 150 us after it (the commit becomes visible to readers
+ * a moment after that write: QUICK_NS), and every 1 ms as a fallback; the
+ * fallback count is printed. The schedule is open-loop (record k is due at start + k/rate
  * whatever happened to earlier ones), so a slow edge cannot hide its delay.
  *
  * --controlled plays scales in controlled transfer (KONTROLLU AKTAR): each
@@ -70,6 +71,13 @@
 
 #define MAX_SCALES 100
 #define MAX_OUT    4096     /* records sent, not yet acked; beyond: skipped */
+/* LMDB makes a commit visible to new readers (the txnid in lock.mdb) a
+ * moment after its meta page write, which is what inotify reports: a read
+ * right on the event can still see the old snapshot, and no later event
+ * may come for milliseconds. So after each event the store is looked at
+ * again QUICK_CHECKS times, QUICK_NS apart. */
+#define QUICK_NS     50000
+#define QUICK_CHECKS 3
 
 struct rec {
 	int      scale;
@@ -96,6 +104,7 @@ struct probe {
 	double  *lat_stored, *lat_acked, *lat_ok;  /* us */
 	size_t   nlat, caplat;
 	uint64_t sent, skipped, fallback, errors, unexpected;
+	int      quick;                   /* re-checks due soon after a write was seen */
 };
 
 static const uint8_t zero_id[16];
@@ -385,8 +394,8 @@ wait_io(struct probe *p, int64_t wait_ns, bool *fallback)
 		}
 	if (wait_ns < 0)
 		wait_ns = 0;
-	if (p->nout > 0 && p->st != NULL && wait_ns > 1000000)
-		wait_ns = 1000000;
+	if (p->nout > 0 && p->st != NULL && wait_ns > (p->quick > 0 ? QUICK_NS : 1000000))
+		wait_ns = p->quick > 0 ? QUICK_NS : 1000000;
 	ts.tv_sec = wait_ns / 1000000000;
 	ts.tv_nsec = wait_ns % 1000000000;
 	int rc = ppoll(pf, (nfds_t)n, &ts, NULL);
@@ -395,6 +404,10 @@ wait_io(struct probe *p, int64_t wait_ns, bool *fallback)
 		return false;
 	}
 	if (rc == 0) {
+		if (p->quick > 0) {
+			p->quick--;
+			return p->nout > 0 && p->st != NULL;
+		}
 		*fallback = p->nout > 0 && p->st != NULL;
 		return *fallback;
 	}
@@ -405,6 +418,7 @@ wait_io(struct probe *p, int64_t wait_ns, bool *fallback)
 			while (read(p->ino, buf, sizeof(buf)) > 0)
 				;
 			look = true;
+			p->quick = QUICK_CHECKS;
 		} else {
 			/* OKs (controlled, or every_record mode); EOF: the edge closed us */
 			ssize_t r = read(pf[k].fd, buf, sizeof(buf));
