@@ -3,12 +3,15 @@
 # nothing). The store's own benchmark (bench/store.mk) adds itself to
 # `bench` as a prerequisite, so it runs first when it exists.
 # BENCH_RUNS (default 3), BENCH_DIR (storage to measure), BENCH_KEEP=1.
-# Every benchmark program is bench/NAME.c -> $(BUILD)/bench/NAME, built by
-# test-build too so that none of them rots.
-BENCH_SRC  := $(sort $(wildcard bench/*.c))
+# Every benchmark program is bench/bench_NAME.c -> $(BUILD)/bench/bench_NAME,
+# with its parts bench/NAME_*.c when it has more than one file (bench_probe:
+# probe_*.c), built by test-build too so that none of them rots.
+BENCH_SRC  := $(sort $(wildcard bench/bench_*.c))
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBA)
+.SECONDEXPANSION:
+$(BUILD)/bench/bench_%: $(BUILD)/obj/bench/bench_%.o \
+    $$(addprefix $(BUILD)/obj/,$$(subst .c,.o,$$(wildcard bench/$$*_*.c))) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -56,76 +56,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "dp401/dp401.h"
-#include "event/event.h"
 #include "log/log.h"
-#include "store/store.h"
-#include "util/trace.h"
 
 #include "bench_stats.h"
-
-#define MAX_SCALES 100
-#define MAX_OUT    4096     /* records sent, not yet acked; beyond: skipped */
-/* LMDB makes a commit visible to new readers (the txnid in lock.mdb) a
- * moment after its meta page write, which is what inotify reports: a read
- * right on the event can still see the old snapshot, and no later event
- * may come for milliseconds. So after each event the store is looked at
- * again QUICK_CHECKS times, QUICK_NS apart. */
-#define QUICK_NS     50000
-#define QUICK_CHECKS 3
-
-struct rec {
-	int      scale;
-	char     barcode[CT_BARCODE_MAX];
-	int64_t  t0, stored, acked, ok;   /* ns, monotonic; 0 = not yet */
-	uint64_t seq;
-	bool     counted;                 /* sent after the warm-up */
-};
-
-struct probe {
-	struct sockaddr_in addr;
-	int      nscales, first_id;
-	double   rate, duration, warmup, timeout;
-	bool     once, controlled;
-	const char *data_dir;
-	int      fd[MAX_SCALES];
-	int      ok_match[MAX_SCALES];    /* bytes of "OK\n" matched so far */
-	struct store *st;
-	int      ino;
-	struct rec out[MAX_OUT];
-	int      nout;
-	uint64_t hi_seq;                  /* newest seq already scanned */
-	long     rec_no;                  /* record number, unique per run */
-	double  *lat_stored, *lat_acked, *lat_ok;  /* us */
-	size_t   nlat, caplat;
-	uint64_t sent, skipped, fallback, errors, unexpected;
-	int      quick;                   /* re-checks due soon after a write was seen */
-};
-
-static const uint8_t zero_id[16];
-
-static void
-dev_name(const struct probe *p, int i, char out[16])
-{
-	snprintf(out, 16, "SCALE-%02d", (p->first_id + i) % 100);
-}
-
-/* A stamp for bench_stages: the probe knows records by scale and barcode. */
-static void
-stamp(const struct probe *p, const struct rec *r, int64_t ns, enum ct_stage st)
-{
-	char dev[16];
-
-	if (!ct_trace_on() || !r->counted)
-		return;
-	dev_name(p, r->scale, dev);
-	ct_trace_at(ns, st, zero_id, dev, r->barcode);
-}
+#include "probe.h"
 
 static int
 scale_connect(struct probe *p, int i)
@@ -141,7 +80,7 @@ scale_connect(struct probe *p, int i)
 	}
 	/* a bridge sends each packet as it comes; so do we */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	dev_name(p, i, reg);
+	probe_dev_name(p, i, reg);
 	p->ok_match[i] = 0;
 	if (write(fd, reg, strlen(reg)) != (ssize_t)strlen(reg)) {
 		close(fd);
@@ -212,55 +151,8 @@ send_record(struct probe *p, int i, bool counted)
 	}
 	p->nout++;
 	p->sent++;
-	stamp(p, r, r->t0, CT_ST_PROBE_SEND);
+	probe_stamp(p, r, r->t0, CT_ST_PROBE_SEND);
 	return 0;
-}
-
-struct scan {
-	struct probe *p;
-	uint64_t newest;
-	int64_t  now;
-};
-
-static int
-scan_cb(const struct ct_event *ev, const struct store_sync *sy, void *arg)
-{
-	struct scan *s = arg;
-	struct probe *p = s->p;
-
-	if (ev->seq <= p->hi_seq)
-		return 1;
-	if (s->newest == 0)
-		s->newest = ev->seq;
-	for (int j = 0; j < p->nout; j++) {
-		struct rec *r = &p->out[j];
-		char dev[16];
-		if (r->seq != 0 || strcmp(r->barcode, ev->barcode) != 0)
-			continue;
-		snprintf(dev, sizeof(dev), "SCALE-%02d", (p->first_id + r->scale) % 100);
-		if (strcmp(dev, ev->device_id) != 0)
-			continue;
-		r->seq = ev->seq;
-		r->stored = s->now;
-		stamp(p, r, s->now, CT_ST_PROBE_COMMITTED);
-		if (sy->status != SYNC_PENDING) {
-			r->acked = s->now;
-			stamp(p, r, s->now, CT_ST_PROBE_ACKED);
-		}
-		break;
-	}
-	return 0;
-}
-
-static void
-record_sample(struct probe *p, const struct rec *r)
-{
-	if (!r->counted || p->nlat >= p->caplat)
-		return;
-	p->lat_stored[p->nlat] = (double)(r->stored - r->t0) / 1e3;
-	p->lat_acked[p->nlat] = (double)(r->acked - r->t0) / 1e3;
-	p->lat_ok[p->nlat] = (double)(r->ok - r->t0) / 1e3;
-	p->nlat++;
 }
 
 /* One OK read on scale i: it answers that scale's oldest record. */
@@ -277,8 +169,8 @@ on_ok(struct probe *p, int i, int64_t now)
 		return;
 	}
 	p->out[oldest].ok = now;
-	stamp(p, &p->out[oldest], now, CT_ST_PROBE_OK);
-	record_sample(p, &p->out[oldest]);
+	probe_stamp(p, &p->out[oldest], now, CT_ST_PROBE_OK);
+	probe_record_sample(p, &p->out[oldest]);
 	p->out[oldest] = p->out[--p->nout];
 }
 
@@ -299,74 +191,6 @@ scan_oks(struct probe *p, int i, const char *buf, size_t n, int64_t now)
 			p->ok_match[i] = buf[k] == 'O' ? 1 : 0;
 		}
 	}
-}
-
-/* Looks at the store once; returns how many records completed. */
-static int
-check_store(struct probe *p)
-{
-	struct scan s = { .p = p, .now = ct_now_ns_mono() };
-	int done = 0, e;
-
-	if (p->nout == 0)
-		return 0;
-	e = store_events_iter(p->st, 0, true, 0, scan_cb, &s);
-	if (e != STORE_OK && e != STORE_NOTFOUND) {
-		fprintf(stderr, "bench_probe: reading the store: %s\n", store_errmsg(p->st));
-		p->errors++;
-	}
-	if (s.newest > p->hi_seq)
-		p->hi_seq = s.newest;
-	for (int j = 0; j < p->nout; j++) {
-		struct rec *r = &p->out[j];
-		if (r->seq != 0 && r->acked == 0) {
-			struct ct_event ev;
-			struct store_sync sy;
-			if (store_event_get(p->st, r->seq, &ev, &sy) == STORE_OK &&
-			    sy.status != SYNC_PENDING) {
-				r->acked = s.now;
-				stamp(p, r, s.now, CT_ST_PROBE_ACKED);
-			}
-		}
-		if (r->acked != 0) {
-			record_sample(p, r);
-			p->out[j--] = p->out[--p->nout];
-			done++;
-		}
-	}
-	return done;
-}
-
-static int
-open_store(struct probe *p, int64_t deadline)
-{
-	struct store_opts o = { .readonly = true };
-	char err[512], path[4096];
-
-	for (;;) {
-		if (store_open(&p->st, p->data_dir, &o, err, sizeof(err)) == STORE_OK)
-			break;
-		if (ct_now_ns_mono() > deadline) {
-			fprintf(stderr, "bench_probe: cannot open the store in %s: %s\n",
-			    p->data_dir, err);
-			return -1;
-		}
-		usleep(10000);
-	}
-	/* only what is written from now on can be ours */
-	struct store_stats ss;
-	if (store_stats_get(p->st, &ss) == STORE_OK)
-		p->hi_seq = ss.last_seq;
-	snprintf(path, sizeof(path), "%s/store/data.mdb", p->data_dir);
-	if ((p->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0 ||
-	    inotify_add_watch(p->ino, path, IN_MODIFY) < 0) {
-		fprintf(stderr, "bench_probe: inotify on %s: %s (falling back to 1 ms polling)\n",
-		    path, strerror(errno));
-		if (p->ino >= 0)
-			close(p->ino);
-		p->ino = -1;
-	}
-	return 0;
 }
 
 /* Waits up to wait_ns for a store write or a scale socket event. Returns
@@ -447,7 +271,7 @@ run_once(struct probe *p)
 			send_record(p, 0, true);
 		}
 		if (wait_io(p, 1000000, &fb) || p->nout > 0) {
-			if (check_store(p) > 0) {
+			if (probe_check_store(p) > 0) {
 				printf("once acked_real_ns=%lld elapsed_ms=%.1f sent=%llu\n",
 				    (long long)ct_now_ms() * 1000000,
 				    (double)(ct_now_ns_mono() - start) / 1e6,
@@ -496,7 +320,7 @@ run_rate(struct probe *p)
 		if (now >= deadline)
 			break;
 		if (wait_io(p, (now < end ? next : deadline) - now, &fb) && p->st != NULL) {
-			if (check_store(p) > 0 && fb)
+			if (probe_check_store(p) > 0 && fb)
 				p->fallback++;
 		}
 	}
@@ -602,7 +426,8 @@ main(int argc, char **argv)
 	}
 	p.ino = -1;
 	log_init("bench_probe", true, LOG_LVL_WARN);
-	if (!p.controlled && open_store(&p, ct_now_ns_mono() + (int64_t)(p.timeout * 1e9)) != 0)
+	if (!p.controlled &&
+	    probe_open_store(&p, ct_now_ns_mono() + (int64_t)(p.timeout * 1e9)) != 0)
 		return 1;
 	ct_trace_open("probe");
 	int rc = p.once ? run_once(&p) : run_rate(&p);
