@@ -177,6 +177,10 @@ fill_one(struct cw *c, struct slice *s, unsigned max, unsigned threshold)
 
 	if (tp_room < room)
 		room = tp_room;
+	/* a transport whose whole room is below the threshold (a REST cloud
+	 * taking 50 events a request) fills requests as they free */
+	if (tp_room < threshold)
+		threshold = tp_room;
 	if (room == 0 || (c->fl.n > 0 && room < threshold))
 		return false;
 	s->n = 0;
