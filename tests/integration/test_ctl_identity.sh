@@ -85,4 +85,7 @@ fi
 ct_start
 wait_for 10 "registered afresh after the offline reset" new_edge
 [ "$(cloud_status edge_id)" != "$e2" ] || fail "kept the identity reset offline"
+# a setup code is a REST cloud's: refused over websocket, saying so
+if ct activate CT-7K2P-9QXD 2>"$T/err"; then fail "activate over websocket"; fi
+grep -q "transport = rest" "$T/err" || { cat "$T/err"; fail "activate: no reason"; }
 echo "carnitrackctl identity ok: $e1 -> $e2 -> $(cloud_status edge_id)"
