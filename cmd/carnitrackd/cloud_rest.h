@@ -41,8 +41,7 @@
 #define REST_PROBE_MAX_S       10       /* longest wait between probes while down */
 #define REST_PROBE_TIMEOUT_MS  5000     /* the start-up probe of REST_API.md 4.3 */
 #define REST_REG_RETRY_MAX_S   60       /* registration failed: tried again after */
-#define REST_RECOVER_BLOCK_S   60       /* a fresh identity refused: no recovery for */
-#define REST_RECOVER_FRESH_S   30       /* an identity this young refused = the repeat */
+#define REST_RECOVER_BLOCK_S   60       /* a fresh identity refused at once: no recovery for */
 #define REST_HOLD_MAX_S        60       /* events held after a whole request failed */
 #define REST_SINGLE_S          60       /* events one by one after a batch was refused */
 #define REST_POLL_DEVICES_MAX  256      /* scales in one /sessions poll */
