@@ -49,6 +49,13 @@ proc_disabled(enum ct_proc p, const struct ct_conf *conf)
 	return procs[p] != NULL && procs[p]->disabled != NULL ? procs[p]->disabled(conf) : NULL;
 }
 
+/* For the supervisor: the daemon is ready without worker p. */
+static bool
+proc_optional(enum ct_proc p)
+{
+	return procs[p] != NULL && procs[p]->optional;
+}
+
 static void
 usage(FILE *f)
 {
@@ -148,6 +155,7 @@ main(int argc, char **argv)
 		}
 	log_init("supervisor", foreground, lvl);
 	struct sup_opts o = { .conf_path = abspath, .foreground = foreground,
-	    .verbose = verbose, .self_exe = self, .disabled = proc_disabled };
+	    .verbose = verbose, .self_exe = self, .disabled = proc_disabled,
+	    .optional = proc_optional };
 	return supervisor_run(&o, conf, text, len);
 }

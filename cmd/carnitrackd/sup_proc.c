@@ -124,6 +124,18 @@ all_running(void)
 	return true;
 }
 
+/* Ready for systemd: every worker runs but those turned off and those
+ * the daemon is ready without (web: its port may be held a while). */
+static bool
+ready_to_serve(void)
+{
+	for (int i = P_WORKER_FIRST; i < P_NPROC; i++)
+		if (S.slots[i].state != SLOT_RUNNING && S.slots[i].state != SLOT_DISABLED &&
+		    (S.opts.optional == NULL || !S.opts.optional((enum ct_proc)i)))
+			return false;
+	return true;
+}
+
 static void
 answer_waiters(struct slot *s, const char *error)
 {
@@ -223,10 +235,11 @@ sup_on_ready(struct slot *s)
 		}
 	}
 	answer_waiters(s, NULL);
-	if (!S.notified_ready && all_running()) {
+	if (!S.notified_ready && ready_to_serve()) {
 		S.notified_ready = true;
-		sd_notify_send("READY=1\nSTATUS=all workers running");
-		log_info("all workers running");
+		sd_notify_send("READY=1\nSTATUS=workers running");
+		log_info("%s", all_running() ? "all workers running" :
+		    "ready: the workers on the write path run, an optional one is not up yet");
 	}
 }
 

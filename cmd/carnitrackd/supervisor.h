@@ -43,6 +43,8 @@ struct sup_opts {
 	const char *self_exe;     /* path to re-execute for workers */
 	/* NULL when conf wants worker p, else why not (main.c's table). */
 	const char *(*disabled)(enum ct_proc p, const struct ct_conf *conf);
+	/* true when the daemon is ready (READY=1) without worker p running. */
+	bool        (*optional)(enum ct_proc p);
 };
 
 int  supervisor_run(const struct sup_opts *o, struct ct_conf *conf, char *text, size_t textlen);

@@ -12,7 +12,8 @@
  *  - the LMDB store, opened read-only at the first /metrics that needs it,
  *    and again after a failure (at most every STORE_RETRY_MS).
  * A port held at start is a failure that may pass (WORKER_RETRY, like
- * ingest's). A reload that changes [http] or data_dir restarts the
+ * ingest's), and the daemon is ready without it (optional): a clash on
+ * the HTTP port must not keep the scales' service from starting. A reload that changes [http] or data_dir restarts the
  * worker: it holds nothing worth keeping.
  */
 #include "worker.h"
@@ -320,6 +321,7 @@ ww_shutdown(struct worker *w)
 
 const struct worker_ops web_worker_ops = {
 	.disabled = web_disabled,
+	.optional = true,
 	.configure = ww_configure,
 	.frame = ww_frame,
 	.status = ww_status,

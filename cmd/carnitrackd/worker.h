@@ -29,6 +29,10 @@ struct worker_ops {
 	 * this worker, else why not (e.g. "[http] listen is empty"); such a
 	 * worker is not started and shows as disabled. May be NULL: always on. */
 	const char *(*disabled)(const struct ct_conf *conf);
+	/* The daemon is ready (systemd READY=1) without it: a worker off the
+	 * write path (web), whose port held by another program must not keep
+	 * the scales' service from starting. Its state still counts in health. */
+	bool optional;
 	/* Called with the validated config before READY (first = true) and on
 	 * every reload. Return 0; or -1 after logging, which makes the worker
 	 * exit with CT_EXIT_CONFIG on first start (not restarted) and keep the

@@ -8,7 +8,7 @@
 # reload to `allow` refuses others; an empty listen turns it off (disabled,
 # not failed, health ok) and back on; /healthz turns 503 with the reason
 # when the cloud is down; the port held at start is retried with backoff,
-# the others unharmed.
+# the others unharmed, and the daemon tells systemd it is ready meanwhile.
 . "$CT_TOP/tests/integration/lib.sh"
 . "$CT_TOP/tests/cloud_py/cloud_lib.sh"
 
@@ -158,22 +158,33 @@ metrics 'm["carnitrack_cloud_link_up"] == 0 and m["carnitrack_healthy"] == 0' ||
 # and comes up once the port is free.
 ct_stop
 $PY -c '
-import socket, sys, time
+import os, socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1)
 open(sys.argv[2], "w").close()
-time.sleep(3)' "$HTTP_PORT" "$T/held" &
+while not os.path.exists(sys.argv[3]):
+    time.sleep(0.05)' "$HTTP_PORT" "$T/held" "$T/release" &
 holder=$!
 CT_PIDS+=($holder)
 wait_for 5 "port held" test -f "$T/held"
-"$B/carnitrackd" -f -c "$CONF" >>"$T/daemon.log" 2>&1 &
+bg notify $PY -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])
+while True:
+    print(s.recv(4096).decode(), flush=True)' "$T/notify.sock" > /dev/null
+wait_for 5 "notify socket" test -S "$T/notify.sock"
+NOTIFY_SOCKET=$T/notify.sock "$B/carnitrackd" -f -c "$CONF" >>"$T/daemon.log" 2>&1 &
 echo $! > "$T/daemon.pid"
 web_backoff() { [ "$(worker_field web state)" = backoff ] &&
     [ "$(worker_field ingest state)" = running ]; }
 wait_for 10 "web in backoff while the port is held, ingest running" web_backoff
+# the daemon is ready for systemd without the web worker
+wait_for 5 "READY=1 with the web port held" grep -q "^READY=1" "$T/notify.log"
 grep -q "web: error: \[http\] listen 127.0.0.1:$HTTP_PORT: Address already in use" \
     "$T/daemon.log" || fail "no clear error for the held port"
+[ "$(worker_field web state)" = backoff ] || fail "web up while its port is held"
+touch "$T/release"
 wait "$holder" || true
-wait_for 10 "web running once the port is free" all_running
+wait_for 35 "web running once the port is free" all_running
 [ "$(code /healthz)" = 503 ] || fail "/healthz after the retry: $(code /healthz)"
 echo "web worker test passed"
