@@ -13,8 +13,9 @@
  *    and again after a failure (at most every STORE_RETRY_MS).
  * A port held at start is a failure that may pass (WORKER_RETRY, like
  * ingest's), and the daemon is ready without it (optional): a clash on
- * the HTTP port must not keep the scales' service from starting. A reload that changes [http] or data_dir restarts the
- * worker: it holds nothing worth keeping.
+ * the HTTP port must not keep the scales' service from starting. A
+ * reload that changes [http] or data_dir restarts the worker: it holds
+ * nothing worth keeping.
  */
 #include "worker.h"
 
