@@ -42,6 +42,13 @@ ct_cleanup() {
 		grep -q "ERROR: AddressSanitizer\|runtime error:" "$T"/*.log 2>/dev/null; then
 		grep -h -A20 "ERROR: AddressSanitizer\|runtime error:" "$T"/*.log >&2 || true
 	fi
+	# this test's port reservations (free_port)
+	if [ -f "$T/ports" ]; then
+		while read -r p; do
+			rm -f "/tmp/ct-test-ports-$(id -u)/$p/owner" 2>/dev/null
+			rmdir "/tmp/ct-test-ports-$(id -u)/$p" 2>/dev/null
+		done < "$T/ports" || true
+	fi
 	rm -rf "$T"
 	exit $rc
 }
@@ -53,18 +60,57 @@ PY=/usr/bin/python3
 # connections of tests running in parallel cannot take it between this pick
 # and the daemon's bind; random, and checked free, so parallel picks differ.
 free_port() {
-	$PY -c '
-import random, socket
+	$PY - "$T" <<'PYEOF'
+import os, random, socket, sys
+# A pick is also reserved (a directory named for the port, holding the
+# test's temp dir) until the test ends: two picks that both found a port
+# free before either bound it (dialects of one test started together,
+# tests run with -j2) must not get the same one. A reservation whose test
+# dir is gone is stale (that test was killed) and may be taken.
+T = sys.argv[1]
+R = "/tmp/ct-test-ports-%d" % os.getuid()
+os.makedirs(R, exist_ok=True)
+def reserve(p):
+    d = os.path.join(R, str(p))
+    try:
+        os.mkdir(d)
+    except FileExistsError:
+        try:
+            owner = open(os.path.join(d, "owner")).read()
+        except OSError:
+            return False          # being written by its taker right now
+        if os.path.isdir(owner):
+            return False
+        try:
+            os.unlink(os.path.join(d, "owner")); os.rmdir(d); os.mkdir(d)
+        except OSError:
+            return False
+    with open(os.path.join(d, "owner.tmp"), "w") as f:
+        f.write(T)
+    os.rename(os.path.join(d, "owner.tmp"), os.path.join(d, "owner"))
+    with open(os.path.join(T, "ports"), "a") as f:
+        f.write("%d\n" % p)
+    return True
+def release(p):
+    d = os.path.join(R, str(p))
+    for n in ("owner", "owner.tmp"):
+        try: os.unlink(os.path.join(d, n))
+        except OSError: pass
+    try: os.rmdir(d)
+    except OSError: pass
 for _ in range(200):
     p = random.randrange(20000, 32000)
+    if not reserve(p):
+        continue
     s = socket.socket()
     try:
         s.bind(("127.0.0.1", p)); print(p); break
     except OSError:
+        release(p)
         continue
     finally:
         s.close()
-'
+PYEOF
 }
 
 # wait_for SECONDS DESCRIPTION COMMAND... : polls COMMAND every 0.05 s.
