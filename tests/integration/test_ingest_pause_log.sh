@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Under a flood, ingest stops reading at 10,000 unconfirmed events and
-# resumes at 9,000, which flips many times a second. The log must not flap
+# Under a flood, ingest stops reading at 2,000 unconfirmed events and
+# resumes at 1,800, which flips many times a second. The log must not flap
 # with it: the first pause is logged, then at most one summary line per
 # 5 s with a count, and every pause and resume is accounted for in the
 # lines (the logged ones plus the summaries' counts), ending in the state
