@@ -11,30 +11,6 @@
 
 static const char *const rest_caps[] = { "rest", "tcp" };
 
-/* jansson refuses invalid UTF-8; a config or scale string should never be,
- * but if one is, send it with the offending bytes replaced (as cm_build.c
- * does) rather than lose the whole request. */
-static json_t *
-jstr(const char *s)
-{
-	json_t *j;
-	char *copy;
-	size_t n;
-
-	if (s == NULL)
-		return json_null();
-	if ((j = json_string(s)) != NULL)
-		return j;
-	n = strlen(s);
-	if ((copy = malloc(n + 1)) == NULL)
-		return NULL;
-	for (size_t i = 0; i <= n; i++)
-		copy[i] = ((unsigned char)s[i] & 0x80) ? '?' : s[i];
-	j = json_string(copy);
-	free(copy);
-	return j;
-}
-
 static json_t *
 jiso(int64_t ms)
 {
@@ -89,7 +65,7 @@ rest_activate_body(const char *code, size_t *len)
 		json_decref(caps);
 		return NULL;
 	}
-	ok = put(o, "code", jstr(trimmed)) && ok;
+	ok = put(o, "code", cm_jstr(trimmed)) && ok;
 	ok = put(o, "version", json_string(REST_VERSION)) && ok;
 	ok = put(o, "capabilities", caps) && ok;
 	return dump(o, ok, len);
@@ -153,12 +129,12 @@ rest_heartbeat_body(const struct rest_heartbeat *h, size_t *len)
 		const struct rest_hb_device *d = &h->devices[i];
 		json_t *e = json_object();
 		ok = e != NULL;
-		ok = ok && put(e, "deviceId", jstr(d->device_id));
+		ok = ok && put(e, "deviceId", cm_jstr(d->device_id));
 		if (ok && d->global_device_id != NULL && *d->global_device_id != '\0')
-			ok = put(e, "globalDeviceId", jstr(d->global_device_id));
+			ok = put(e, "globalDeviceId", cm_jstr(d->global_device_id));
 		ok = ok && put(e, "deviceType",
-		    jstr(d->device_type ? d->device_type : "disassembly"));
-		ok = ok && put(e, "status", jstr(d->status ? d->status : "unknown"));
+		    cm_jstr(d->device_type ? d->device_type : "disassembly"));
+		ok = ok && put(e, "status", cm_jstr(d->status ? d->status : "unknown"));
 		ok = ok && put(e, "lastHeartbeatAt", jiso(d->last_heartbeat_ms));
 		if (ok && d->last_event_ms > 0)
 			ok = put(e, "lastEventAt", jiso(d->last_event_ms));
@@ -170,9 +146,9 @@ rest_heartbeat_body(const struct rest_heartbeat *h, size_t *len)
 		json_decref(printers);
 		return NULL;
 	}
-	ok = put(o, "version", jstr(h->version ? h->version : REST_VERSION)) && ok;
+	ok = put(o, "version", cm_jstr(h->version ? h->version : REST_VERSION)) && ok;
 	ok = put(o, "uptimeSec", json_integer(h->uptime_s)) && ok;
-	ok = put(o, "health", jstr(h->health ? h->health : "ok")) && ok;
+	ok = put(o, "health", cm_jstr(h->health ? h->health : "ok")) && ok;
 	ok = put(o, "devices", devs) && ok;
 	ok = put(o, "printers", printers) && ok;
 	return dump(o, ok, len);
