@@ -23,14 +23,20 @@
  */
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
+#include "cloud_worker.h"
 #include "conf/conf.h"
 #include "log/log.h"
 #include "supervisor.h"
+#include "util/secret_file.h"
+#include "web/web.h"
 #include "worker.h"
 
 #define DEFAULT_CONF "/etc/carnitrack/edge.conf"
@@ -54,6 +60,47 @@ static bool
 proc_optional(enum ct_proc p)
 {
 	return procs[p] != NULL && procs[p]->optional;
+}
+
+/* -n: the token files as the daemon will judge them when it starts, i.e.
+ * for [edge] user when run by root (the daemon drops to it), else for the
+ * caller. A file the daemon would refuse makes the check fail. */
+static int
+check_secrets(const char *conf_path, const struct ct_conf *conf)
+{
+	const struct {
+		const char *path, *what;
+		size_t      cap;      /* the worker's own buffer: the same size limit */
+	} files[] = {
+		{ conf->token_file, "[cloud] token_file", CW_TOKEN_MAX },
+		{ conf->http_token_file, "[http] token_file", WEB_TOKEN_MAX },
+	};
+	char secret[CW_TOKEN_MAX > WEB_TOKEN_MAX ? CW_TOKEN_MAX : WEB_TOKEN_MAX], err[768];
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	int rc = 0;
+
+	if (conf->user[0] && uid == 0) {
+		struct passwd *pw = getpwnam(conf->user);
+		if (pw == NULL) {
+			fprintf(stderr, "carnitrackd: %s: [edge] user: no such user '%s'\n",
+			    conf_path, conf->user);
+			return CT_EXIT_CONFIG;
+		}
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (files[i].path[0] == '\0')
+			continue;
+		if (secret_file_read_as(files[i].path, files[i].what, uid, gid, secret,
+		    files[i].cap, err, sizeof(err)) != 0) {
+			fprintf(stderr, "carnitrackd: %s: %s\n", conf_path, err);
+			rc = CT_EXIT_CONFIG;
+		}
+		OPENSSL_cleanse(secret, sizeof(secret));
+	}
+	return rc;
 }
 
 static void
@@ -123,10 +170,12 @@ main(int argc, char **argv)
 		return CT_EXIT_CONFIG;
 	}
 	if (check) {
-		printf("carnitrackd: %s: configuration OK\n", conf_path);
+		int rc = check_secrets(conf_path, conf);
+		if (rc == 0)
+			printf("carnitrackd: %s: configuration OK\n", conf_path);
 		free(text);
 		free(conf);
-		return 0;
+		return rc;
 	}
 	log_level_parse(conf->log_level, &lvl);
 	if (verbose)

@@ -56,23 +56,30 @@ group_name(gid_t gid, char *buf, size_t len)
 		snprintf(buf, len, "gid %u", (unsigned)gid);
 }
 
+/* Whom the checks are for: the process, or the user secret_file_read_as
+ * names. */
+struct who {
+	uid_t uid;
+	gid_t gid;
+};
+
 static bool
-owner_ok(uid_t uid)
+owner_ok(const struct who *w, uid_t uid)
 {
-	return uid == 0 || uid == geteuid();
+	return uid == 0 || uid == w->uid;
 }
 
 /* Who may read or write the open file, by its mode, owner and group. */
 static int
-check_access(const char *path, const char *what, const struct stat *st, char *err,
-    size_t errlen)
+check_access(const struct who *w, const char *path, const char *what, const struct stat *st,
+    char *err, size_t errlen)
 {
 	unsigned mode = (unsigned)(st->st_mode & 07777);
 	char me[64], grp[64], own[64];
 
-	user_name(geteuid(), me, sizeof(me));
-	group_name(getegid(), grp, sizeof(grp));
-	if (!owner_ok(st->st_uid)) {
+	user_name(w->uid, me, sizeof(me));
+	group_name(w->gid, grp, sizeof(grp));
+	if (!owner_ok(w, st->st_uid)) {
 		user_name(st->st_uid, own, sizeof(own));
 		return refuse(err, errlen, "%s %s is owned by %s: it must belong to root or %s, "
 		    "who alone may change its mode", what, path, own, me);
@@ -81,7 +88,7 @@ check_access(const char *path, const char *what, const struct stat *st, char *er
 		return refuse(err, errlen, "%s %s is %s by others (mode %04o): refusing to use it; "
 		    "chmod o-rwx %s", what, path, (mode & S_IROTH) && (mode & S_IWOTH) ?
 		    "readable and writable" : mode & S_IROTH ? "readable" : "writable", mode, path);
-	if ((mode & (S_IRGRP | S_IWGRP)) && st->st_gid != getegid()) {
+	if ((mode & (S_IRGRP | S_IWGRP)) && st->st_gid != w->gid) {
 		group_name(st->st_gid, own, sizeof(own));
 		return refuse(err, errlen,
 		    "%s %s is %s by group %s, not %s's group %s (mode %04o): "
@@ -95,7 +102,8 @@ check_access(const char *path, const char *what, const struct stat *st, char *er
 /* Opens path; a symlink only when it and its target share an owner that
  * is root or us. */
 static int
-open_secret(const char *path, const char *what, struct stat *st, char *err, size_t errlen)
+open_secret(const struct who *w, const char *path, const char *what, struct stat *st,
+    char *err, size_t errlen)
 {
 	struct stat ln, ln2;
 	char own[64], town[64];
@@ -115,7 +123,7 @@ open_secret(const char *path, const char *what, struct stat *st, char *err, size
 		return refuse(err, errlen, "%s %s: the symlink changed while it was opened", what,
 		    path);
 	}
-	if (!owner_ok(ln.st_uid) || ln.st_uid != st->st_uid) {
+	if (!owner_ok(w, ln.st_uid) || ln.st_uid != st->st_uid) {
 		user_name(ln.st_uid, own, sizeof(own));
 		user_name(st->st_uid, town, sizeof(town));
 		close(fd);
@@ -137,6 +145,14 @@ int
 secret_file_read(const char *path, const char *what, char *out, size_t cap, char *err,
     size_t errlen)
 {
+	return secret_file_read_as(path, what, geteuid(), getegid(), out, cap, err, errlen);
+}
+
+int
+secret_file_read_as(const char *path, const char *what, uid_t uid, gid_t gid, char *out,
+    size_t cap, char *err, size_t errlen)
+{
+	const struct who w = { uid, gid };
 	struct stat st;
 	ssize_t n;
 	size_t len;
@@ -145,13 +161,13 @@ secret_file_read(const char *path, const char *what, char *out, size_t cap, char
 	out[0] = '\0';
 	if (cap < 2)
 		return refuse(err, errlen, "%s %s: no room for a token", what, path);
-	if ((fd = open_secret(path, what, &st, err, errlen)) < 0)
+	if ((fd = open_secret(&w, path, what, &st, err, errlen)) < 0)
 		return -1;
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		return refuse(err, errlen, "%s %s: not a regular file", what, path);
 	}
-	if (check_access(path, what, &st, err, errlen) != 0) {
+	if (check_access(&w, path, what, &st, err, errlen) != 0) {
 		close(fd);
 		return -1;
 	}

@@ -21,11 +21,17 @@
 #define CT_SECRET_FILE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* 0: out holds the secret (NUL-terminated, at most cap - 1 bytes).
  * -1: err says why, out is emptied. what names the setting in messages,
  * e.g. "[cloud] token_file". */
 int secret_file_read(const char *path, const char *what, char *out, size_t cap,
     char *err, size_t errlen);
+/* The same checks judged for the user uid and group gid instead of the
+ * calling process (carnitrackd -n run by root for a daemon that runs as
+ * its service user); the file is still opened by the caller. */
+int secret_file_read_as(const char *path, const char *what, uid_t uid, gid_t gid,
+    char *out, size_t cap, char *err, size_t errlen);
 
 #endif

@@ -6,6 +6,7 @@
 # about at every connect (issue 15 item 8, issue 18 item 6); a wrong token
 # is refused by the cloud (401) and the refusal is shown in status; the
 # right one works, for the WebSocket upgrade and for register_url's POST.
+# carnitrackd -n refuses what the worker would, judged for [edge] user.
 set -euo pipefail
 . "${CT_TOP:-.}/tests/integration/lib.sh"
 . "$CT_TOP/tests/cloud_py/cloud_lib.sh"
@@ -32,6 +33,12 @@ cloud_not_running() {
 	[ "$(worker_field cloud state)" != running ] && [ -n "$(worker_field cloud state)" ]
 }
 refused() {   # refused WHAT PATTERN: the cloud worker refuses the token file
+	# carnitrackd -n says so first, with the same words
+	if "$B/carnitrackd" -n -c "$CONF" > "$T/check.txt" 2>&1; then
+		fail "carnitrackd -n accepted $1"
+	fi
+	grep -q -- "$2" "$T/check.txt" ||
+		{ cat "$T/check.txt"; fail "-n: no clear message for $1"; }
 	"$B/carnitrackd" -f -c "$CONF" >>"$T/daemon.log" 2>&1 &
 	echo $! > "$T/daemon.pid"
 	wait_for 10 "$1 refused in the log" grep -q -- "$2" "$T/daemon.log"
@@ -46,6 +53,18 @@ if [ "$(id -u)" = 0 ]; then
 	chgrp nogroup "$TOKEN"
 	refused "a token of another group" "token_file $TOKEN is readable by group nogroup"
 	chgrp root "$TOKEN"
+	# -n run by root judges the file for [edge] user, as the daemon will
+	# once it has dropped to that user: root's group is not nobody's
+	"$B/carnitrackd" -n -c "$CONF" > "$T/check.txt" 2>&1 ||
+		{ cat "$T/check.txt"; fail "-n refused a root:root 0640 token for root"; }
+	sed -i 's/^user =$/user = nobody/' "$CONF"
+	if "$B/carnitrackd" -n -c "$CONF" > "$T/check.txt" 2>&1; then
+		fail "-n accepted for user nobody a token readable by group root"
+	fi
+	grep -q "token_file $TOKEN is readable by group root, not nobody's group nogroup" \
+		"$T/check.txt" ||
+		{ cat "$T/check.txt"; fail "-n: no clear message for [edge] user"; }
+	sed -i 's/^user = nobody$/user =/' "$CONF"
 	chmod 600 "$TOKEN"
 	mv "$TOKEN" "$T/real-token"
 	ln -s "$T/real-token" "$TOKEN"

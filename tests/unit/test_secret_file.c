@@ -105,6 +105,31 @@ START_TEST(test_another_owner_is_refused)
 }
 END_TEST
 
+/* carnitrackd -n as root judges for the service user: a file of that
+ * user's is fine for it, and the same file is another owner's for a
+ * third user; group bits count against that user's group. */
+START_TEST(test_judged_for_another_user)
+{
+	put("tok-as", 0600);
+	ck_assert_msg(secret_file_read_as(path, "[http] token_file", geteuid(), getegid(), out,
+	    sizeof(out), err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(out, "tok-as");
+	if (geteuid() != 0)
+		return;
+	ck_assert_int_eq(chown(path, NOBODY, NOBODY), 0);
+	ck_assert_msg(secret_file_read_as(path, "[http] token_file", NOBODY, NOBODY, out,
+	    sizeof(out), err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(secret_file_read_as(path, "[http] token_file", NOBODY + 1, NOBODY,
+	    out, sizeof(out), err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "is owned by") != NULL, "%s", err);
+	ck_assert_int_eq(chown(path, 0, 0), 0);
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	ck_assert_int_eq(secret_file_read_as(path, "[http] token_file", NOBODY, NOBODY, out,
+	    sizeof(out), err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "is readable by group") != NULL, "%s", err);
+}
+END_TEST
+
 START_TEST(test_symlink_to_another_owners_file_is_refused)
 {
 	put("tok", 0600);
@@ -162,6 +187,7 @@ main(void)
 	tcase_add_test(tc, test_others_may_not_read_or_write);
 	tcase_add_test(tc, test_another_group_may_not_read);
 	tcase_add_test(tc, test_another_owner_is_refused);
+	tcase_add_test(tc, test_judged_for_another_user);
 	tcase_add_test(tc, test_symlink_to_another_owners_file_is_refused);
 	tcase_add_test(tc, test_not_a_file_too_big_empty_or_spaces);
 	suite_add_tcase(s, tc);
