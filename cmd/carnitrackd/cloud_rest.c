@@ -89,54 +89,6 @@ tp_reconfigure(struct cw_tp *t, const struct cw_tp_conf *c)
 	copy_conf(t, c);
 }
 
-static unsigned
-tp_room(struct cw_tp *t)
-{
-	return rest_events_room(t);
-}
-
-static void
-tp_events_begin(struct cw_tp *t)
-{
-	rest_events_begin(t);
-}
-
-static int
-tp_event_add(struct cw_tp *t, const struct ct_event *ev, const char *gid)
-{
-	return rest_event_add(t, ev, gid);
-}
-
-static unsigned
-tp_events_send(struct cw_tp *t, unsigned how)
-{
-	return rest_events_send(t, how);
-}
-
-static int
-tp_batch_delivered(struct cw_tp *t, const struct cw_batch_ack *a)
-{
-	return rest_batch_ack(t, a);
-}
-
-static int
-tp_device(struct cw_tp *t, const struct cm_device *d, bool connected, enum cw_dev_change what)
-{
-	return rest_device(t, d, connected, what);
-}
-
-static void
-tp_identity_changed(struct cw_tp *t)
-{
-	rest_identity_reset(t);
-}
-
-static int
-tp_activate(struct cw_tp *t, const char *code, uint32_t ticket, char *err, size_t errlen)
-{
-	return rest_activate(t, code, ticket, err, errlen);
-}
-
 static json_t *
 age_s(int64_t since_mono_ms)
 {
@@ -205,14 +157,14 @@ const struct cw_transport_ops cw_rest_transport = {
 	.start = tp_start,
 	.free = tp_free,
 	.reconfigure = tp_reconfigure,
-	.room = tp_room,
-	.events_begin = tp_events_begin,
-	.event_add = tp_event_add,
-	.events_send = tp_events_send,
+	.room = rest_events_room,
+	.events_begin = rest_events_begin,
+	.event_add = rest_event_add,
+	.events_send = rest_events_send,
 	.batch_closed = NULL,
-	.batch_delivered = tp_batch_delivered,
-	.device = tp_device,
-	.identity_changed = tp_identity_changed,
-	.activate = tp_activate,
+	.batch_delivered = rest_batch_ack,
+	.device = rest_device,
+	.identity_changed = rest_identity_reset,
+	.activate = rest_activate,
 	.status = tp_status,
 };

@@ -349,24 +349,6 @@ tp_room(struct cw_tp *t)
 	return t->link == CW_UP && !t->send_blocked ? (unsigned)-1 : 0;
 }
 
-static void
-tp_events_begin(struct cw_tp *t)
-{
-	ws_events_begin(t);
-}
-
-static int
-tp_event_add(struct cw_tp *t, const struct ct_event *ev, const char *gid)
-{
-	return ws_event_add(t, ev, gid);
-}
-
-static unsigned
-tp_events_send(struct cw_tp *t, unsigned how)
-{
-	return ws_events_send(t, how);
-}
-
 /* offline_batch_start (unless sent before) and offline_batch_end, before
  * the batch's events. */
 static int
@@ -466,9 +448,9 @@ const struct cw_transport_ops cw_ws_transport = {
 	.free = tp_free,
 	.reconfigure = tp_reconfigure,
 	.room = tp_room,
-	.events_begin = tp_events_begin,
-	.event_add = tp_event_add,
-	.events_send = tp_events_send,
+	.events_begin = ws_events_begin,
+	.event_add = ws_event_add,
+	.events_send = ws_events_send,
 	.batch_closed = tp_batch_closed,
 	.batch_delivered = NULL,
 	.device = tp_device,
