@@ -532,9 +532,30 @@ declare -A STAGE_TEXT=(
 	[total_ok]="total: send -> OK read (controlled, probe)"
 )
 
+# cpu_wake_hold / cpu_wake_release: hold the kernel's CPU wake-up latency
+# request (PM QoS, /dev/cpu_dma_latency) at 0 us while the holder lives, as
+# tuned's latency-performance profile does: idle CPUs poll instead of
+# sleeping. A machine setting, not the daemon's; root only. The holder is a
+# child of its own so that no daemon started meanwhile inherits the request.
+CPU_WAKE_PID=
+cpu_wake_possible() { [ "$(id -u)" = 0 ] && [ -w /dev/cpu_dma_latency ]; }
+cpu_wake_hold() {
+	# the kernel takes a 4-byte binary value; the request lasts while the
+	# file stays open, i.e. while sleep (which inherits fd 7) runs
+	( exec 7>/dev/cpu_dma_latency && printf '\x00\x00\x00\x00' >&7 && exec sleep 3600 ) &
+	CPU_WAKE_PID=$!
+	PIDS+=("$CPU_WAKE_PID")
+	sleep 0.2
+	kill -0 "$CPU_WAKE_PID" 2>/dev/null
+}
+cpu_wake_release() {
+	[ -n "$CPU_WAKE_PID" ] && stop_pid "$CPU_WAKE_PID"
+	CPU_WAKE_PID=
+}
+
 fig_latency() {
 	local miss s50=() s99=() smax=() a50=() a99=() amax=() o50=() o99=() fs=() w50=() w99=()
-	local loads=() i snap0 goal l fsp=()
+	local loads=() i snap0 goal l fsp=() fl=() flp=() q50=() qo50=() qfsp=() qflp=()
 	miss=$(need ingest store cloud)
 	if [ -n "$miss" ]; then
 		na_row "latency p50, send -> record committed (250/s, 50 scales)" \
@@ -552,6 +573,9 @@ fig_latency() {
 		fs+=("$(kv "$("$B/bench/bench_fsync" "$D" 200)" median)")
 		# and at the latency run's pace (250/s: one every 4 ms), as its commits meet it
 		fsp+=("$(kv "$("$B/bench/bench_fsync" "$D" 200 4000)" median)")
+		# LMDB's own synced commit of one value, back to back and at that pace
+		fl+=("$(kv "$("$B/bench/bench_lmdb_floor" "$D" 200)" median)")
+		flp+=("$(kv "$("$B/bench/bench_lmdb_floor" "$D" 200 4000)" median)")
 		snap0=$(sched_snap)
 		if TRACE=$W/lat$i/trace probe_latency "run $i" 1; then
 			s50+=("$(ms_of stored_p50_us)"); s99+=("$(ms_of stored_p99_us)")
@@ -565,6 +589,19 @@ fig_latency() {
 			o50+=("$(awk -v u="$(kv "$OK_OUT" ok_p50_us)" 'BEGIN { print u / 1000 }')")
 			o99+=("$(awk -v u="$(kv "$OK_OUT" ok_p99_us)" 'BEGIN { print u / 1000 }')")
 			OK_LAST=$OK_OUT
+		fi
+		# the same edge, right after, on a machine tuned for wake-up latency
+		if cpu_wake_possible && cpu_wake_hold; then
+			qfsp+=("$(kv "$("$B/bench/bench_fsync" "$D" 200 4000)" median)")
+			qflp+=("$(kv "$("$B/bench/bench_lmdb_floor" "$D" 200 4000)" median)")
+			if probe_latency "run $i, CPU wake-up latency held at 0" 151; then
+				q50+=("$(ms_of stored_p50_us)")
+			fi
+			if probe_ok "run $i, CPU wake-up latency held at 0" 171; then
+				qo50+=("$(awk -v u="$(kv "$OK_OUT" ok_p50_us)" \
+				    'BEGIN { print u / 1000 }')")
+			fi
+			cpu_wake_release
 		fi
 		# the same edge, right after, with /metrics scraped every second
 		if have_worker web; then
@@ -595,12 +632,29 @@ fig_latency() {
 	[ ${#fsp[@]} -gt 0 ] &&
 		row "  fdatasync p50, one every 4 ms (the latency run's pace)" us none 0 0 "$l" \
 		"${fsp[@]}"
+	[ ${#fl[@]} -gt 0 ] &&
+		row "  LMDB's floor: one 8-byte value, synced commit, back to back" us none 0 0 \
+		"$l" "${fl[@]}"
+	[ ${#flp[@]} -gt 0 ] &&
+		row "  LMDB's floor, one commit every 4 ms (no record can commit faster)" us none 0 0 \
+		"$l" "${flp[@]}"
 	row "latency p50, send -> cloud ack committed" ms le 1.5 2 "$l" "${a50[@]}"
 	row "latency p99, send -> cloud ack committed" ms none 0 2 "$l" "${a99[@]}"
 	row "latency max, send -> cloud ack committed" ms none 0 2 "$l" "${amax[@]}"
 	row "latency p50, send -> OK read (controlled, 100/s, 20 scales)" ms le 0.6 2 "$l" \
 		"${o50[@]}"
 	row "latency p99, send -> OK read" ms none 0 2 "$l" "${o99[@]}"
+	if cpu_wake_possible; then
+		row "  tuned machine (CPU wake-up latency 0): send -> record committed p50" ms none \
+			0 2 "$l" "${q50[@]}"
+		row "  tuned machine: send -> OK read p50" ms none 0 2 "$l" "${qo50[@]}"
+		row "  tuned machine: fdatasync p50, one every 4 ms" us none 0 0 "$l" "${qfsp[@]}"
+		row "  tuned machine: LMDB's floor, one commit every 4 ms" us none 0 0 "$l" \
+			"${qflp[@]}"
+	else
+		na_row "  tuned machine (CPU wake-up latency 0)" "-" \
+			"needs root and /dev/cpu_dma_latency"
+	fi
 	if have_worker web; then
 		row "  ack committed p50 with /metrics scraped every second" ms le 1.5 2 "$l" \
 			"${w50[@]}"
@@ -787,7 +841,7 @@ fig_connections() {
 
 # ------------------------------------------------------------ main
 for t in carnitrackd carnitrackctl carnitrack-cloudsim dp401-sim bench/bench_probe \
-	bench/bench_watch bench/bench_fsync bench/bench_fill; do
+	bench/bench_watch bench/bench_fsync bench/bench_fill bench/bench_lmdb_floor; do
 	[ -x "$B/$t" ] ||
 		{ echo "bench: $B/$t missing (make all and the bench helpers first)" >&2; exit 1; }
 done
