@@ -553,9 +553,39 @@ cpu_wake_release() {
 	CPU_WAKE_PID=
 }
 
+# disk_irq_cpu DIR: the CPU that took most interrupts of the disk holding DIR
+# (virtio-blk: virtioN-req.*, NVMe: nvmeNq*), or nothing when not found
+disk_irq_cpu() {
+	local dev name
+	dev=$(basename "$(readlink -f "$(df --output=source "$1" | tail -n 1)")")
+	if [ -e "/sys/class/block/$dev/partition" ]; then
+		dev=$(basename "$(readlink -f "/sys/class/block/$dev/..")")
+	fi
+	name=$(basename "$(readlink -f "/sys/block/$dev/device" 2>/dev/null)" 2>/dev/null)
+	[ -n "$name" ] || return 0
+	awk -v n="$name" 'NR == 1 { ncpu = NF; next }
+		$NF ~ ("^" n "(-req|q)") { for (c = 1; c <= ncpu; c++) sum[c - 1] += $(c + 1) }
+		END { best = -1; for (c in sum) if (sum[c] > 0 && (best < 0 || sum[c] > sum[best]))
+			best = c; if (best >= 0) print best }' /proc/interrupts
+}
+# pin_edge [CPU]: ingest and store to CPU by a reload ([cpus]); no CPU: back
+pin_edge() {
+	local want=${1:-$(awk '/^Cpus_allowed_list:/ { print $2 }' /proc/self/status)}
+	sed -i '/^\[cpus\]$/,$d' "$D/edge.conf"
+	[ -n "${1:-}" ] && printf '[cpus]\ningest = %s\nstore = %s\n' "$1" "$1" >> "$D/edge.conf"
+	kill -HUP "$DPID"
+	wait_for 10 "ingest and store on CPUs $want" pinned_to "$want"
+}
+pinned_to() {
+	[ "$(sj '.workers[] | select(.name=="ingest") | .status.cpus')" = "$1" ] &&
+	[ "$(sj '.workers[] | select(.name=="store") | .status.cpus')" = "$1" ]
+}
+
 fig_latency() {
 	local miss s50=() s99=() smax=() a50=() a99=() amax=() o50=() o99=() fs=() w50=() w99=()
 	local loads=() i snap0 goal l fsp=() fl=() flp=() q50=() qo50=() qfsp=() qflp=()
+	local p50=() po50=() pqo50=() irq
+	irq=$(disk_irq_cpu "$W")
 	miss=$(need ingest store cloud)
 	if [ -n "$miss" ]; then
 		na_row "latency p50, send -> record committed (250/s, 50 scales)" \
@@ -603,6 +633,24 @@ fig_latency() {
 			fi
 			cpu_wake_release
 		fi
+		# the same edge, ingest and store moved to the CPU that takes the
+		# disk's interrupts ([cpus], by a reload), then back
+		if [ -n "$irq" ] && pin_edge "$irq"; then
+			probe_latency "run $i, ingest and store on CPU $irq" 1 &&
+				p50+=("$(ms_of stored_p50_us)")
+			if probe_ok "run $i, ingest and store on CPU $irq" 51; then
+				po50+=("$(awk -v u="$(kv "$OK_OUT" ok_p50_us)" \
+				    'BEGIN { print u / 1000 }')")
+			fi
+			if cpu_wake_possible && cpu_wake_hold; then
+				if probe_ok "run $i, on CPU $irq, CPU wake-up latency 0" 51; then
+					pqo50+=("$(awk -v u="$(kv "$OK_OUT" ok_p50_us)" \
+					    'BEGIN { print u / 1000 }')")
+				fi
+				cpu_wake_release
+			fi
+			pin_edge || log "latency run $i: the [cpus] reload did not undo"
+		fi
 		# the same edge, right after, with /metrics scraped every second
 		if have_worker web; then
 			scrape_every_second "http://127.0.0.1:$HP/metrics"
@@ -636,17 +684,29 @@ fig_latency() {
 		row "  LMDB's floor: one 8-byte value, synced commit, back to back" us none 0 0 \
 		"$l" "${fl[@]}"
 	[ ${#flp[@]} -gt 0 ] &&
-		row "  LMDB's floor, one commit every 4 ms (no record can commit faster)" us none 0 0 \
-		"$l" "${flp[@]}"
+		row "  LMDB's floor, one commit every 4 ms (no record can commit faster)" us none \
+		0 0 "$l" "${flp[@]}"
 	row "latency p50, send -> cloud ack committed" ms le 1.5 2 "$l" "${a50[@]}"
 	row "latency p99, send -> cloud ack committed" ms none 0 2 "$l" "${a99[@]}"
 	row "latency max, send -> cloud ack committed" ms none 0 2 "$l" "${amax[@]}"
 	row "latency p50, send -> OK read (controlled, 100/s, 20 scales)" ms le 0.6 2 "$l" \
 		"${o50[@]}"
 	row "latency p99, send -> OK read" ms none 0 2 "$l" "${o99[@]}"
+	if [ -n "$irq" ]; then
+		row "  [cpus] ingest, store = $irq (the disk's interrupts): send -> OK read p50" \
+			ms none 0 2 "$l" "${po50[@]}"
+		row "  [cpus] ingest, store = $irq: send -> record committed p50" ms none 0 2 \
+			"$l" "${p50[@]}"
+		cpu_wake_possible &&
+			row "  [cpus] as above on a tuned machine: send -> OK read p50" ms none \
+			0 2 "$l" "${pqo50[@]}"
+	else
+		na_row "  [cpus] on the disk's interrupt CPU" "-" \
+			"no CPU found for the disk in /proc/interrupts"
+	fi
 	if cpu_wake_possible; then
-		row "  tuned machine (CPU wake-up latency 0): send -> record committed p50" ms none \
-			0 2 "$l" "${q50[@]}"
+		row "  tuned machine (CPU wake-up latency 0): send -> record committed p50" ms \
+			none 0 2 "$l" "${q50[@]}"
 		row "  tuned machine: send -> OK read p50" ms none 0 2 "$l" "${qo50[@]}"
 		row "  tuned machine: fdatasync p50, one every 4 ms" us none 0 0 "$l" "${qfsp[@]}"
 		row "  tuned machine: LMDB's floor, one commit every 4 ms" us none 0 0 "$l" \

@@ -26,6 +26,7 @@
 #include "ipc/pack.h"
 #include "log/log.h"
 #include "event/event.h"
+#include "worker_cpus.h"
 
 #define WORKER_FD 3
 
@@ -54,6 +55,7 @@ struct worker {
 	int                exit_code;
 	void              *data;
 	int64_t            started_ms;
+	struct worker_cpus cpus;
 };
 
 struct event_base *worker_base(struct worker *w) { return w->base; }
@@ -226,6 +228,7 @@ on_config(struct worker *w, const struct frame *f)
 	}
 	free(w->conf);
 	w->conf = nc;
+	worker_cpus_apply(&w->cpus, ct_proc_name(w->proc), nc);
 	if (!w->configured) {
 		w->configured = true;
 		if (channel_send(w->ch, CT_MSG_READY, 0, NULL, 0) != 0)
@@ -256,6 +259,7 @@ on_status(struct worker *w, const struct frame *f)
 	 * full while that one was down, or the channel full), and held now */
 	json_object_set_new(o, "frames_dropped", json_integer((json_int_t)dropped));
 	json_object_set_new(o, "frames_held", json_integer((json_int_t)held));
+	worker_cpus_status(&w->cpus, o);
 	if (w->ops->status && w->configured)
 		w->ops->status(w, o);
 	s = json_dumps(o, JSON_COMPACT);
@@ -384,6 +388,7 @@ worker_main(enum ct_proc proc, const struct worker_ops *ops)
 		return CT_EXIT_FAIL;
 	}
 	w.started_ms = ct_now_ms_mono();
+	worker_cpus_init(&w.cpus);
 	ct_trace_open(ct_proc_name(proc));
 	/* The supervisor dying must take us with it, even if fd 3 is stuck. */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)

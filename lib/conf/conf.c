@@ -448,6 +448,16 @@ handler(void *user, const char *section, const char *name, const char *v)
 			return set_allow(ps, c->http_allow, &c->http_nallow, name, v);
 		if (strcmp(name, "token_file") == 0)
 			return set_str(ps, c->http_token_file, sizeof(c->http_token_file), name, v);
+	} else if (strcmp(section, "cpus") == 0) {
+		int i = conf_cpus_index(name);
+
+		if (i < 0)
+			return fail(ps, "unknown worker '%s' in [cpus] (%s)", name,
+			    "ingest, store, cloud or web");
+		if (conf_parse_cpus(v, &c->cpus[i]) != 0)
+			return fail(ps, "%s: '%s' is not a CPU list (e.g. 1 or 0-1,3; empty: any)",
+			    name, v);
+		return 1;
 	} else {
 		return fail(ps, "unknown section [%s]%s", section, "");
 	}

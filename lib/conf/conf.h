@@ -4,11 +4,12 @@
  * file:line. Workers get the same text from the supervisor and parse it with
  * conf_parse_text, so all processes agree on one validated config.
  * conf.c reads and checks the file; conf_value.c parses durations, sizes and
- * address ranges and looks a scale up.
+ * address ranges and looks a scale up; conf_cpus.c reads [cpus].
  */
 #ifndef CT_CONF_H
 #define CT_CONF_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +30,15 @@ struct ct_cidr {
 	int      family;          /* AF_INET or AF_INET6 */
 	uint8_t  addr[16];
 	unsigned prefix;
+};
+
+/* [cpus]: one entry per worker, by name (conf_cpus.c) */
+enum { CT_CONF_CPUS_INGEST, CT_CONF_CPUS_STORE, CT_CONF_CPUS_CLOUD, CT_CONF_CPUS_WEB,
+	CT_CONF_NCPUS };
+struct ct_cpus {
+	bool      set;                     /* false: the kernel places the worker */
+	char      text[64];                /* as written: "1", "0-1,3" */
+	cpu_set_t mask;
 };
 
 struct ct_scale_conf {
@@ -88,6 +98,8 @@ struct ct_conf {
 	struct ct_cidr http_allow[CT_CONF_MAX_ALLOW];
 	int  http_nallow;                  /* 0 = everyone who reaches listen */
 	char http_token_file[CT_CONF_PATH];/* "" = no token */
+	/* [cpus] */
+	struct ct_cpus cpus[CT_CONF_NCPUS];
 };
 
 /* Defaults for every key. */
@@ -111,5 +123,12 @@ int conf_cidr_match(const struct ct_cidr *list, int n, const struct sockaddr *sa
 int conf_parse_duration(const char *s, int64_t *out);
 int conf_parse_size(const char *s, uint64_t *out);
 int conf_parse_cidr(const char *s, struct ct_cidr *out);
+/* [cpus]: "1", "0-1,3" (each CPU 0..CPU_SETSIZE-1, ranges ascending); ""
+ * is no list. The index of a worker's entry (-1: no such worker), its entry
+ * when one is set, and a mask written back as such a list (bytes written). */
+int conf_parse_cpus(const char *s, struct ct_cpus *out);
+int conf_cpus_index(const char *worker);
+const struct ct_cpus *conf_worker_cpus(const struct ct_conf *c, const char *worker);
+size_t conf_cpus_format(const cpu_set_t *mask, char *buf, size_t cap);
 
 #endif

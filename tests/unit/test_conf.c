@@ -16,6 +16,44 @@ parse(const char *text)
 	return conf_parse_text("edge.conf", text, strlen(text), &c, err, sizeof(err));
 }
 
+START_TEST(test_cpus)
+{
+	char buf[64];
+
+	ck_assert_int_eq(parse(""), 0);
+	ck_assert_ptr_null(conf_worker_cpus(&c, "store"));
+	ck_assert_int_eq(parse("[cpus]\ningest = 1\nstore = 0-2,5\nweb =\n"), 0);
+	ck_assert_ptr_nonnull(conf_worker_cpus(&c, "ingest"));
+	ck_assert_str_eq(conf_worker_cpus(&c, "store")->text, "0-2,5");
+	ck_assert(CPU_ISSET(1, &conf_worker_cpus(&c, "ingest")->mask));
+	ck_assert_int_eq(CPU_COUNT(&conf_worker_cpus(&c, "ingest")->mask), 1);
+	ck_assert_int_eq(CPU_COUNT(&conf_worker_cpus(&c, "store")->mask), 4);
+	ck_assert(!CPU_ISSET(3, &conf_worker_cpus(&c, "store")->mask));
+	ck_assert_ptr_null(conf_worker_cpus(&c, "web"));     /* empty: no list */
+	ck_assert_ptr_null(conf_worker_cpus(&c, "cloud"));
+	ck_assert_ptr_null(conf_worker_cpus(&c, "supervisor"));
+	conf_cpus_format(&conf_worker_cpus(&c, "store")->mask, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "0-2,5");
+	/* written back cut at a whole range when the buffer is short */
+	ck_assert_uint_eq(conf_cpus_format(&conf_worker_cpus(&c, "store")->mask, buf, 5), 3);
+	ck_assert_str_eq(buf, "0-2");
+	ck_assert_int_eq(parse("[cpus]\ncloud = 1023\n"), 0);
+
+	static const char *const bad[] = { "x", "1-", "-1", "2-1", "1,,2", "1,",
+	    "1024", "0-1024", "1 2", "+1", "99999999999999999999" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char t[128];
+
+		snprintf(t, sizeof(t), "[cpus]\n\nstore = %s\n", bad[i]);
+		ck_assert_msg(parse(t) == -1, "accepted '%s'", bad[i]);
+		ck_assert_msg(strstr(err, "edge.conf:3: store:") != NULL &&
+		    strstr(err, "not a CPU list") != NULL, "'%s': %s", bad[i], err);
+	}
+	ck_assert_int_eq(parse("[cpus]\nsupervisor = 1\n"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "edge.conf:2: unknown worker 'supervisor' in [cpus]"));
+}
+END_TEST
+
 START_TEST(test_empty_file_gives_defaults)
 {
 	ck_assert_int_eq(parse(""), 0);
@@ -323,6 +361,7 @@ main(void)
 	tcase_add_test(tc, test_allow_matching);
 	tcase_add_test(tc, test_units);
 	tcase_add_test(tc, test_long_line_rejected);
+	tcase_add_test(tc, test_cpus);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
