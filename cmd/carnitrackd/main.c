@@ -24,6 +24,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,38 @@ check_secrets(const char *conf_path, const struct ct_conf *conf)
 	return rc;
 }
 
+/* -n: a [cpus] list with CPUs this machine does not have is said here, as a
+ * warning (the worker runs on regardless, where it can). */
+static void
+check_cpus(const char *conf_path, const struct ct_conf *conf)
+{
+	char have[256], left[256];
+	cpu_set_t here, both;
+
+	if (sched_getaffinity(0, sizeof(here), &here) != 0)
+		return;
+	conf_cpus_format(&here, have, sizeof(have));
+	for (int i = 0; i < CT_CONF_NCPUS; i++) {
+		const struct ct_cpus *c = &conf->cpus[i];
+		const char *name = conf_cpus_name(i);
+
+		if (!c->set)
+			continue;
+		CPU_AND(&both, &here, &c->mask);
+		if (CPU_EQUAL(&both, &c->mask))
+			continue;
+		if (CPU_COUNT(&both) == 0) {
+			fprintf(stderr, "carnitrackd: %s: warning: [cpus] %s = %s: none of these"
+			    " CPUs is available here (%s); %s will not be moved\n", conf_path,
+			    name, c->text, have, name);
+			continue;
+		}
+		conf_cpus_format(&both, left, sizeof(left));
+		fprintf(stderr, "carnitrackd: %s: warning: [cpus] %s = %s: only CPUs %s of it"
+		    " are available here\n", conf_path, name, c->text, left);
+	}
+}
+
 static void
 usage(FILE *f)
 {
@@ -171,6 +204,7 @@ main(int argc, char **argv)
 	}
 	if (check) {
 		int rc = check_secrets(conf_path, conf);
+		check_cpus(conf_path, conf);
 		if (rc == 0)
 			printf("carnitrackd: %s: configuration OK\n", conf_path);
 		free(text);

@@ -124,10 +124,12 @@ int conf_parse_duration(const char *s, int64_t *out);
 int conf_parse_size(const char *s, uint64_t *out);
 int conf_parse_cidr(const char *s, struct ct_cidr *out);
 /* [cpus]: "1", "0-1,3" (each CPU 0..CPU_SETSIZE-1, ranges ascending); ""
- * is no list. The index of a worker's entry (-1: no such worker), its entry
- * when one is set, and a mask written back as such a list (bytes written). */
+ * is no list. The index of a worker's entry (-1: no such worker) and the
+ * worker's name for an index, its entry when one is set, and a mask written
+ * back as such a list (bytes written). */
 int conf_parse_cpus(const char *s, struct ct_cpus *out);
 int conf_cpus_index(const char *worker);
+const char *conf_cpus_name(int index);
 const struct ct_cpus *conf_worker_cpus(const struct ct_conf *c, const char *worker);
 size_t conf_cpus_format(const cpu_set_t *mask, char *buf, size_t cap);
 

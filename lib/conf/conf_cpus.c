@@ -20,6 +20,12 @@ static const char *const worker_names[CT_CONF_NCPUS] = {
 	[CT_CONF_CPUS_WEB] = "web",
 };
 
+const char *
+conf_cpus_name(int i)
+{
+	return i >= 0 && i < CT_CONF_NCPUS ? worker_names[i] : "?";
+}
+
 int
 conf_cpus_index(const char *worker)
 {

@@ -31,7 +31,16 @@ store = $LAST
 cloud = 0,1023
 web = 1000-1001
 EOF
-"$B/carnitrackd" -n -c "$CONF" | grep -q "configuration OK" || fail "-n on a good [cpus]"
+"$B/carnitrackd" -n -c "$CONF" >"$T/n.out" 2>"$T/n.err" ||
+	fail "-n on a good [cpus]: $(cat "$T/n.err")"
+grep -q "configuration OK" "$T/n.out" || fail "-n said: $(cat "$T/n.out")"
+grep -q "warning: \[cpus\] web = 1000-1001: none of these CPUs is available here ($ORIG)" \
+	"$T/n.err" || fail "-n does not warn about web = 1000-1001: $(cat "$T/n.err")"
+grep -q "warning: \[cpus\] cloud = 0,1023: only CPUs 0 of it are available here" "$T/n.err" ||
+	fail "-n does not warn about cloud = 0,1023: $(cat "$T/n.err")"
+if grep -q "ingest\|store" "$T/n.err"; then
+	fail "-n warns about a list that fits: $(cat "$T/n.err")"
+fi
 ct_start
 wait_for 10 "ingest on CPU 0" runs_on ingest 0
 wait_for 10 "store on CPU $LAST" runs_on store "$LAST"
