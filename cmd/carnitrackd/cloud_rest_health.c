@@ -28,14 +28,6 @@ struct ackreq {
 	unsigned part;
 };
 
-static void
-arm(struct event *ev, int64_t ms)
-{
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
-
-	event_add(ev, &tv);
-}
-
 /* ------------------------------------------------------------ scales */
 
 static struct rest_dev *
@@ -134,7 +126,7 @@ hb_done(struct cw_tp *t, const struct http_result *r, enum rest_verdict v, void 
 	else
 		t->hb_failures++;
 	if (t->link == CW_UP && !evtimer_pending(t->ev_hb, NULL))
-		arm(t->ev_hb, t->heartbeat_ms);
+		ct_timer_add_ms(t->ev_hb, t->heartbeat_ms);
 }
 
 static void
@@ -151,7 +143,7 @@ hb_cb(evutil_socket_t fd, short what, void *arg)
 	if (t->hb_inflight || t->link != CW_UP || t->id->edge_id[0] == '\0')
 		return;              /* the link's coming up arms it again */
 	if ((dv = calloc((size_t)t->ndevs + 1, sizeof(*dv))) == NULL) {
-		arm(t->ev_hb, t->heartbeat_ms);
+		ct_timer_add_ms(t->ev_hb, t->heartbeat_ms);
 		return;
 	}
 	for (int i = 0; i < t->ndevs; i++) {
@@ -176,7 +168,7 @@ hb_cb(evutil_socket_t fd, short what, void *arg)
 	free(body);
 	if (rc != 0) {
 		t->hb_failures++;
-		arm(t->ev_hb, t->heartbeat_ms);
+		ct_timer_add_ms(t->ev_hb, t->heartbeat_ms);
 		return;
 	}
 	t->hb_inflight = true;

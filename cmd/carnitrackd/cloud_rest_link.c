@@ -41,14 +41,6 @@ struct call {
 };
 
 static void
-arm(struct event *ev, int64_t ms)
-{
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
-
-	event_add(ev, &tv);
-}
-
-static void
 set_link(struct cw_tp *t, enum cw_link l, const char *why)
 {
 	t->link = l;
@@ -103,7 +95,7 @@ rest_link_lost(struct cw_tp *t, const char *why, int64_t probe_in_ms)
 		delay = (int64_t)t->backoff_s * 1000 * (80 + (int64_t)(r % 41)) / 100;
 	}
 	t->next_probe_ms = ct_now_ms_mono() + delay;
-	arm(t->ev_probe, delay);
+	ct_timer_add_ms(t->ev_probe, delay);
 }
 
 static void config_done(struct cw_tp *t, const struct http_result *r, enum rest_verdict v,
@@ -126,7 +118,7 @@ link_up(struct cw_tp *t, bool have_config)
 		log_warn("GET /config not sent: %s", strerror(errno));
 	event_active(t->ev_poll, EV_TIMEOUT, 0);
 	if (!evtimer_pending(t->ev_hb, NULL))
-		arm(t->ev_hb, t->heartbeat_ms);
+		ct_timer_add_ms(t->ev_hb, t->heartbeat_ms);
 	set_link(t, CW_UP, NULL);
 	t->up->ready(t->arg);
 }
@@ -390,5 +382,5 @@ rest_link_start(struct cw_tp *t)
 	}
 	rest_link_identity(t);            /* the outbox has read it from the store now */
 	set_link(t, CW_CONNECTING, NULL);
-	arm(t->ev_probe, 0);
+	ct_timer_add_ms(t->ev_probe, 0);
 }

@@ -44,10 +44,8 @@ struct diff {
 static void
 arm(struct cw_tp *t, int64_t ms)
 {
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
-
 	t->poll_ms = ms;
-	event_add(t->ev_poll, &tv);
+	ct_timer_add_ms(t->ev_poll, ms);
 }
 
 static int

@@ -25,14 +25,6 @@
 #include "ws/ws_client.h"
 
 static void
-arm(struct event *ev, int64_t ms)
-{
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
-
-	event_add(ev, &tv);
-}
-
-static void
 set_link(struct cw_tp *t, enum cw_link l, const char *why)
 {
 	t->link = l;
@@ -80,7 +72,7 @@ link_lost(struct cw_tp *t, const char *why)
 		r = (uint32_t)ct_now_ms_mono();
 	delay = (int64_t)t->backoff_s * 1000 * (80 + (int64_t)(r % 41)) / 100;
 	t->next_try_ms = ct_now_ms_mono() + delay;
-	arm(t->ev_retry, delay);
+	ct_timer_add_ms(t->ev_retry, delay);
 	set_link(t, CW_RETRYING, why);
 }
 
@@ -95,7 +87,7 @@ link_ready(struct cw_tp *t)
 	t->up_since_mono_ms = ct_now_ms_mono();
 	t->ping_outstanding = false;
 	event_add(t->ev_ping, &tv);
-	arm(t->ev_status, (int64_t)t->status_interval * 1000);
+	ct_timer_add_ms(t->ev_status, (int64_t)t->status_interval * 1000);
 	set_link(t, CW_UP, NULL);
 }
 
@@ -251,7 +243,7 @@ ping_cb(evutil_socket_t fd, short what, void *arg)
 	t->ping_sent_ms = ct_now_ms_mono();
 	t->ping_outstanding = true;
 	ws_send(t, "ping", cm_ping_payload());
-	arm(t->ev_deadline, pong_bound_ms(t));
+	ct_timer_add_ms(t->ev_deadline, pong_bound_ms(t));
 }
 
 /* The `status` message every status_interval, with the outbox's figures. */
@@ -263,7 +255,7 @@ status_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (t->link != CW_UP)
 		return;
-	arm(t->ev_status, (int64_t)t->status_interval * 1000);
+	ct_timer_add_ms(t->ev_status, (int64_t)t->status_interval * 1000);
 	t->up->health(t->arg, &s);
 	ws_send(t, "status", cm_status_payload(&s));
 }

@@ -3,6 +3,8 @@
 
 #include <time.h>
 
+#include <event2/event.h>
+
 int64_t
 ct_now_ms(void)
 {
@@ -25,4 +27,12 @@ int64_t
 ct_now_ms_mono(void)
 {
 	return ct_now_ns_mono() / 1000000;
+}
+
+int
+ct_timer_add_ms(struct event *ev, int64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+
+	return event_add(ev, &tv);
 }

@@ -55,12 +55,11 @@ static void
 sweep_in(struct web *w, int ms)
 {
 	int64_t due = ct_now_ms_mono() + ms;
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	if (evtimer_pending(w->sweep, NULL) && w->sweep_due <= due)
 		return;
 	w->sweep_due = due;
-	evtimer_add(w->sweep, &tv);
+	ct_timer_add_ms(w->sweep, ms);
 }
 
 static void
