@@ -58,22 +58,6 @@ done(const struct http_result *r, void *arg)
 		event_base_loopbreak(base);
 }
 
-/* {"events":[...]} of n events (rest_event_body each, rest_batch_wrap). */
-static void
-batch_of(struct cm_buf *b, const struct ct_event *ev, size_t n)
-{
-	struct cm_buf joined = { 0 };
-
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			cm_buf_raw(&joined, ",");
-		rest_event_body(&joined, &ev[i], NULL);
-	}
-	rest_batch_wrap(b, joined.p != NULL ? joined.p : "", joined.len);
-	b->oom |= joined.oom;
-	cm_buf_free(&joined);
-}
-
 static void
 send_next(void)
 {
@@ -85,7 +69,7 @@ send_next(void)
 	s->from = next;
 	s->n = nev - next < batch ? nev - next : batch;
 	next += s->n;
-	batch_of(&body, evs + s->from, (size_t)s->n);
+	rest_batch_of(&body, evs + s->from, (size_t)s->n);
 	rq.body = body.p;
 	rq.body_len = body.len;
 	if (body.oom || http_request(cli, &rq, done, s) != 0) {

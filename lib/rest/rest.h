@@ -87,6 +87,9 @@ char *rest_activate_body(const char *code, size_t *len);
  * each event once, as it is read, and sends them in batches). */
 void rest_event_body(struct cm_buf *b, const struct ct_event *ev, const char *gid);
 void rest_batch_wrap(struct cm_buf *out, const char *events, size_t len);
+/* The whole POST /events/batch body of n events in one call (into out, reset
+ * first), for programs that send a batch once: tests, probes, benchmarks. */
+void rest_batch_of(struct cm_buf *out, const struct ct_event *ev, size_t n);
 
 /* POST /offline-batches/ack. A batch with more events than one request
  * should carry is acknowledged in parts (the edge's REST_ACK_PART events

@@ -86,6 +86,21 @@ rest_batch_wrap(struct cm_buf *out, const char *events, size_t len)
 	cm_buf_raw(out, "]}");
 }
 
+void
+rest_batch_of(struct cm_buf *out, const struct ct_event *ev, size_t n)
+{
+	struct cm_buf joined = { 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			cm_buf_raw(&joined, ",");
+		rest_event_body(&joined, &ev[i], NULL);
+	}
+	rest_batch_wrap(out, joined.p != NULL ? joined.p : "", joined.len);
+	out->oom |= joined.oom;
+	cm_buf_free(&joined);
+}
+
 char *
 rest_batch_ack_body(const struct rest_batch_ack *a, size_t *len)
 {

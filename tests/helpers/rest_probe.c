@@ -192,29 +192,13 @@ make_events(int n)
 	}
 }
 
-/* {"events":[...]} of n events (rest_event_body each, rest_batch_wrap). */
-static void
-batch_of(struct cm_buf *b, const struct ct_event *ev, size_t n)
-{
-	struct cm_buf joined = { 0 };
-
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			cm_buf_raw(&joined, ",");
-		rest_event_body(&joined, &ev[i], NULL);
-	}
-	rest_batch_wrap(b, joined.p != NULL ? joined.p : "", joined.len);
-	b->oom |= joined.oom;
-	cm_buf_free(&joined);
-}
-
 static void
 post_batch(int from, int n, struct rest_event_result *res, struct rest_batch_note *note, int *rc)
 {
 	struct cm_buf b = { 0 };
 	char err[REST_ERR_MAX];
 
-	batch_of(&b, evs + from, (size_t)n);
+	rest_batch_of(&b, evs + from, (size_t)n);
 	call(HTTP_POST, REST_EVENTS_BATCH, NULL, b.p, b.len, 0, NULL);
 	cm_buf_free(&b);
 	*rc = A.ok ? rest_decode_batch(A.body, A.len, (const uint8_t (*)[CT_UUID_LEN])(ids + from),

@@ -28,6 +28,7 @@ channel_stats         the channel counters: test_frame sees bad frames counted; 
 http_post_once        carnitrackctl activate, a one-shot POST (issue 13)
 web_port              the port the kernel picked for listen :0, for tests/helpers/web_serve
 store_event_get_by_id read-back: the store tests check what was written by id
+rest_batch_of         a whole batch body at once: tests, rest_probe, bench_rest
 store_plu_get         read-back: the store tests check PLU rows (printing is out of scope)
 dp401_ack_waiting     the OK ledger count its unit test checks
 ws_client_close       a graceful close, tested; the transport frees the link instead

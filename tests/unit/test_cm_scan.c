@@ -203,22 +203,6 @@ check_rest_against_jansson(const char *body, size_t len, bool batch)
 	json_decref(root);
 }
 
-/* {"events":[...]} of n events (rest_event_body each, rest_batch_wrap). */
-static void
-batch_of(struct cm_buf *b, const struct ct_event *ev, size_t n)
-{
-	struct cm_buf joined = { 0 };
-
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			cm_buf_raw(&joined, ",");
-		rest_event_body(&joined, &ev[i], NULL);
-	}
-	rest_batch_wrap(b, joined.p != NULL ? joined.p : "", joined.len);
-	b->oom |= joined.oom;
-	cm_buf_free(&joined);
-}
-
 static size_t
 rest_text(struct cm_buf *b, unsigned n, unsigned seed, bool batch)
 {
@@ -228,7 +212,7 @@ rest_text(struct cm_buf *b, unsigned n, unsigned seed, bool batch)
 	for (unsigned i = 0; i < n && i < 8; i++)
 		sample(&ev[i], seed + i);
 	if (batch)
-		batch_of(b, ev, n);
+		rest_batch_of(b, ev, n);
 	else
 		rest_event_body(b, &ev[0], NULL);
 	return b->len;
