@@ -50,14 +50,15 @@ cleanup() {
 	trap - INT TERM EXIT
 	echo
 	echo "demo: stopping..."
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for _ in $(seq 1 50); do
-		alive=0
-		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-		[ $alive = 0 ] && break
-		sleep 0.1
+	# in reverse order of start: the scales first, so that none sees the
+	# edge close its connection and counts it as an error, then the edge,
+	# then the cloud
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+		p=${pids[i]}
+		kill -TERM "$p" 2>/dev/null || continue
+		for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null || true
 	done
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
 	echo "demo: cloud summary: $(grep 'cloudsim: accepted' "$D/cloud.log" | tail -n1)"
 	echo "demo: scales summary: $(grep 'dp401-sim: scales=' "$D/sim.log" | tail -n1)"
 	echo "demo: logs and data are in $D"

@@ -13,4 +13,7 @@ oks=$(grep -o 'dp401-sim: scales=[0-9]* sent=[0-9]* oks=[0-9]*' "$out" | tail -n
 	sed 's/.*oks=//')
 [ "${acc:-0}" -gt 0 ] || { echo "FAIL: the cloud accepted nothing"; tail -n 40 "$out"; exit 1; }
 [ "${oks:-0}" -gt 0 ] || { echo "FAIL: no OKs"; tail -n 40 "$out"; exit 1; }
+# stopped in order (scales first), no scale sees its connection dropped
+grep -q 'dp401-sim: scales=2 .* errors=0 .* ok_scales=2$' "$out" ||
+	{ echo "FAIL: the scales report errors at the demo's end"; tail -n 5 "$out"; exit 1; }
 echo "demo ok: cloud accepted $acc, scales got $oks OKs"
